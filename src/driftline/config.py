@@ -1,0 +1,309 @@
+"""Typed configuration: `DRIFTLINE_*` settings and the pipeline file `driftline.yaml`.
+
+Both are validated when they are built, so a typo fails at start-up with the name of the
+bad key instead of as a KeyError deep inside a Spark job at 02:00.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from driftline.errors import ConfigError
+
+DEFAULT_SCHEDULE = "0 2 * * *"
+
+# Spark SQL type names a source column may declare. Kept small on purpose: these are the
+# types a legacy extract can be parsed into without guessing.
+ColumnType = Literal["string", "int", "bigint", "double", "boolean", "date", "timestamp"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_identifier(value: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid name: use letters, digits and underscores, "
+            "starting with a letter or underscore"
+        )
+    return value
+
+
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvOptions(_Strict):
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: bool = True
+    quote: str = Field('"', min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+
+class SourceConfig(_Strict):
+    """One siloed source: where its files arrive and what columns they carry."""
+
+    name: Identifier
+    kind: Literal["local"] = "local"
+    # Glob relative to the drop root; `{run_date}` is replaced by the logical date
+    # (YYYY-MM-DD), so a run only ever picks the files of its own date.
+    path: str
+    format: Literal["csv"] = "csv"
+    csv: CsvOptions = CsvOptions()
+    columns: dict[str, ColumnType]
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, value: str) -> str:
+        return _check_identifier(value)
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_are_identifiers(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a source must declare at least one column")
+        for column in value:
+            _check_identifier(column)
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_relative(cls, value: str) -> str:
+        if value.startswith("/") or ".." in Path(value).parts:
+            raise ValueError("must be a glob relative to DRIFTLINE_DROP_ROOT, without '..'")
+        return value
+
+
+class EntityConfig(_Strict):
+    """The thing predictions are about; its silver table is `silver/<name>`."""
+
+    name: Identifier
+    key: Identifier
+    source: Identifier
+
+
+class FeatureConfig(_Strict):
+    """One feature, defined once for training and scoring.
+
+    `expr` is a Spark SQL expression over the entity's silver columns; without it the
+    feature is the column of the same name.
+    """
+
+    name: Identifier
+    type: Literal["numeric", "categorical"] = "numeric"
+    expr: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_identifier(cls, value: str) -> str:
+        return _check_identifier(value)
+
+
+class LabelConfig(_Strict):
+    """Delayed ground truth: the source it arrives in and how to read it."""
+
+    source: Identifier
+    column: Identifier
+    # The label source names the date the outcome belongs to in this column.
+    date_column: Identifier
+    positive: str = "1"
+
+
+class ModelConfig(_Strict):
+    name: str = Field(min_length=1, max_length=256)
+    params: dict[str, Any] = Field(default_factory=dict)
+    num_boost_round: int = Field(200, ge=1, le=100_000)
+    training_window_days: int = Field(28, ge=1)
+    seed: int = 42
+
+
+class Thresholds(_Strict):
+    psi_warn: float = Field(0.1, ge=0)
+    psi_breach: float = Field(0.25, ge=0)
+
+    @model_validator(mode="after")
+    def _warn_below_breach(self) -> Thresholds:
+        if self.psi_warn > self.psi_breach:
+            raise ValueError("psi_warn must not be greater than psi_breach")
+        return self
+
+
+class PipelineConfig(_Strict):
+    """The contents of `driftline.yaml`."""
+
+    pipeline: Identifier
+    schedule: str = DEFAULT_SCHEDULE
+    start_date: date = date(2024, 1, 1)
+    entity: EntityConfig
+    sources: list[SourceConfig] = Field(min_length=1)
+    features: list[FeatureConfig] = Field(min_length=1)
+    label: LabelConfig
+    model: ModelConfig
+    thresholds: Thresholds = Thresholds()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> PipelineConfig:
+        names = [s.name for s in self.sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique, repeated: {duplicates}")
+        by_name = {s.name: s for s in self.sources}
+        if self.entity.source not in by_name:
+            raise ValueError(f"entity.source {self.entity.source!r} is not one of {names}")
+        if self.entity.key not in by_name[self.entity.source].columns:
+            raise ValueError(
+                f"entity.key {self.entity.key!r} is not a column of source {self.entity.source!r}"
+            )
+        if self.label.source not in by_name:
+            raise ValueError(f"label.source {self.label.source!r} is not one of {names}")
+        label_columns = by_name[self.label.source].columns
+        for key in (self.entity.key, self.label.column, self.label.date_column):
+            if key not in label_columns:
+                raise ValueError(
+                    f"label source {self.label.source!r} must have a column {key!r}"
+                )
+        feature_names = [f.name for f in self.features]
+        if len(set(feature_names)) != len(feature_names):
+            raise ValueError("feature names must be unique")
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(
+            f"no source named {name!r} in the pipeline file; known sources: "
+            f"{[s.name for s in self.sources]}"
+        )
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+
+class Settings(BaseSettings):
+    """Where things live and how they run, from `DRIFTLINE_*` environment variables.
+
+    Secrets never live here: they come from Airflow connections or the environment of the
+    process that needs them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DRIFTLINE_", extra="ignore", frozen=True)
+
+    home: Path = Path(".")
+    pipeline_file: Path | None = None
+    lake_uri: str | None = None
+    drop_root: Path | None = None
+    mlflow_tracking_uri: str | None = None
+    mlflow_artifact_root: str | None = None
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+    spark_ui: bool = False
+    lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # `inprocess` runs a step in the Airflow worker's own SparkSession (embedded default);
+    # `spark-submit` sends `jobs/<step>.py` to the cluster named by the Airflow connection.
+    step_launcher: Literal["inprocess", "spark-submit"] = "inprocess"
+    spark_conn_id: str = "spark_default"
+
+    @property
+    def resolved_pipeline_file(self) -> Path:
+        return self.pipeline_file or self.home / "driftline.yaml"
+
+    @property
+    def resolved_lake_uri(self) -> str:
+        if self.lake_uri:
+            return self.lake_uri
+        return str((self.home / "lakehouse").resolve())
+
+    @property
+    def resolved_drop_root(self) -> Path:
+        return (self.drop_root or self.home / "drop").resolve()
+
+    @property
+    def resolved_mlflow_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_mlflow_artifact_root(self) -> str:
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.home / "mlartifacts").resolve().as_uri()
+
+
+def _describe(error: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"  {prefix}{location}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; `overrides` win (used by the CLI and tests)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(
+            "invalid Driftline settings (environment variables DRIFTLINE_*):\n"
+            + _describe(error, prefix="DRIFTLINE_")
+        ) from None
+
+
+def parse_pipeline(data: Any, origin: str = "<pipeline>") -> PipelineConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(
+            f"{origin} is invalid; fix these keys:\n{_describe(error)}"
+        ) from None
+
+
+def load_pipeline(path: Path) -> PipelineConfig:
+    if not path.is_file():
+        raise ConfigError(
+            f"pipeline file {path} not found: set DRIFTLINE_PIPELINE_FILE or DRIFTLINE_HOME "
+            "to the folder that holds driftline.yaml (`driftline demo` writes an example)"
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    return parse_pipeline(data, origin=str(path))
+
+
+def dag_schedule(path: Path | None = None) -> str:
+    """The nightly schedule, read cheaply enough for a DAG file's top level.
+
+    Only the `schedule` key is looked at and a missing file falls back to the default, so a
+    DAG still parses on a scheduler that has no pipeline file yet.
+    """
+    target = path or load_settings().resolved_pipeline_file
+    try:
+        data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return DEFAULT_SCHEDULE
+    schedule = data.get("schedule", DEFAULT_SCHEDULE) if isinstance(data, dict) else None
+    return schedule if isinstance(schedule, str) else DEFAULT_SCHEDULE

@@ -1,0 +1,40 @@
+"""Every error Driftline raises on purpose lives here.
+
+One module so that callers (the CLI, Airflow callbacks, tests) can catch `DriftlineError`
+and know the message was written for a person: it names the thing that is wrong and says
+what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DriftlineError(Exception):
+    """Base class: the message is meant to be read by the person running the pipeline."""
+
+
+class ConfigError(DriftlineError):
+    """A setting or a key of `driftline.yaml` is missing or invalid."""
+
+
+class SourceError(DriftlineError):
+    """An input file or extract cannot be read at all."""
+
+
+class TableNotFoundError(DriftlineError):
+    """A step asked for a Delta table (or a version of one) that does not exist."""
+
+
+class LakeWriteError(DriftlineError):
+    """A write to a Delta table could not be committed; the table is left as it was."""
+
+
+class ValidationFailedError(DriftlineError):
+    """A batch broke an expectation of severity `block`: downstream steps must not run."""
+
+
+class ModelNotFoundError(DriftlineError):
+    """The registry has no model version for the requested name and alias."""
+
+
+class ScoringError(DriftlineError):
+    """Scoring produced values that must not be written (NaN, infinite)."""

@@ -1,0 +1,163 @@
+"""The contract every Delta backend honours, and the facade steps use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from driftline.errors import TableNotFoundError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a commit produced: the new table version and how many rows it wrote."""
+
+    table: str
+    version: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A backend's answer to a write: the version it committed and the rows in its files."""
+
+    version: int
+    rows: int
+
+
+class TableBackend(Protocol):
+    """Operations on one Delta table at `uri`.
+
+    Every write is one atomic Delta commit: either all of its files become visible in the
+    new version or none do, so a crash mid-write leaves the previous version readable.
+    """
+
+    name: str
+
+    def exists(self, uri: str) -> bool: ...
+
+
+    def read(self, uri: str, version: int | None) -> DataFrame: ...
+
+    def append(
+        self, uri: str, df: DataFrame, partition_by: list[str], metadata: dict[str, str]
+    ) -> Commit: ...
+
+    def replace_partition(
+        self,
+        uri: str,
+        df: DataFrame,
+        partition: dict[str, str],
+        partition_by: list[str],
+        metadata: dict[str, str],
+    ) -> Commit: ...
+
+    def merge(
+        self,
+        uri: str,
+        df: DataFrame,
+        keys: list[str],
+        order_by: list[str],
+        partition_by: list[str],
+        metadata: dict[str, str],
+    ) -> Commit: ...
+
+    def version(self, uri: str) -> int: ...
+
+    def history(self, uri: str) -> list[dict[str, Any]]: ...
+
+
+class Lake:
+    """The lakehouse rooted at `root`: tables are addressed by name (`bronze/customers`)."""
+
+    def __init__(self, root: str, spark: SparkSession, backend: TableBackend) -> None:
+        self.root = root.rstrip("/")
+        self.spark = spark
+        self.backend = backend
+
+    def uri(self, table: str) -> str:
+        if not table or table.startswith("/") or ".." in table.split("/"):
+            raise ValueError(f"invalid table name {table!r}")
+        return f"{self.root}/{table}"
+
+    def exists(self, table: str) -> bool:
+        return self.backend.exists(self.uri(table))
+
+    def read(self, table: str, version: int | None = None) -> DataFrame:
+        """The table at `version` (time travel) or at its latest version."""
+        if not self.exists(table):
+            raise TableNotFoundError(
+                f"Delta table {table!r} does not exist under {self.root}: run the step that "
+                "writes it first (for a new lakehouse, `driftline demo` or the nightly DAG)"
+            )
+        return self.backend.read(self.uri(table), version)
+
+    def append(
+        self,
+        table: str,
+        df: DataFrame,
+        partition_by: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        commit = self.backend.append(self.uri(table), df, partition_by or [], metadata or {})
+        logger.info("appended %d rows to %s (version %d)", commit.rows, table, commit.version)
+        return WriteResult(table, commit.version, commit.rows)
+
+    def replace_partition(
+        self,
+        table: str,
+        df: DataFrame,
+        partition: dict[str, str],
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        """Atomically swap the rows of one partition for `df` (idempotent re-runs).
+
+        `partition` maps each partition column to its value; `df` must only hold rows of it.
+        """
+        commit = self.backend.replace_partition(
+            self.uri(table), df, partition, list(partition), metadata or {}
+        )
+        logger.info(
+            "replaced partition %s of %s with %d rows (version %d)",
+            partition, table, commit.rows, commit.version,
+        )
+        return WriteResult(table, commit.version, commit.rows)
+
+    def merge(
+        self,
+        table: str,
+        df: DataFrame,
+        keys: list[str],
+        order_by: list[str],
+        partition_by: list[str] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        """Upsert `df` on `keys`; when a key is in both, the row largest by `order_by` wins.
+
+        Ordering instead of "source always wins" keeps a re-run of an old date from
+        overwriting newer data that later dates already merged.
+        """
+        commit = self.backend.merge(
+            self.uri(table), df, keys, order_by, partition_by or [], metadata or {}
+        )
+        logger.info(
+            "merged into %s on %s: %d rows now (version %d)",
+            table, keys, commit.rows, commit.version,
+        )
+        return WriteResult(table, commit.version, commit.rows)
+
+    def version(self, table: str) -> int:
+        if not self.exists(table):
+            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        return self.backend.version(self.uri(table))
+
+    def history(self, table: str) -> list[dict[str, Any]]:
+        if not self.exists(table):
+            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        return self.backend.history(self.uri(table))

@@ -1,0 +1,285 @@
+"""delta-rs backend: Spark writes Parquet in parallel, delta-rs commits it atomically.
+
+This is the embedded default: it needs no JVM jars, so it runs on laptops, in CI and on
+air-gapped hosts where Maven Central cannot be reached.
+
+A write has three phases:
+
+1. Spark writes the rows as Parquet under `<table>/_staging/<write id>/` (executors, in
+   parallel; nothing is collected to the driver). No reader looks there.
+2. The driver moves each file next to the table's data (`<table>/<k>=<v>/<write id>-…`),
+   reading only Parquet footers to record row counts in the Delta log.
+3. One delta-rs transaction adds those files (and removes replaced ones).
+
+A crash before phase 3 leaves unreferenced files only: every reader still sees the previous
+version, and `VACUUM` reclaims the orphans.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+from driftline.errors import LakeWriteError, TableNotFoundError
+from driftline.lake.base import Commit
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyarrow import fs as pafs
+    from pyspark.sql import DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
+
+STAGING_DIR = "_staging"
+
+
+def spark_uri(uri: str) -> str:
+    """Spark's Hadoop file systems name S3 `s3a://`; delta-rs and Arrow say `s3://`."""
+    return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri
+
+
+class DeltaRsBackend:
+    name = "delta-rs"
+
+    def __init__(self, spark: SparkSession, storage_options: dict[str, str] | None = None):
+        self.spark = spark
+        self.storage_options = storage_options or {}
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def exists(self, uri: str) -> bool:
+        from deltalake import DeltaTable
+
+        return bool(DeltaTable.is_deltatable(uri, storage_options=self.storage_options))
+
+    def _table(self, uri: str, version: int | None = None) -> Any:
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError as RsTableNotFound
+
+        try:
+            return DeltaTable(uri, version=version, storage_options=self.storage_options)
+        except RsTableNotFound:
+            raise TableNotFoundError(f"no Delta table at {uri}") from None
+        except Exception as error:  # delta-rs raises a generic error for a missing version
+            if version is not None:
+                raise TableNotFoundError(
+                    f"Delta table {uri} has no version {version}: {error}"
+                ) from None
+            raise
+
+    def read(self, uri: str, version: int | None) -> DataFrame:
+        """Read the snapshot's own file list with Spark, so it scales like any Parquet scan.
+
+        Partition values come back from the `k=v` folders the files sit in, typed by the
+        table schema.
+        """
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        table = self._table(uri, version)
+        arrow_schema = _arrow_schema(table)
+        spark_schema = from_arrow_schema(arrow_schema, prefer_timestamp_ntz=False)
+        files = [spark_uri(unquote(f)) for f in table.file_uris()]
+        if not files:
+            return self.spark.createDataFrame([], spark_schema)
+        return (
+            self.spark.read.schema(spark_schema)
+            .option("basePath", spark_uri(uri))
+            .parquet(*files)
+        )
+
+    def version(self, uri: str) -> int:
+        return int(self._table(uri).version())
+
+    def history(self, uri: str) -> list[dict[str, Any]]:
+        return list(self._table(uri).history())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self, uri: str, df: DataFrame, partition_by: list[str], metadata: dict[str, str]
+    ) -> Commit:
+        return self._write(uri, df, partition_by, metadata, mode="append")
+
+    def replace_partition(
+        self,
+        uri: str,
+        df: DataFrame,
+        partition: dict[str, str],
+        partition_by: list[str],
+        metadata: dict[str, str],
+    ) -> Commit:
+        filters = [(column, "=", str(value)) for column, value in partition.items()]
+        return self._write(
+            uri, df, partition_by, metadata, mode="overwrite", partition_filters=filters
+        )
+
+    def merge(
+        self,
+        uri: str,
+        df: DataFrame,
+        keys: list[str],
+        order_by: list[str],
+        partition_by: list[str],
+        metadata: dict[str, str],
+    ) -> Commit:
+        """Copy-on-write upsert computed by Spark, committed as one overwrite.
+
+        delta-rs' own MERGE takes its source through the driver; computing the merged state
+        in Spark keeps the data on the executors. The whole table is rewritten, which is
+        right for silver tables of entities (one row per key) and wrong for fact tables:
+        those use `replace_partition`.
+        """
+        from driftline.transforms import latest_per_key
+
+        if self.exists(uri):
+            current = self.read(uri, None)
+            merged = latest_per_key(current, df, keys, order_by)
+            return self._write(uri, merged, partition_by, metadata, mode="overwrite")
+        return self._write(
+            uri, latest_per_key(None, df, keys, order_by), partition_by, metadata, mode="append"
+        )
+
+    def _write(
+        self,
+        uri: str,
+        df: DataFrame,
+        partition_by: list[str],
+        metadata: dict[str, str],
+        mode: str,
+        partition_filters: list[tuple[str, str, str]] | None = None,
+    ) -> Commit:
+        from deltalake import CommitProperties
+        from deltalake.transaction import create_table_with_add_actions
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        write_id = uuid.uuid4().hex
+        staging = f"{uri}/{STAGING_DIR}/{write_id}"
+        writer = df.write.mode("error").option("compression", "snappy")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(spark_uri(staging))
+
+        schema = _nullable(to_arrow_schema(df.schema, timezone="UTC"))
+        filesystem, root = _filesystem(uri)
+        actions = _publish_staged_files(filesystem, root, write_id, partition_by)
+        rows = sum(json.loads(a.stats)["numRecords"] for a in actions)
+        commit_properties = CommitProperties(
+            custom_metadata={"driftline.write_id": write_id, **metadata}
+        )
+        try:
+            if self.exists(uri):
+                table = self._table(uri)
+                table.create_write_transaction(
+                    actions,
+                    mode=mode,
+                    schema=schema,
+                    partition_by=partition_by or None,
+                    partition_filters=partition_filters,
+                    commit_properties=commit_properties,
+                )
+                version = int(self._table(uri).version())
+            else:
+                create_table_with_add_actions(
+                    uri,
+                    _delta_schema(schema),
+                    actions,
+                    mode="append",
+                    partition_by=partition_by or None,
+                    storage_options=self.storage_options,
+                    commit_properties=commit_properties,
+                )
+                version = 0
+        except Exception as error:
+            raise LakeWriteError(
+                f"could not commit write {write_id} to {uri}: {error}. The table is unchanged; "
+                "re-run the task (its files are orphans until VACUUM removes them)"
+            ) from error
+        _remove_dir(filesystem, f"{root}/{STAGING_DIR}/{write_id}")
+        return Commit(version=version, rows=rows)
+
+
+def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    from pyarrow import fs as pafs
+
+    filesystem, root = pafs.FileSystem.from_uri(uri)
+    return filesystem, root.rstrip("/")
+
+
+def _publish_staged_files(
+    filesystem: pafs.FileSystem, root: str, write_id: str, partition_by: list[str]
+) -> list[Any]:
+    """Move staged Parquet files into the table folder and describe them for the Delta log."""
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction
+    from pyarrow import fs as pafs
+
+    staging = f"{root}/{STAGING_DIR}/{write_id}"
+    selector = pafs.FileSelector(staging, recursive=True)
+    actions = []
+    for info in filesystem.get_file_info(selector):
+        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+            continue
+        relative_dir, _, filename = info.path[len(staging) + 1:].rpartition("/")
+        partition_values = _partition_values(relative_dir, partition_by)
+        target_dir = f"{root}/{relative_dir}" if relative_dir else root
+        target = f"{target_dir}/{write_id}-{filename}"
+        filesystem.create_dir(target_dir, recursive=True)
+        filesystem.move(info.path, target)
+        with filesystem.open_input_file(target) as handle:
+            num_rows = pq.read_metadata(handle).num_rows
+        relative_path = target[len(root) + 1:]
+        actions.append(
+            AddAction(
+                path=quote(relative_path, safe="/="),
+                size=int(info.size or 0),
+                partition_values=partition_values,
+                modification_time=int(time.time() * 1000),
+                data_change=True,
+                stats=json.dumps({"numRecords": num_rows}),
+            )
+        )
+    return actions
+
+
+def _partition_values(relative_dir: str, partition_by: list[str]) -> dict[str, str | None]:
+    values: dict[str, str | None] = {}
+    for part in relative_dir.split("/") if relative_dir else []:
+        key, _, value = part.partition("=")
+        raw = unquote(value)
+        values[key] = None if raw == "__HIVE_DEFAULT_PARTITION__" else raw
+    missing = set(partition_by) - set(values)
+    if missing:
+        raise LakeWriteError(f"staged file has no value for partition columns {sorted(missing)}")
+    return values
+
+
+def _remove_dir(filesystem: pafs.FileSystem, path: str) -> None:
+    try:
+        filesystem.delete_dir(path)
+    except OSError:
+        logger.warning("could not remove staging folder %s; VACUUM will", path)
+
+
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    """Delta columns are nullable: a literal column must not make the table reject nulls."""
+    import pyarrow as pa
+
+    return pa.schema([field.with_nullable(True) for field in schema])
+
+
+def _delta_schema(schema: pa.Schema) -> Any:
+    from deltalake import Schema
+
+    return Schema.from_arrow(schema)
+
+
+def _arrow_schema(table: Any) -> pa.Schema:
+    import pyarrow as pa
+
+    schema = table.schema().to_arrow()
+    # arro3 schemas from delta-rs convert to pyarrow through the Arrow C interface.
+    return schema if isinstance(schema, pa.Schema) else pa.schema(schema)
