@@ -212,11 +212,14 @@ class Settings(BaseSettings):
     pipeline_file: Path | None = None
     lake_uri: str | None = None
     drop_root: Path | None = None
+    expectations_dir: Path | None = None
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: str | None = None
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
+    spark_shuffle_partitions: int = Field(8, ge=1)
+    jobs_dir: Path | None = None
     lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # `inprocess` runs a step in the Airflow worker's own SparkSession (embedded default);
@@ -237,6 +240,14 @@ class Settings(BaseSettings):
     @property
     def resolved_drop_root(self) -> Path:
         return (self.drop_root or self.home / "drop").resolve()
+
+    @property
+    def resolved_jobs_dir(self) -> Path:
+        return (self.jobs_dir or self.home / "jobs").resolve()
+
+    @property
+    def resolved_expectations_dir(self) -> Path:
+        return (self.expectations_dir or self.home / "expectations").resolve()
 
     @property
     def resolved_mlflow_tracking_uri(self) -> str:

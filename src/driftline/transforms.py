@@ -36,32 +36,36 @@ def latest_per_key(
     )
 
 
-def with_row_numbers(df: DataFrame, column: str) -> DataFrame:
-    """Number rows 1..n in their current order, without moving them to one partition.
+def with_file_row_numbers(df: DataFrame, column: str, path_column: str) -> DataFrame:
+    """Number each file's rows 1..n in file order, without moving rows between tasks.
 
-    `row_number()` over an unpartitioned window pulls every row into a single task; instead
-    each partition's count is taken once (a tiny aggregate) and turned into offsets.
+    `row_number()` over a window would pull a whole file into one task. Instead one small
+    aggregate counts the rows of every file block (split) a task read; a block's offset is
+    the rows of the same file's earlier blocks, and inside a block rows keep their order.
+    `df` must come straight from a file scan, so `_metadata` is available; the file's URI
+    is kept as `path_column`.
     """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    pid, idx = "__driftline_pid", "__driftline_idx"
-    tagged = df.withColumn(pid, F.spark_partition_id()).withColumn(
-        idx, F.monotonically_increasing_id()
+    path, start, idx = path_column, "__dl_block", "__dl_idx"
+    tagged = df.select(
+        "*",
+        F.col("_metadata.file_path").alias(path),
+        F.col("_metadata.file_block_start").alias(start),
+        F.monotonically_increasing_id().alias(idx),
     )
-    counts = sorted(
-        (int(r[0]), int(r[1])) for r in tagged.groupBy(pid).count().collect()
+    blocks = (
+        tagged.groupBy(path, start)
+        .agg(F.min(idx).alias("__dl_first"), F.count(F.lit(1)).alias("__dl_rows"))
     )
-    offsets: dict[int, int] = {}
-    running = 0
-    for partition_id, count in counts:
-        offsets[partition_id] = running
-        running += count
-    if not offsets:
-        return df.withColumn(column, F.lit(None).cast("long"))
-    offset_expr = F.lit(0).cast("long")
-    for partition_id, offset in offsets.items():
-        offset_expr = F.when(F.col(pid) == partition_id, F.lit(offset)).otherwise(offset_expr)
-    # monotonically_increasing_id puts the partition id in the upper 31 bits and the
-    # position within the partition in the lower 33.
-    position = F.col(idx) - F.shiftleft(F.col(pid).cast("long"), 33)
-    return tagged.withColumn(column, offset_expr + position + 1).drop(pid, idx)
+    earlier = F.sum("__dl_rows").over(
+        Window.partitionBy(path).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
+    )
+    offsets = blocks.select(path, start, "__dl_first",
+                            F.coalesce(earlier, F.lit(0)).alias("__dl_offset"))
+    return (
+        tagged.join(F.broadcast(offsets), [path, start])
+        .withColumn(column, F.col("__dl_offset") + F.col(idx) - F.col("__dl_first") + 1)
+        .drop(start, idx, "__dl_first", "__dl_offset")
+    )

@@ -1,0 +1,92 @@
+"""What every step receives (`RunContext`) and returns (`StepResult`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from driftline.config import PipelineConfig, Settings, load_pipeline, load_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from driftline.lake import Lake
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run of one step for one logical date.
+
+    `run_date` is Airflow's logical date: every write is keyed on it, so re-running a date
+    replaces that date's data. No step looks at the wall clock to choose data.
+    """
+
+    run_date: date
+    run_id: str
+    settings: Settings
+    pipeline: PipelineConfig
+    spark: SparkSession
+    lake: Lake
+
+    @property
+    def ds(self) -> str:
+        return self.run_date.isoformat()
+
+    def commit_metadata(self, step: str) -> dict[str, str]:
+        """Written into every Delta commit, so table history says which run made it."""
+        return {"driftline.step": step, "driftline.run_date": self.ds, "driftline.run_id": self.run_id}
+
+
+@dataclass
+class StepResult:
+    """A step's outcome, small enough for an Airflow XCom and a CLI table row."""
+
+    step: str
+    run_date: str
+    table_versions: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "run_date": self.run_date,
+            "table_versions": dict(self.table_versions),
+            "metrics": dict(self.metrics),
+            "skipped": self.skipped,
+        }
+
+
+def parse_run_date(value: str | date | datetime) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
+def build_context(
+    run_date: str | date | datetime,
+    run_id: str = "manual",
+    settings: Settings | None = None,
+) -> RunContext:
+    """Load settings and the pipeline file, and attach to (or start) the SparkSession."""
+    from driftline.lake import open_lake
+    from driftline.spark import get_spark
+
+    settings = settings or load_settings()
+    pipeline = load_pipeline(settings.resolved_pipeline_file)
+    spark = get_spark(settings, app_name=f"driftline-{pipeline.pipeline}")
+    lake = open_lake(settings.resolved_lake_uri, spark, settings.lake_backend)
+    return RunContext(
+        run_date=parse_run_date(run_date),
+        run_id=run_id,
+        settings=settings,
+        pipeline=pipeline,
+        spark=spark,
+        lake=lake,
+    )

@@ -1,0 +1,1 @@
+"""The self-contained demo: synthetic legacy extracts with a drift, run through Airflow."""

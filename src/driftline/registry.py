@@ -1,0 +1,104 @@
+"""MLflow tracking and the model registry: where models come from and how they're found.
+
+A registered model version carries everything scoring and monitoring need (booster,
+feature encoding, reference profile) in its own artifacts, so `models:/<name>/<version>`
+alone reproduces a past prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from driftline.config import Settings
+from driftline.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+    from driftline.features import FeatureEncoding
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: str
+    alias: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    ref: ModelRef
+    booster: xgb.Booster
+    encoding: FeatureEncoding
+    profile: dict[str, Any]
+
+
+def configure_mlflow(settings: Settings, experiment: str) -> str:
+    """Point MLflow at the configured backend and return the experiment id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.resolved_mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.resolved_mlflow_tracking_uri)
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(client.create_experiment(
+        experiment, artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}"
+    ))
+
+
+def find_alias(name: str, alias: str = CHAMPION) -> ModelRef | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return ModelRef(name, str(version.version), alias, str(version.run_id))
+
+
+def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:
+    ref = find_alias(name, alias)
+    if ref is None:
+        raise ModelNotFoundError(
+            f"registered model {name!r} has no version with alias {alias!r}: train one "
+            "(`driftline_retrain` DAG, or the nightly run once labels have arrived)"
+        )
+    return ref
+
+
+def load(ref: ModelRef) -> LoadedModel:
+    import mlflow
+    from mlflow.models import Model
+
+    from driftline.features import FeatureEncoding
+
+    booster = mlflow.xgboost.load_model(ref.uri)
+    metadata = Model.load(ref.uri).metadata or {}
+    if "driftline" not in metadata:
+        raise ModelNotFoundError(
+            f"{ref.uri} was not logged by Driftline (no feature encoding in its metadata)"
+        )
+    info = metadata["driftline"]
+    return LoadedModel(
+        ref=ref,
+        booster=booster,
+        encoding=FeatureEncoding.from_dict(info["encoding"]),
+        profile=json.loads(info["profile"]) if isinstance(info["profile"], str)
+        else info["profile"],
+    )

@@ -1,0 +1,1 @@
+"""Finding and fingerprinting the files a source delivers."""

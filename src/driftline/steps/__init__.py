@@ -1,0 +1,18 @@
+"""Pipeline steps. Each module exposes `run(ctx) -> StepResult` and talks to the others
+only through lakehouse tables (and `driftline.features`, shared by train and score)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+STEP_NAMES = ("ingest", "validate", "conform", "features", "train", "score", "monitor")
+
+
+def step_function(name: str) -> Callable[..., Any]:
+    """The `run` function of a step, imported only when needed (steps import Spark/MLflow)."""
+    if name not in STEP_NAMES:
+        raise ValueError(f"unknown step {name!r}; steps are {', '.join(STEP_NAMES)}")
+    module = importlib.import_module(f"driftline.steps.{name}")
+    return module.run  # type: ignore[no-any-return]

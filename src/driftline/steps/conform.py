@@ -1,0 +1,48 @@
+"""Conform: typed, deduplicated entity rows merged into `silver/<entity>`, and the
+date's labels into `labels`."""
+
+from __future__ import annotations
+
+from driftline import tables
+from driftline.batches import bronze_batch, conformed_batch
+from driftline.casting import latest_within_batch, typed
+from driftline.context import RunContext, StepResult
+
+
+def run(ctx: RunContext) -> StepResult:
+    from pyspark.sql import functions as F
+
+    pipeline = ctx.pipeline
+    result = StepResult("conform", ctx.ds)
+    metadata = ctx.commit_metadata("conform")
+
+    entity = conformed_batch(ctx, pipeline.entity.source, pipeline.entity.key)
+    silver = ctx.lake.merge(
+        tables.silver(pipeline.entity.name),
+        entity,
+        keys=[pipeline.entity.key],
+        order_by=[tables.RUN_DATE, "_row_number"],
+        metadata=metadata,
+    )
+    result.table_versions[silver.table] = silver.version
+    result.metrics["silver_rows"] = silver.rows
+
+    label = pipeline.label
+    labels = typed(bronze_batch(ctx, label.source), pipeline.source(label.source))
+    labels = latest_within_batch(
+        labels.withColumn("__label_key", F.concat_ws(
+            "|", F.col(pipeline.entity.key).cast("string"), F.col(label.date_column).cast("string")
+        )),
+        "__label_key",
+    ).select(
+        F.col(pipeline.entity.key),
+        F.col(label.date_column).cast("date").alias("label_date"),
+        (F.col(label.column).cast("string") == F.lit(label.positive)).cast("int").alias("label"),
+        F.col(tables.RUN_DATE),
+    )
+    written = ctx.lake.replace_partition(
+        tables.LABELS, labels, {tables.RUN_DATE: ctx.ds}, metadata
+    )
+    result.table_versions[written.table] = written.version
+    result.metrics["labels"] = written.rows
+    return result
