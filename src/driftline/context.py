@@ -62,10 +62,11 @@ class StepResult:
 
 
 def parse_run_date(value: str | date | datetime) -> date:
+    """A plain `datetime.date` (Airflow hands out pendulum subclasses Spark cannot take)."""
     if isinstance(value, datetime):
-        return value.date()
+        value = value.date()
     if isinstance(value, date):
-        return value
+        return date(value.year, value.month, value.day)
     return date.fromisoformat(value[:10])
 
 

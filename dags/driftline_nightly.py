@@ -1,0 +1,98 @@
+"""driftline_nightly: ingest -> validate -> conform -> features -> score -> monitor.
+
+Wiring only: every task calls `driftline.orchestration.run_step` for one step, keyed on the
+run's logical date, so any date can be re-run or backfilled and replaces its own data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import dag, task
+
+from driftline.config import dag_schedule
+
+DEFAULT_ARGS = {
+    "owner": "driftline",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(hours=2),
+}
+
+
+@dag(
+    dag_id="driftline_nightly",
+    schedule=dag_schedule(),
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["driftline", "nightly"],
+    doc_md=__doc__,
+)
+def driftline_nightly() -> None:
+    @task
+    def list_sources() -> list[str]:
+        from driftline.orchestration import source_names
+
+        return source_names()
+
+    @task(max_active_tis_per_dagrun=4)
+    def ingest(source: str, **context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("ingest", context, source=source)
+
+    @task
+    def validate(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("validate", context)
+
+    @task
+    def conform(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("conform", context)
+
+    @task
+    def build_features(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("features", context)
+
+    @task
+    def bootstrap_champion(**context: Any) -> dict[str, Any]:
+        """Train the first champion once labels exist; a no-op when one is registered."""
+        from driftline.orchestration import run_step
+
+        return run_step("train", context, reason="bootstrap", only_if_no_champion=True)
+
+    @task
+    def score(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("score", context)
+
+    @task
+    def monitor(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("monitor", context)
+
+    ingested = ingest.expand(source=list_sources())
+    (
+        ingested
+        >> validate()
+        >> conform()
+        >> build_features()
+        >> bootstrap_champion()
+        >> score()
+        >> monitor()
+    )
+
+
+driftline_nightly()

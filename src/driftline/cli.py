@@ -1,0 +1,61 @@
+"""The `driftline` command line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from driftline.errors import DriftlineError
+
+app = typer.Typer(help="Driftline: batch ML pipelines that notice drift.", no_args_is_help=True)
+console = Console(width=110)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO")) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def demo(
+    days: int = typer.Option(7, min=3, max=60, help="number of nightly runs"),
+    workdir: Path = typer.Option(Path("demo"), help="folder for the lakehouse, MLflow, Airflow"),
+    project: Path = typer.Option(Path("."), help="folder holding driftline.yaml, dags/, expectations/"),
+    rows_per_day: int = typer.Option(400, min=50, help="customers per daily extract"),
+) -> None:
+    """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
+    from driftline.demo.runner import DayReport, run_demo
+
+    table = Table(title=f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})")
+    for column in ("date", "state", "bronze rows", "quarantined", "model", "top drift", "PSI"):
+        table.add_column(column)
+
+    def show(report: DayReport) -> None:
+        console.print(f"[green]{report.run_date}[/] {report.state}")
+        table.add_row(
+            str(report.run_date), report.state, str(report.rows_bronze),
+            str(report.rows_quarantined), report.model_version or "none yet",
+            report.worst_feature or "-",
+            f"{report.worst_psi:.3f}" if report.worst_psi is not None else "-",
+        )
+
+    try:
+        with console.status("running driftline_nightly through Airflow..."):
+            run_demo(days, workdir, project, rows_per_day=rows_per_day, on_day=show)
+    except DriftlineError as error:
+        console.print(table)
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    console.print(table)
+    console.print(f"lakehouse: {(workdir / 'lakehouse').resolve()}")
+
+
+if __name__ == "__main__":
+    app()
