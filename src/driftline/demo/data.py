@@ -57,11 +57,12 @@ def write_demo_drop(drop_root: Path, spec: DemoData, seed: int = 7) -> None:
             writer = csv.writer(handle)
             writer.writerow(["customer_id", "snapshot_date", "tenure_months", "monthly_spend",
                              "support_calls", "age", "region", "plan"])
+            truncated_at = {spec.rows_per_day // 3, (2 * spec.rows_per_day) // 3}
             for j, customer in enumerate(ids):
                 writer.writerow([customer, day.isoformat(), frame["tenure_months"][j],
                                  frame["monthly_spend"][j], frame["support_calls"][j],
                                  frame["age"][j], frame["region"][j], frame["plan"][j]])
-                if j in (17, 211):
+                if j in truncated_at:
                     # Legacy exports truncate a line now and then.
                     handle.write(f"{customer},{day.isoformat()},{frame['tenure_months'][j]}\n")
         labels = drop_root / "churn_labels" / day.isoformat()

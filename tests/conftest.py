@@ -1,0 +1,84 @@
+"""Shared fixtures: one SparkSession for the whole run, and isolated Driftline settings.
+
+Spark's JVM starts once (session scope); every test gets its own lakehouse folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from driftline.config import Settings, load_settings
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+# Airflow reads its configuration when first imported, so its home is fixed before any test
+# module can import it: a throwaway folder with a SQLite metadata DB.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="driftline-airflow-"))
+from driftline.airflow_runner import airflow_environment  # noqa: E402
+
+AIRFLOW_ENV = airflow_environment(_AIRFLOW_HOME, PROJECT / "dags")
+os.environ.update(AIRFLOW_ENV)
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from driftline.spark import get_spark
+
+    warehouse = tmp_path_factory.mktemp("spark")
+    os.chdir(warehouse)  # keep derby/metastore litter out of the checkout
+    session = get_spark(
+        load_settings(spark_master="local[2]", spark_shuffle_partitions=2, spark_ui=False),
+        app_name="driftline-tests",
+    )
+    yield session
+    session.stop()
+
+
+def make_settings(root: Path, **overrides: object) -> Settings:
+    """Settings whose lakehouse, drop folder and MLflow store all live under `root`."""
+    values: dict[str, object] = {
+        "home": PROJECT,
+        "lake_uri": str(root / "lakehouse"),
+        "drop_root": root / "drop",
+        "mlflow_tracking_uri": f"sqlite:///{root / 'mlflow.db'}",
+        "mlflow_artifact_root": (root / "mlartifacts").as_uri(),
+        "spark_shuffle_partitions": 2,
+        "device": "cpu",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The same settings as DRIFTLINE_* variables, for code that reads the environment."""
+    return {
+        "DRIFTLINE_HOME": str(settings.home),
+        "DRIFTLINE_LAKE_URI": settings.resolved_lake_uri,
+        "DRIFTLINE_DROP_ROOT": str(settings.resolved_drop_root),
+        "DRIFTLINE_MLFLOW_TRACKING_URI": settings.resolved_mlflow_tracking_uri,
+        "DRIFTLINE_MLFLOW_ARTIFACT_ROOT": settings.resolved_mlflow_artifact_root,
+        "DRIFTLINE_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
+        "DRIFTLINE_DEVICE": settings.device,
+    }
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> dict[str, str]:
+    """A migrated Airflow metadata DB (once per test run)."""
+    from driftline.airflow_runner import migrate_metadata_db
+
+    migrate_metadata_db(AIRFLOW_ENV)
+    return AIRFLOW_ENV
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from driftline.config import dag_schedule, load_pipeline, load_settings, parse_pipeline
+from driftline.errors import ConfigError
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def example() -> dict:
+    return yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+
+
+def test_example_pipeline_loads() -> None:
+    pipeline = load_pipeline(PROJECT / "driftline.yaml")
+    assert pipeline.entity.key == "customer_id"
+    assert "spend_per_tenure" in pipeline.feature_names
+    assert pipeline.source("customers").columns["monthly_spend"] == "double"
+
+
+def test_unknown_key_is_named() -> None:
+    data = example()
+    data["sources"][0]["csv"]["delimeter"] = ";"
+    with pytest.raises(ConfigError, match=r"sources\.0\.csv\.delimeter"):
+        parse_pipeline(data)
+
+
+def test_bad_value_is_named() -> None:
+    data = example()
+    data["features"][5]["type"] = "text"
+    with pytest.raises(ConfigError, match=r"features\.5\.type"):
+        parse_pipeline(data)
+
+
+def test_entity_key_must_be_a_source_column() -> None:
+    data = example()
+    data["entity"]["key"] = "client_id"
+    with pytest.raises(ConfigError, match="entity.key 'client_id'"):
+        parse_pipeline(data)
+
+
+def test_source_path_cannot_escape_drop_root() -> None:
+    data = example()
+    data["sources"][0]["path"] = "../etc/{run_date}/*.csv"
+    with pytest.raises(ConfigError, match=r"sources\.0\.path"):
+        parse_pipeline(data)
+
+
+def test_column_names_must_be_identifiers() -> None:
+    data = example()
+    data["sources"][1]["columns"]["bad name; drop"] = "string"
+    with pytest.raises(ConfigError, match="not a valid name"):
+        parse_pipeline(data)
+
+
+def test_psi_thresholds_are_ordered() -> None:
+    data = example()
+    data["thresholds"] = {"psi_warn": 0.5, "psi_breach": 0.2}
+    with pytest.raises(ConfigError, match="psi_warn"):
+        parse_pipeline(data)
+
+
+def test_missing_pipeline_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DRIFTLINE_PIPELINE_FILE"):
+        load_pipeline(tmp_path / "nope.yaml")
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DRIFTLINE_LAKE_URI", "s3://bucket/lake")
+    monkeypatch.setenv("DRIFTLINE_HOME", str(tmp_path))
+    settings = load_settings()
+    assert settings.resolved_lake_uri == "s3://bucket/lake"
+    assert settings.resolved_mlflow_tracking_uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+
+
+def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRIFTLINE_DEVICE", "tpu")
+    with pytest.raises(ConfigError, match="DRIFTLINE_device"):
+        load_settings()
+
+
+def test_dag_schedule_falls_back_when_file_missing(tmp_path: Path) -> None:
+    assert dag_schedule(tmp_path / "missing.yaml") == "0 2 * * *"
+    assert dag_schedule(PROJECT / "driftline.yaml") == "0 2 * * *"
