@@ -1,4 +1,4 @@
-"""spark-submit entry point for the conform step: `spark-submit jobs/conform.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the conform step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for the features step: `spark-submit jobs/features.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the features step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for the ingest step: `spark-submit jobs/ingest.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the ingest step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for the monitor step: `spark-submit jobs/monitor.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the monitor step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

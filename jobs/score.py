@@ -1,4 +1,4 @@
-"""spark-submit entry point for the score step: `spark-submit jobs/score.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the score step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for the train step: `spark-submit jobs/train.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the train step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for the validate step: `spark-submit jobs/validate.py --run-date YYYY-MM-DD`."""
+"""spark-submit entry point of the validate step (`--run-date YYYY-MM-DD`)."""
 
 import sys
 

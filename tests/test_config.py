@@ -39,7 +39,7 @@ def test_bad_value_is_named() -> None:
 def test_entity_key_must_be_a_source_column() -> None:
     data = example()
     data["entity"]["key"] = "client_id"
-    with pytest.raises(ConfigError, match="entity.key 'client_id'"):
+    with pytest.raises(ConfigError, match=r"entity\.key 'client_id'"):
         parse_pipeline(data)
 
 

@@ -24,10 +24,23 @@ def test_ingest_job_runs_under_spark_submit(tmp_path: Path) -> None:
     (folder / "a.csv").write_text(HEADER + row(1) + row(2))
     spark_submit = Path(sys.executable).parent / "spark-submit"
     completed = subprocess.run(
-        [str(spark_submit), "--master", "local[1]", "--conf", "spark.ui.enabled=false",
-         str(PROJECT / "jobs" / "ingest.py"), "--run-date", "2024-03-01", "--source", "customers"],
+        [
+            str(spark_submit),
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.ui.enabled=false",
+            str(PROJECT / "jobs" / "ingest.py"),
+            "--run-date",
+            "2024-03-01",
+            "--source",
+            "customers",
+        ],
         env={**os.environ, **settings_environment(settings), "PYSPARK_PYTHON": sys.executable},
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     bronze = DeltaTable(f"{settings.resolved_lake_uri}/bronze/customers")

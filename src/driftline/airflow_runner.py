@@ -20,7 +20,9 @@ from driftline.errors import DriftlineError
 logger = logging.getLogger(__name__)
 
 
-def airflow_environment(airflow_home: Path, dags_folder: Path, db_url: str | None = None) -> dict[str, str]:
+def airflow_environment(
+    airflow_home: Path, dags_folder: Path, db_url: str | None = None
+) -> dict[str, str]:
     """The AIRFLOW__* settings of an embedded Airflow; set before Airflow is imported."""
     airflow_home.mkdir(parents=True, exist_ok=True)
     return {
@@ -30,7 +32,9 @@ def airflow_environment(airflow_home: Path, dags_folder: Path, db_url: str | Non
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url
         or f"sqlite:///{(airflow_home / 'airflow.db').resolve()}",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
+            "AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"
+        ),
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
     }
 

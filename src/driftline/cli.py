@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,7 +17,9 @@ console = Console(width=110)
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INFO")) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at INFO")] = False,
+) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -25,23 +28,32 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="log at INF
 
 @app.command()
 def demo(
-    days: int = typer.Option(7, min=3, max=60, help="number of nightly runs"),
-    workdir: Path = typer.Option(Path("demo"), help="folder for the lakehouse, MLflow, Airflow"),
-    project: Path = typer.Option(Path("."), help="folder holding driftline.yaml, dags/, expectations/"),
-    rows_per_day: int = typer.Option(400, min=50, help="customers per daily extract"),
+    days: Annotated[int, typer.Option(min=3, max=60, help="number of nightly runs")] = 7,
+    workdir: Annotated[
+        Path, typer.Option(help="folder for the lakehouse, MLflow and Airflow's database")
+    ] = Path("demo"),
+    project: Annotated[
+        Path, typer.Option(help="folder holding driftline.yaml, dags/ and expectations/")
+    ] = Path("."),
+    rows_per_day: Annotated[int, typer.Option(min=50, help="customers per daily extract")] = 400,
 ) -> None:
     """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
     from driftline.demo.runner import DayReport, run_demo
 
-    table = Table(title=f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})")
+    table = Table(
+        title=f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})"
+    )
     for column in ("date", "state", "bronze rows", "quarantined", "model", "top drift", "PSI"):
         table.add_column(column)
 
     def show(report: DayReport) -> None:
         console.print(f"[green]{report.run_date}[/] {report.state}")
         table.add_row(
-            str(report.run_date), report.state, str(report.rows_bronze),
-            str(report.rows_quarantined), report.model_version or "none yet",
+            str(report.run_date),
+            report.state,
+            str(report.rows_bronze),
+            str(report.rows_quarantined),
+            report.model_version or "none yet",
             report.worst_feature or "-",
             f"{report.worst_psi:.3f}" if report.worst_psi is not None else "-",
         )

@@ -177,9 +177,7 @@ class PipelineConfig(_Strict):
         label_columns = by_name[self.label.source].columns
         for key in (self.entity.key, self.label.column, self.label.date_column):
             if key not in label_columns:
-                raise ValueError(
-                    f"label source {self.label.source!r} must have a column {key!r}"
-                )
+                raise ValueError(f"label source {self.label.source!r} must have a column {key!r}")
         feature_names = [f.name for f in self.features]
         if len(set(feature_names)) != len(feature_names):
             raise ValueError("feature names must be unique")
@@ -283,13 +281,13 @@ def load_settings(**overrides: Any) -> Settings:
 
 def parse_pipeline(data: Any, origin: str = "<pipeline>") -> PipelineConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{origin}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     try:
         return PipelineConfig.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(
-            f"{origin} is invalid; fix these keys:\n{_describe(error)}"
-        ) from None
+        raise ConfigError(f"{origin} is invalid; fix these keys:\n{_describe(error)}") from None
 
 
 def load_pipeline(path: Path) -> PipelineConfig:

@@ -38,7 +38,11 @@ class RunContext:
 
     def commit_metadata(self, step: str) -> dict[str, str]:
         """Written into every Delta commit, so table history says which run made it."""
-        return {"driftline.step": step, "driftline.run_date": self.ds, "driftline.run_id": self.run_id}
+        return {
+            "driftline.step": step,
+            "driftline.run_date": self.ds,
+            "driftline.run_id": self.run_id,
+        }
 
 
 @dataclass

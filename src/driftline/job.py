@@ -28,7 +28,9 @@ def main(step: str, argv: list[str] | None = None) -> int:
     from driftline.context import build_context
     from driftline.steps import step_function
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = parse_args(step, sys.argv[1:] if argv is None else argv)
     kwargs = {k: v for k, v in vars(args).items() if k not in ("run_date", "run_id")}
     if "only_if_no_champion" in kwargs:

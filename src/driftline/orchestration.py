@@ -60,7 +60,7 @@ def run_step(step: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any
         raise
     if result.skipped:
         logger.warning("%s for %s skipped: %s", step, run_date, result.skipped)
-    return result.to_dict()  # type: ignore[no-any-return]
+    return result.to_dict()
 
 
 def _spark_submit(

@@ -70,7 +70,9 @@ def bin_expression(column: Column, spec: dict[str, Any]) -> Column:
     return F.when(column.isNull() | F.isnan(column), F.lit(MISSING)).otherwise(expression)
 
 
-def current_shares(df: DataFrame, profiles: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+def current_shares(
+    df: DataFrame, profiles: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, float]]:
     """Shares per bin of every profiled column, in a single aggregation pass."""
     from pyspark.sql import functions as F
 

@@ -97,7 +97,8 @@ def validate(df: DataFrame, table: str, suite: Any) -> list[ExpectationOutcome]:
                 element_count=details.get("element_count"),
                 expected=json.dumps(
                     {k: v for k, v in kwargs.items() if k not in ("batch_id",)},
-                    default=str, sort_keys=True,
+                    default=str,
+                    sort_keys=True,
                 ),
             )
         )

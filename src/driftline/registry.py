@@ -55,9 +55,11 @@ def configure_mlflow(settings: Settings, experiment: str) -> str:
     found = client.get_experiment_by_name(experiment)
     if found is not None:
         return str(found.experiment_id)
-    return str(client.create_experiment(
-        experiment, artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}"
-    ))
+    return str(
+        client.create_experiment(
+            experiment, artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}"
+        )
+    )
 
 
 def find_alias(name: str, alias: str = CHAMPION) -> ModelRef | None:
@@ -99,6 +101,7 @@ def load(ref: ModelRef) -> LoadedModel:
         ref=ref,
         booster=booster,
         encoding=FeatureEncoding.from_dict(info["encoding"]),
-        profile=json.loads(info["profile"]) if isinstance(info["profile"], str)
+        profile=json.loads(info["profile"])
+        if isinstance(info["profile"], str)
         else info["profile"],
     )

@@ -55,15 +55,15 @@ def with_file_row_numbers(df: DataFrame, column: str, path_column: str) -> DataF
         F.col("_metadata.file_block_start").alias(start),
         F.monotonically_increasing_id().alias(idx),
     )
-    blocks = (
-        tagged.groupBy(path, start)
-        .agg(F.min(idx).alias("__dl_first"), F.count(F.lit(1)).alias("__dl_rows"))
+    blocks = tagged.groupBy(path, start).agg(
+        F.min(idx).alias("__dl_first"), F.count(F.lit(1)).alias("__dl_rows")
     )
     earlier = F.sum("__dl_rows").over(
         Window.partitionBy(path).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
     )
-    offsets = blocks.select(path, start, "__dl_first",
-                            F.coalesce(earlier, F.lit(0)).alias("__dl_offset"))
+    offsets = blocks.select(
+        path, start, "__dl_first", F.coalesce(earlier, F.lit(0)).alias("__dl_offset")
+    )
     return (
         tagged.join(F.broadcast(offsets), [path, start])
         .withColumn(column, F.col("__dl_offset") + F.col(idx) - F.col("__dl_first") + 1)

@@ -36,8 +36,16 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
     dag = dagbag.dags["driftline_nightly"]
     order = [t.task_id for t in dag.topological_sort()]
     assert len(order) == len(set(order))
-    chain = ["list_sources", "ingest", "validate", "conform", "build_features",
-             "bootstrap_champion", "score", "monitor"]
+    chain = [
+        "list_sources",
+        "ingest",
+        "validate",
+        "conform",
+        "build_features",
+        "bootstrap_champion",
+        "score",
+        "monitor",
+    ]
     assert [t for t in order if t in chain] == chain
 
 

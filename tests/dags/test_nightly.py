@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,16 @@ from tests.conftest import PROJECT, make_settings, settings_environment
 pytestmark = pytest.mark.integration
 
 DATED_TABLES = [
-    tables.bronze("customers"), tables.bronze("churn_labels"), tables.quarantine("customers"),
-    tables.quarantine("churn_labels"), tables.INGEST_MANIFEST, tables.VALIDATION_RESULTS,
-    tables.LABELS, tables.FEATURES, tables.PREDICTIONS, tables.MONITORING_METRICS,
+    tables.bronze("customers"),
+    tables.bronze("churn_labels"),
+    tables.quarantine("customers"),
+    tables.quarantine("churn_labels"),
+    tables.INGEST_MANIFEST,
+    tables.VALIDATION_RESULTS,
+    tables.LABELS,
+    tables.FEATURES,
+    tables.PREDICTIONS,
+    tables.MONITORING_METRICS,
 ]
 
 
@@ -41,8 +47,12 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
         silver_before = lake.read(tables.silver("customer")).count()
         rerun_state = run_for_date(dag, spec.dates[1])
         yield {
-            "states": states, "rerun_state": rerun_state, "lake": lake, "spec": spec,
-            "before": before, "after": counts(lake, spec.dates[1]),
+            "states": states,
+            "rerun_state": rerun_state,
+            "lake": lake,
+            "spec": spec,
+            "before": before,
+            "after": counts(lake, spec.dates[1]),
             "silver": (silver_before, lake.read(tables.silver("customer")).count()),
         }
     finally:
@@ -79,10 +89,14 @@ def test_every_prediction_names_its_model_and_features_version(nightly_run) -> N
     lake = nightly_run["lake"]
     predictions = lake.read(tables.PREDICTIONS)
     assert predictions.count() == 400  # day 1 has no champion yet (no labels)
-    assert predictions.where(
-        F.col("model_version").isNull() | F.col("features_version").isNull()
-        | F.col("mlflow_run_id").isNull()
-    ).count() == 0
+    assert (
+        predictions.where(
+            F.col("model_version").isNull()
+            | F.col("features_version").isNull()
+            | F.col("mlflow_run_id").isNull()
+        ).count()
+        == 0
+    )
     # The recorded features version really holds the features that were scored.
     for row in predictions.select(tables.RUN_DATE, "features_version").distinct().collect():
         features = lake.read(tables.FEATURES, version=row["features_version"])
@@ -93,9 +107,11 @@ def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # typ
     from pyspark.sql import functions as F
 
     metrics = nightly_run["lake"].read(tables.MONITORING_METRICS)
+
     def worst(day: str) -> float:
         return metrics.where(
             (F.col(tables.RUN_DATE) == F.lit(date.fromisoformat(day)))
             & (F.col("feature") == "support_calls")
         ).first()["value"]
+
     assert worst("2024-03-03") > 0.25 > worst("2024-03-02")

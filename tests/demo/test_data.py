@@ -28,8 +28,9 @@ def test_demo_drift_shifts_spend(tmp_path: Path) -> None:
 
     def mean_spend(day: str) -> float:
         with next((tmp_path / "customers" / day).glob("*.csv")).open() as handle:
-            values = [float(r["monthly_spend"]) for r in csv.DictReader(handle)
-                      if r.get("monthly_spend")]
+            values = [
+                float(r["monthly_spend"]) for r in csv.DictReader(handle) if r.get("monthly_spend")
+            ]
         return sum(values) / len(values)
 
     assert mean_spend("2024-03-03") > 1.4 * mean_spend("2024-03-01")

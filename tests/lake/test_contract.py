@@ -39,7 +39,9 @@ def test_replace_partition_is_idempotent_and_leaves_other_dates(lake, spark) -> 
     lake.replace_partition("t", day(spark, "2024-01-01", [1, 2]), {"_run_date": "2024-01-01"})
     lake.replace_partition("t", day(spark, "2024-01-02", [3]), {"_run_date": "2024-01-02"})
     lake.replace_partition("t", day(spark, "2024-01-02", [3]), {"_run_date": "2024-01-02"})
-    result = lake.replace_partition("t", day(spark, "2024-01-02", [4, 5]), {"_run_date": "2024-01-02"})
+    result = lake.replace_partition(
+        "t", day(spark, "2024-01-02", [4, 5]), {"_run_date": "2024-01-02"}
+    )
     assert result.rows == 2
     assert [r[0] for r in rows(lake.read("t"))] == [1, 2, 4, 5]
 
@@ -55,13 +57,22 @@ def test_time_travel_reads_an_earlier_version(lake, spark) -> None:  # type: ign
 
 def test_merge_upserts_and_latest_wins(lake, spark) -> None:  # type: ignore[no-untyped-def]
     schema = "id int, v string, _run_date date"
-    lake.merge("s", spark.createDataFrame(
-        [(1, "a", date(2024, 1, 2)), (2, "b", date(2024, 1, 2))], schema), ["id"], ["_run_date"])
+    lake.merge(
+        "s",
+        spark.createDataFrame([(1, "a", date(2024, 1, 2)), (2, "b", date(2024, 1, 2))], schema),
+        ["id"],
+        ["_run_date"],
+    )
     # An older date re-run must not overwrite what the newer date wrote; new keys insert.
-    lake.merge("s", spark.createDataFrame(
-        [(1, "old", date(2024, 1, 1)), (3, "c", date(2024, 1, 1))], schema), ["id"], ["_run_date"])
-    lake.merge("s", spark.createDataFrame(
-        [(2, "newer", date(2024, 1, 3))], schema), ["id"], ["_run_date"])
+    lake.merge(
+        "s",
+        spark.createDataFrame([(1, "old", date(2024, 1, 1)), (3, "c", date(2024, 1, 1))], schema),
+        ["id"],
+        ["_run_date"],
+    )
+    lake.merge(
+        "s", spark.createDataFrame([(2, "newer", date(2024, 1, 3))], schema), ["id"], ["_run_date"]
+    )
     assert [(r[0], r[1]) for r in rows(lake.read("s"))] == [(1, "a"), (2, "newer"), (3, "c")]
 
 

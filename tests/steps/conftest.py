@@ -25,8 +25,9 @@ def make_ctx(spark, tmp_path: Path):  # type: ignore[no-untyped-def]
         from driftline.lake import open_lake
 
         lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-        return RunContext(date.fromisoformat(run_date), f"test-{run_date}", settings, pipeline,
-                          spark, lake)
+        return RunContext(
+            date.fromisoformat(run_date), f"test-{run_date}", settings, pipeline, spark, lake
+        )
 
     return build
 

@@ -58,8 +58,12 @@ def test_same_file_dropped_again_on_another_date_is_not_ingested_twice(make_ctx,
 
 def test_file_missing_a_declared_column_is_quarantined_whole(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
     drop("customers", "2024-03-01", "good.csv", HEADER + row(1))
-    drop("customers", "2024-03-01", "bad.csv",
-         "customer_id,snapshot_date,tenure_months\nC9,2024-03-01,3\nC10,2024-03-01,4\n")
+    drop(
+        "customers",
+        "2024-03-01",
+        "bad.csv",
+        "customer_id,snapshot_date,tenure_months\nC9,2024-03-01,3\nC10,2024-03-01,4\n",
+    )
     drop("customers", "2024-03-01", "empty.csv", "")
     ctx = make_ctx("2024-03-01")
     ingest.run(ctx, source="customers")

@@ -36,9 +36,7 @@ def test_blocking_failure_stops_the_run_and_names_the_expectation(make_ctx, drop
 
 def test_warning_is_recorded_and_the_run_goes_on(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
     # support_calls mean above 3 breaks a `warn` expectation only.
-    rows = "".join(
-        f"C{i:05d},2024-03-01,10,50.0,9,40,north,basic\n" for i in range(5)
-    )
+    rows = "".join(f"C{i:05d},2024-03-01,10,50.0,9,40,north,basic\n" for i in range(5))
     drop("customers", "2024-03-01", "a.csv", HEADER + rows)
     drop("churn_labels", "2024-03-01", "l.csv", LABELS)
     ctx = make_ctx("2024-03-01")

@@ -40,8 +40,15 @@ def _day_frame(rng: np.random.Generator, n: int, drifted: bool) -> dict[str, np.
     plan = rng.choice(PLANS, n, p=[0.5, 0.3, 0.2])
     logit = -1.5 + 0.45 * calls - 0.03 * tenure + 0.008 * spend + (plan == "basic") * 0.6
     churned = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
-    return {"tenure_months": tenure, "monthly_spend": spend.round(2), "support_calls": calls,
-            "age": age, "region": region, "plan": plan, "churned": churned}
+    return {
+        "tenure_months": tenure,
+        "monthly_spend": spend.round(2),
+        "support_calls": calls,
+        "age": age,
+        "region": region,
+        "plan": plan,
+        "churned": churned,
+    }
 
 
 def write_demo_drop(drop_root: Path, spec: DemoData, seed: int = 7) -> None:
@@ -55,13 +62,32 @@ def write_demo_drop(drop_root: Path, spec: DemoData, seed: int = 7) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / f"crm_extract_{day:%Y%m%d}.csv").open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["customer_id", "snapshot_date", "tenure_months", "monthly_spend",
-                             "support_calls", "age", "region", "plan"])
+            writer.writerow(
+                [
+                    "customer_id",
+                    "snapshot_date",
+                    "tenure_months",
+                    "monthly_spend",
+                    "support_calls",
+                    "age",
+                    "region",
+                    "plan",
+                ]
+            )
             truncated_at = {spec.rows_per_day // 3, (2 * spec.rows_per_day) // 3}
             for j, customer in enumerate(ids):
-                writer.writerow([customer, day.isoformat(), frame["tenure_months"][j],
-                                 frame["monthly_spend"][j], frame["support_calls"][j],
-                                 frame["age"][j], frame["region"][j], frame["plan"][j]])
+                writer.writerow(
+                    [
+                        customer,
+                        day.isoformat(),
+                        frame["tenure_months"][j],
+                        frame["monthly_spend"][j],
+                        frame["support_calls"][j],
+                        frame["age"][j],
+                        frame["region"][j],
+                        frame["plan"][j],
+                    ]
+                )
                 if j in truncated_at:
                     # Legacy exports truncate a line now and then.
                     handle.write(f"{customer},{day.isoformat()},{frame['tenure_months'][j]}\n")

@@ -43,8 +43,14 @@ def prepare_environment(workdir: Path, project: Path) -> dict[str, str]:
     return environment
 
 
-def run_demo(days: int, workdir: Path, project: Path, start: date = date(2024, 3, 1),
-             rows_per_day: int = 400, on_day: Any = None) -> list[DayReport]:
+def run_demo(
+    days: int,
+    workdir: Path,
+    project: Path,
+    start: date = date(2024, 3, 1),
+    rows_per_day: int = 400,
+    on_day: Any = None,
+) -> list[DayReport]:
     from driftline.airflow_runner import load_dag, migrate_metadata_db, run_for_date
 
     if not (project / "driftline.yaml").is_file():
@@ -53,8 +59,7 @@ def run_demo(days: int, workdir: Path, project: Path, start: date = date(2024, 3
             "or pass --project"
         )
     environment = prepare_environment(workdir, project)
-    spec = DemoData(start=start, days=days, drift_day=max(2, days // 2),
-                    rows_per_day=rows_per_day)
+    spec = DemoData(start=start, days=days, drift_day=max(2, days // 2), rows_per_day=rows_per_day)
     write_demo_drop(Path(environment["DRIFTLINE_DROP_ROOT"]), spec)
     migrate_metadata_db(environment)
     dag = load_dag("driftline_nightly", project / "dags")
@@ -79,9 +84,12 @@ def summarise(day: date, state: str) -> DayReport:
 
     ctx = build_context(day, "demo-report")
     on_day = F.col(tables.RUN_DATE) == F.lit(day)
-    manifest = ctx.lake.read(tables.INGEST_MANIFEST).where(on_day).agg(
-        F.sum("rows_bronze"), F.sum("rows_quarantined")
-    ).collect()[0]
+    manifest = (
+        ctx.lake.read(tables.INGEST_MANIFEST)
+        .where(on_day)
+        .agg(F.sum("rows_bronze"), F.sum("rows_quarantined"))
+        .collect()[0]
+    )
     version = None
     if ctx.lake.exists(tables.PREDICTIONS):
         row = ctx.lake.read(tables.PREDICTIONS).where(on_day).select("model_version").first()

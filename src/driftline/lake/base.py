@@ -42,7 +42,6 @@ class TableBackend(Protocol):
 
     def exists(self, uri: str) -> bool: ...
 
-
     def read(self, uri: str, version: int | None) -> DataFrame: ...
 
     def append(
@@ -125,7 +124,10 @@ class Lake:
         )
         logger.info(
             "replaced partition %s of %s with %d rows (version %d)",
-            partition, table, commit.rows, commit.version,
+            partition,
+            table,
+            commit.rows,
+            commit.version,
         )
         return WriteResult(table, commit.version, commit.rows)
 
@@ -148,7 +150,10 @@ class Lake:
         )
         logger.info(
             "merged into %s on %s: %d rows now (version %d)",
-            table, keys, commit.rows, commit.version,
+            table,
+            keys,
+            commit.rows,
+            commit.version,
         )
         return WriteResult(table, commit.version, commit.rows)
 

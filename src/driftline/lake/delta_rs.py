@@ -39,7 +39,7 @@ STAGING_DIR = "_staging"
 
 def spark_uri(uri: str) -> str:
     """Spark's Hadoop file systems name S3 `s3a://`; delta-rs and Arrow say `s3://`."""
-    return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri
+    return "s3a://" + uri[len("s3://") :] if uri.startswith("s3://") else uri
 
 
 class DeltaRsBackend:
@@ -86,9 +86,7 @@ class DeltaRsBackend:
         if not files:
             return self.spark.createDataFrame([], spark_schema)
         return (
-            self.spark.read.schema(spark_schema)
-            .option("basePath", spark_uri(uri))
-            .parquet(*files)
+            self.spark.read.schema(spark_schema).option("basePath", spark_uri(uri)).parquet(*files)
         )
 
     def version(self, uri: str) -> int:
@@ -223,7 +221,7 @@ def _publish_staged_files(
     for info in filesystem.get_file_info(selector):
         if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
             continue
-        relative_dir, _, filename = info.path[len(staging) + 1:].rpartition("/")
+        relative_dir, _, filename = info.path[len(staging) + 1 :].rpartition("/")
         partition_values = _partition_values(relative_dir, partition_by)
         target_dir = f"{root}/{relative_dir}" if relative_dir else root
         target = f"{target_dir}/{write_id}-{filename}"
@@ -231,7 +229,7 @@ def _publish_staged_files(
         filesystem.move(info.path, target)
         with filesystem.open_input_file(target) as handle:
             num_rows = pq.read_metadata(handle).num_rows
-        relative_path = target[len(root) + 1:]
+        relative_path = target[len(root) + 1 :]
         actions.append(
             AddAction(
                 path=quote(relative_path, safe="/="),

@@ -99,9 +99,7 @@ class DeltaSparkBackend:
             return self.append(uri, source, partition_by, metadata)
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         # Latest wins: only replace a target row with a source row that is not older.
-        newer = " OR ".join(
-            f"s.`{c}` > t.`{c}` OR t.`{c}` IS NULL" for c in order_by
-        ) or "true"
+        newer = " OR ".join(f"s.`{c}` > t.`{c}` OR t.`{c}` IS NULL" for c in order_by) or "true"
         not_older = f"({newer}) OR ({' AND '.join(f's.`{c}` <=> t.`{c}`' for c in order_by)})"
         self.spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", str(metadata))
         try:

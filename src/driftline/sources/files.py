@@ -40,9 +40,7 @@ def files_for_date(drop_root: Path, source: SourceConfig, run_date: date) -> lis
                 "remove the link or file"
             )
         if resolved.is_file():
-            found.append(
-                DroppedFile(resolved, resolved.stat().st_size, sha256_of(resolved))
-            )
+            found.append(DroppedFile(resolved, resolved.stat().st_size, sha256_of(resolved)))
     return found
 
 
@@ -67,6 +65,7 @@ def read_header(path: Path, source: SourceConfig) -> list[str]:
             f"{path.name}: the header is not valid {source.csv.encoding} ({error.reason}); "
             f"set sources[{source.name}].csv.encoding to the file's encoding"
         ) from None
-    reader = csv.reader(io.StringIO(first), delimiter=source.csv.delimiter,
-                        quotechar=source.csv.quote)
+    reader = csv.reader(
+        io.StringIO(first), delimiter=source.csv.delimiter, quotechar=source.csv.quote
+    )
     return [name.strip() for name in next(reader, [])]

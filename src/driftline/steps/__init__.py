@@ -15,4 +15,4 @@ def step_function(name: str) -> Callable[..., Any]:
     if name not in STEP_NAMES:
         raise ValueError(f"unknown step {name!r}; steps are {', '.join(STEP_NAMES)}")
     module = importlib.import_module(f"driftline.steps.{name}")
-    return module.run  # type: ignore[no-any-return]
+    return module.run

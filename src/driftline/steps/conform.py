@@ -30,9 +30,14 @@ def run(ctx: RunContext) -> StepResult:
     label = pipeline.label
     labels = typed(bronze_batch(ctx, label.source), pipeline.source(label.source))
     labels = latest_within_batch(
-        labels.withColumn("__label_key", F.concat_ws(
-            "|", F.col(pipeline.entity.key).cast("string"), F.col(label.date_column).cast("string")
-        )),
+        labels.withColumn(
+            "__label_key",
+            F.concat_ws(
+                "|",
+                F.col(pipeline.entity.key).cast("string"),
+                F.col(label.date_column).cast("string"),
+            ),
+        ),
         "__label_key",
     ).select(
         F.col(pipeline.entity.key),
@@ -40,9 +45,7 @@ def run(ctx: RunContext) -> StepResult:
         (F.col(label.column).cast("string") == F.lit(label.positive)).cast("int").alias("label"),
         F.col(tables.RUN_DATE),
     )
-    written = ctx.lake.replace_partition(
-        tables.LABELS, labels, {tables.RUN_DATE: ctx.ds}, metadata
-    )
+    written = ctx.lake.replace_partition(tables.LABELS, labels, {tables.RUN_DATE: ctx.ds}, metadata)
     result.table_versions[written.table] = written.version
     result.metrics["labels"] = written.rows
     return result

@@ -21,6 +21,4 @@ def run(ctx: RunContext) -> StepResult:
         {tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("features"),
     )
-    return StepResult(
-        "features", ctx.ds, {written.table: written.version}, {"rows": written.rows}
-    )
+    return StepResult("features", ctx.ds, {written.table: written.version}, {"rows": written.rows})

@@ -20,6 +20,7 @@ from driftline.errors import SourceError
 from driftline.sources.files import DroppedFile, files_for_date, read_header
 
 if TYPE_CHECKING:
+    from pyspark import StorageLevel
     from pyspark.sql import DataFrame
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
     return result
 
 
-def ingest_source(ctx: RunContext, source: SourceConfig) -> tuple[list[FileOutcome], dict[str, int]]:
+def ingest_source(
+    ctx: RunContext, source: SourceConfig
+) -> tuple[list[FileOutcome], dict[str, int]]:
     files = files_for_date(ctx.settings.resolved_drop_root, source, ctx.run_date)
     logger.info("source %s: %d file(s) for %s", source.name, len(files), ctx.ds)
     seen_elsewhere = _checksums_ingested_on_other_dates(ctx, source.name)
@@ -69,8 +72,13 @@ def ingest_source(ctx: RunContext, source: SourceConfig) -> tuple[list[FileOutco
     broken: list[tuple[DroppedFile, str]] = []
     for file in files:
         if file.checksum in seen_elsewhere:
-            outcomes.append(FileOutcome(file, "duplicate", reason=(
-                f"same content already ingested for {seen_elsewhere[file.checksum]}")))
+            outcomes.append(
+                FileOutcome(
+                    file,
+                    "duplicate",
+                    reason=(f"same content already ingested for {seen_elsewhere[file.checksum]}"),
+                )
+            )
             continue
         if file.size == 0:
             outcomes.append(FileOutcome(file, "empty", reason="file is empty"))
@@ -82,8 +90,9 @@ def ingest_source(ctx: RunContext, source: SourceConfig) -> tuple[list[FileOutco
             continue
         missing = [c for c in source.columns if source.csv.header and c not in header]
         if missing:
-            broken.append((file, f"header lacks declared column(s) {missing}; "
-                                 f"found {list(header)}"))
+            broken.append(
+                (file, f"header lacks declared column(s) {missing}; found {list(header)}")
+            )
             continue
         readable.setdefault(header, []).append(file)
 
@@ -101,8 +110,9 @@ def ingest_source(ctx: RunContext, source: SourceConfig) -> tuple[list[FileOutco
             read, bad = counts.get(str(file.path), (0, 0))
             outcomes.append(FileOutcome(file, "ingested", read, read - bad, bad))
         bronze_parts.append(_bronze_rows(parsed, source))
-        quarantine_parts.append(_quarantined_rows(parsed, "malformed row: wrong number of "
-                                                          "fields or unbalanced quotes"))
+        quarantine_parts.append(
+            _quarantined_rows(parsed, "malformed row: wrong number of fields or unbalanced quotes")
+        )
     for file, reason in broken:
         rows = _whole_file(ctx, source, file, reason, ingested_at)
         count = rows.count()
@@ -118,7 +128,7 @@ def ingest_source(ctx: RunContext, source: SourceConfig) -> tuple[list[FileOutco
     return outcomes, versions
 
 
-def _disk_only():  # type: ignore[no-untyped-def]
+def _disk_only() -> StorageLevel:
     from pyspark import StorageLevel
 
     return StorageLevel.DISK_ONLY
@@ -154,9 +164,9 @@ def _read_csv(
 
     names = list(header) if header else list(source.columns)
     schema = StructType([StructField(n, StringType()) for n in [*names, CORRUPT]])
-    checksums = F.create_map(*[
-        item for f in files for item in (F.lit(str(f.path)), F.lit(f.checksum))
-    ])
+    checksums = F.create_map(
+        *[item for f in files for item in (F.lit(str(f.path)), F.lit(f.checksum))]
+    )
     raw = (
         ctx.spark.read.schema(schema)
         .option("header", source.csv.header)
@@ -185,11 +195,7 @@ def _count_by_file(parsed: DataFrame) -> dict[str, tuple[int, int]]:
     """Rows read and rows malformed per file, in one small aggregate."""
     from pyspark.sql import functions as F
 
-    rows = (
-        parsed.groupBy("_source_file")
-        .agg(F.count(F.lit(1)), F.count(CORRUPT))
-        .collect()
-    )
+    rows = parsed.groupBy("_source_file").agg(F.count(F.lit(1)), F.count(CORRUPT)).collect()
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
@@ -269,9 +275,7 @@ def _write(
 
     quarantine = _union(quarantine_parts)
     if quarantine is None:
-        quarantine = ctx.spark.createDataFrame(
-            [], f"_raw string, _reason string, {METADATA_DDL}"
-        )
+        quarantine = ctx.spark.createDataFrame([], f"_raw string, _reason string, {METADATA_DDL}")
     q = ctx.lake.replace_partition(tables.quarantine(source.name), quarantine, partition, metadata)
     versions[q.table] = q.version
 
@@ -287,8 +291,19 @@ def _write(
 
     manifest = ctx.spark.createDataFrame(
         [
-            (source.name, o.file.path.name, str(o.file.path), o.file.checksum, o.file.size,
-             o.rows_read, o.rows_bronze, o.rows_quarantined, o.status, o.reason, ctx.run_date)
+            (
+                source.name,
+                o.file.path.name,
+                str(o.file.path),
+                o.file.checksum,
+                o.file.size,
+                o.rows_read,
+                o.rows_bronze,
+                o.rows_quarantined,
+                o.status,
+                o.reason,
+                ctx.run_date,
+            )
             for o in outcomes
         ],
         "source string, file_name string, file_path string, checksum string, size_bytes long, "

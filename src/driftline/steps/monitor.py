@@ -24,8 +24,10 @@ def run(ctx: RunContext) -> StepResult:
 
     features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
     feature_shares = current_shares(features, reference["features"])
-    values = {name: psi(reference["features"][name]["shares"], shares)
-              for name, shares in feature_shares.items()}
+    values = {
+        name: psi(reference["features"][name]["shares"], shares)
+        for name, shares in feature_shares.items()
+    }
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
             (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
@@ -36,8 +38,17 @@ def run(ctx: RunContext) -> StepResult:
 
     threshold = ctx.pipeline.thresholds.psi_breach
     rows = [
-        ("psi", name, float(value), float(threshold), bool(value > threshold),
-         ref.name, ref.version, ctx.run_id, ctx.run_date)
+        (
+            "psi",
+            name,
+            float(value),
+            float(threshold),
+            bool(value > threshold),
+            ref.name,
+            ref.version,
+            ctx.run_id,
+            ctx.run_date,
+        )
         for name, value in sorted(values.items())
     ]
     metrics = ctx.spark.createDataFrame(
@@ -46,7 +57,9 @@ def run(ctx: RunContext) -> StepResult:
         f"model_name string, model_version string, run_id string, {tables.RUN_DATE} date",
     )
     written = ctx.lake.replace_partition(
-        tables.MONITORING_METRICS, metrics, {tables.RUN_DATE: ctx.ds},
+        tables.MONITORING_METRICS,
+        metrics,
+        {tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("monitor"),
     )
     breached = sorted(name for name, value in values.items() if value > threshold)
@@ -55,11 +68,13 @@ def run(ctx: RunContext) -> StepResult:
     feature_values = {k: v for k, v in values.items() if k != "score"}
     worst = max(feature_values, key=lambda name: feature_values[name])
     result.table_versions[written.table] = written.version
-    result.metrics.update({
-        "max_psi_feature": worst,
-        "max_psi": feature_values[worst],
-        "score_psi": values.get("score"),
-        "breached": breached,
-        "model_version": ref.version,
-    })
+    result.metrics.update(
+        {
+            "max_psi_feature": worst,
+            "max_psi": feature_values[worst],
+            "score_psi": values.get("score"),
+            "breached": breached,
+            "model_version": ref.version,
+        }
+    )
     return result

@@ -71,9 +71,11 @@ def training_table(ctx: RunContext) -> tuple[pa.Table, dict[str, int]]:
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
-    joined = features.join(labels, [key, AS_OF]).select(
-        key, AS_OF, *ctx.pipeline.feature_names, "label"
-    ).orderBy(AS_OF, key)
+    joined = (
+        features.join(labels, [key, AS_OF])
+        .select(key, AS_OF, *ctx.pipeline.feature_names, "label")
+        .orderBy(AS_OF, key)
+    )
     return joined.toArrow(), versions
 
 
@@ -85,9 +87,9 @@ def time_split(dates: np.ndarray) -> np.ndarray:
     if len(distinct) < 2:
         # One date only: hold out a deterministic fifth of it rather than nothing.
         return (np.arange(len(dates)) % 5) == 4
-    holdout_dates = max(1, int(round(len(distinct) * HOLDOUT_FRACTION)))
+    holdout_dates = max(1, round(len(distinct) * HOLDOUT_FRACTION))
     cutoff = distinct[-holdout_dates]
-    return dates >= cutoff  # type: ignore[no-any-return]
+    return dates >= cutoff
 
 
 def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) -> dict[str, Any]:
@@ -130,9 +132,7 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
 
     # Feature shares come from the training rows; the score distribution from the holdout,
     # because in-sample scores of a boosted model are more confident than live ones.
-    profile = reference_profile(
-        data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding
-    )
+    profile = reference_profile(data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding)
     dates = data.column(AS_OF).to_pylist()
     tags = {
         "driftline.reason": reason,
@@ -156,8 +156,9 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
             signature=infer_signature(example, predicted[:5]),
             input_example=example,
             registered_model_name=model.name,
-            metadata={"driftline": {"encoding": encoding.to_dict(),
-                                    "profile": json.dumps(profile)}},
+            metadata={
+                "driftline": {"encoding": encoding.to_dict(), "profile": json.dumps(profile)}
+            },
         )
         run_id = active.info.run_id
     version = str(info.registered_model_version)
@@ -180,4 +181,4 @@ def reference_profile(
             profiles[name] = categorical_profile(train.column(name).to_pylist())
         else:
             profiles[name] = numeric_profile(x_train[:, j])
-    return {"features": profiles, "score": numeric_profile(scores), "rows": int(len(x_train))}
+    return {"features": profiles, "score": numeric_profile(scores), "rows": len(x_train)}

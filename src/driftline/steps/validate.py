@@ -58,8 +58,19 @@ def run(ctx: RunContext) -> StepResult:
 
 def _write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome]) -> None:
     rows = [
-        (table, o.expectation, o.column, o.severity, o.success, o.observed_value,
-         o.unexpected_count, o.element_count, o.expected, ctx.run_id, ctx.run_date)
+        (
+            table,
+            o.expectation,
+            o.column,
+            o.severity,
+            o.success,
+            o.observed_value,
+            o.unexpected_count,
+            o.element_count,
+            o.expected,
+            ctx.run_id,
+            ctx.run_date,
+        )
         for o in outcomes
     ]
     df = ctx.spark.createDataFrame(

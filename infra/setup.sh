@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set up Driftline on a fresh machine: a virtualenv in the checkout with the project, its
+# pinned dependencies and the dev tools. Needs Python 3.11 and a Java 17+ runtime (Spark).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if ! "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+  echo "error: Driftline needs Python 3.11 (found $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+
+java_major() {
+  java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}'
+}
+if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing a Java 17 runtime for Spark (openjdk-17-jre-headless)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+  else
+    cat >&2 <<'MSG'
+error: Spark needs a Java 17+ runtime and none was found on PATH.
+  Debian/Ubuntu: sudo apt-get install openjdk-17-jre-headless
+  macOS:         brew install openjdk@17
+  or any JDK 17+ with JAVA_HOME set and $JAVA_HOME/bin on PATH; then re-run infra/setup.sh
+MSG
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip uv
+# constraints.txt pins the whole dependency tree to what CI tested.
+.venv/bin/uv pip install --python .venv/bin/python --quiet -c constraints.txt -e ".[dev]"
+echo "Driftline is set up: .venv/bin/driftline --help"
