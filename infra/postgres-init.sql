@@ -1,0 +1,3 @@
+-- Databases for Airflow's metadata and MLflow's tracking/registry store.
+CREATE DATABASE airflow;
+CREATE DATABASE mlflow;
