@@ -63,5 +63,9 @@ def test_the_stack_runs_airflow_3_components_on_local_executor() -> None:
         assert services[f"airflow-{component}"]["command"] == ["airflow", component]
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
-    assert {"AIRFLOW_CONN_SPARK_DEFAULT", "AIRFLOW_CONN_SFTP_DROP", "AIRFLOW_CONN_AWS_DEFAULT",
-            "AIRFLOW_CONN_POSTGRES_DEFAULT"} <= set(env)
+    assert {
+        "AIRFLOW_CONN_SPARK_DEFAULT",
+        "AIRFLOW_CONN_SFTP_DROP",
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        "AIRFLOW_CONN_POSTGRES_DEFAULT",
+    } <= set(env)
