@@ -1,12 +1,14 @@
-"""One date's batch of a source, as steps read it from bronze."""
+"""One date's batch of a source, as steps read it from bronze, through the quality gate."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from driftline import tables
-from driftline.casting import latest_within_batch, typed
+from driftline.casting import cast_checked_columns, drop_checks, latest_within_batch, typed
 from driftline.context import RunContext
+from driftline.quality import load_suite, row_rules, split_rows
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -16,9 +18,30 @@ def bronze_batch(ctx: RunContext, source: str) -> DataFrame:
     """The raw rows `ingest` wrote for this run date (partition pruned)."""
     from pyspark.sql import functions as F
 
-    return ctx.lake.read(tables.bronze(source)).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
+    return ctx.lake.read(tables.bronze(source)).where(
+        F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
+    )
 
 
-def conformed_batch(ctx: RunContext, source: str, key: str) -> DataFrame:
-    """This date's rows of a source, typed, one per key (the last in file order wins)."""
-    return latest_within_batch(typed(bronze_batch(ctx, source), ctx.pipeline.source(source)), key)
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A date's typed rows of a source, split by the row-level rules of a table's suite."""
+
+    all: DataFrame  # every row, typed
+    good: DataFrame  # rows passing every rule
+    bad: DataFrame  # rows failing one, with `_raw`, `_dq_reasons` and `_cast_failed_*`
+
+
+def checked_batch(ctx: RunContext, source: str, table: str) -> CheckedBatch:
+    """Validate and conform both call this, so the rows validate quarantines are exactly
+    the rows conform leaves out."""
+    config = ctx.pipeline.source(source)
+    suite = load_suite(ctx.settings.resolved_expectations_dir, table)
+    checked = typed(bronze_batch(ctx, source), config, with_checks=True)
+    good, bad = split_rows(checked, row_rules(suite, cast_checked_columns(config)))
+    return CheckedBatch(drop_checks(checked), drop_checks(good), bad)
+
+
+def conformed_batch(ctx: RunContext, source: str, key: str, table: str) -> DataFrame:
+    """This date's good rows of a source, one per key (the last in file order wins)."""
+    return latest_within_batch(checked_batch(ctx, source, table).good, key)

@@ -69,5 +69,35 @@ def demo(
     console.print(f"lakehouse: {(workdir / 'lakehouse').resolve()}")
 
 
+expectations_app = typer.Typer(help="Great Expectations suites in expectations/.")
+app.add_typer(expectations_app, name="expectations")
+
+
+@expectations_app.command("suggest")
+def expectations_suggest(
+    table: Annotated[str, typer.Argument(help="lakehouse table, e.g. silver/customer")],
+    output: Annotated[
+        Path | None, typer.Option(help="where to write (default expectations/<table>.suggested.json)")
+    ] = None,
+) -> None:
+    """Write a starter suite from the table's current data, for a person to review."""
+    import json
+
+    from driftline.context import build_context
+    from driftline.quality.suggest import suggest_suite
+
+    try:
+        ctx = build_context("1970-01-01", "suggest")
+        name = table.replace("/", "_")
+        suite = suggest_suite(ctx.lake.read(table), name)
+    except DriftlineError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    target = output or ctx.settings.resolved_expectations_dir / f"{name}.suggested.json"
+    target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {len(suite['expectations'])} expectations to {target}; review them, "
+                  f"then rename it to {name}.json")
+
+
 if __name__ == "__main__":
     app()

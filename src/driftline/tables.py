@@ -12,6 +12,16 @@ DECISIONS = "decisions"
 
 # Partition column of every table that is written per logical date.
 RUN_DATE = "_run_date"
+# Quarantine is also partitioned by the stage that rejected the row (ingest, validate), so
+# each stage replaces only its own rejects when a date is re-run.
+STAGE = "_stage"
+
+# Lineage columns every bronze and quarantine row carries.
+BRONZE_METADATA_DDL = (
+    "_source string, _source_file string, _file_checksum string, _ingested_at timestamp, "
+    f"{RUN_DATE} date, _row_number long"
+)
+BRONZE_METADATA = tuple(part.split()[0] for part in BRONZE_METADATA_DDL.split(", "))
 
 
 def bronze(source: str) -> str:

@@ -22,7 +22,7 @@ import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from driftline.errors import LakeWriteError, TableNotFoundError
 from driftline.lake.base import Commit
@@ -82,7 +82,7 @@ class DeltaRsBackend:
         table = self._table(uri, version)
         arrow_schema = _arrow_schema(table)
         spark_schema = from_arrow_schema(arrow_schema, prefer_timestamp_ntz=False)
-        files = [spark_uri(unquote(f)) for f in table.file_uris()]
+        files = [spark_uri(f) for f in table.file_uris()]
         if not files:
             return self.spark.createDataFrame([], spark_schema)
         return (
@@ -232,7 +232,7 @@ def _publish_staged_files(
         relative_path = target[len(root) + 1 :]
         actions.append(
             AddAction(
-                path=quote(relative_path, safe="/="),
+                path=relative_path,
                 size=int(info.size or 0),
                 partition_values=partition_values,
                 modification_time=int(time.time() * 1000),

@@ -1,11 +1,11 @@
-"""Conform: typed, deduplicated entity rows merged into `silver/<entity>`, and the
-date's labels into `labels`."""
+"""Conform: the rows that passed the quality gate, typed and deduplicated, merged into
+`silver/<entity>`; the date's labels into `labels`."""
 
 from __future__ import annotations
 
 from driftline import tables
-from driftline.batches import bronze_batch, conformed_batch
-from driftline.casting import latest_within_batch, typed
+from driftline.batches import checked_batch, conformed_batch
+from driftline.casting import latest_within_batch
 from driftline.context import RunContext, StepResult
 
 
@@ -16,9 +16,10 @@ def run(ctx: RunContext) -> StepResult:
     result = StepResult("conform", ctx.ds)
     metadata = ctx.commit_metadata("conform")
 
-    entity = conformed_batch(ctx, pipeline.entity.source, pipeline.entity.key)
+    silver_table = tables.silver(pipeline.entity.name)
+    entity = conformed_batch(ctx, pipeline.entity.source, pipeline.entity.key, silver_table)
     silver = ctx.lake.merge(
-        tables.silver(pipeline.entity.name),
+        silver_table,
         entity,
         keys=[pipeline.entity.key],
         order_by=[tables.RUN_DATE, "_row_number"],
@@ -28,7 +29,7 @@ def run(ctx: RunContext) -> StepResult:
     result.metrics["silver_rows"] = silver.rows
 
     label = pipeline.label
-    labels = typed(bronze_batch(ctx, label.source), pipeline.source(label.source))
+    labels = checked_batch(ctx, label.source, tables.LABELS).good
     labels = latest_within_batch(
         labels.withColumn(
             "__label_key",

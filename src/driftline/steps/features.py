@@ -10,15 +10,23 @@ from driftline import tables
 from driftline.batches import conformed_batch
 from driftline.context import RunContext, StepResult
 from driftline.features import build_features
+from driftline.quality.results import gate
 
 
 def run(ctx: RunContext) -> StepResult:
+    from pyspark import StorageLevel
+
     entity = ctx.pipeline.entity
-    batch = conformed_batch(ctx, entity.source, entity.key)
-    written = ctx.lake.replace_partition(
-        tables.FEATURES,
-        build_features(batch, ctx.pipeline),
-        {tables.RUN_DATE: ctx.ds},
-        ctx.commit_metadata("features"),
-    )
+    batch = conformed_batch(ctx, entity.source, entity.key, tables.silver(entity.name))
+    features = build_features(batch, ctx.pipeline).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        gate(ctx, features, tables.FEATURES, recorded_as=tables.FEATURES)
+        written = ctx.lake.replace_partition(
+            tables.FEATURES,
+            features,
+            {tables.RUN_DATE: ctx.ds},
+            ctx.commit_metadata("features"),
+        )
+    finally:
+        features.unpersist()
     return StepResult("features", ctx.ds, {written.table: written.version}, {"rows": written.rows})

@@ -26,11 +26,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CORRUPT = "_corrupt_record"
-METADATA_DDL = (
-    "_source string, _source_file string, _file_checksum string, _ingested_at timestamp, "
-    f"{tables.RUN_DATE} date, _row_number long"
-)
-METADATA_COLUMNS = tuple(part.split()[0] for part in METADATA_DDL.split(", "))
+METADATA_DDL = tables.BRONZE_METADATA_DDL
+METADATA_COLUMNS = tables.BRONZE_METADATA
 
 
 @dataclass
@@ -276,7 +273,10 @@ def _write(
     quarantine = _union(quarantine_parts)
     if quarantine is None:
         quarantine = ctx.spark.createDataFrame([], f"_raw string, _reason string, {METADATA_DDL}")
-    q = ctx.lake.replace_partition(tables.quarantine(source.name), quarantine, partition, metadata)
+    quarantine = quarantine.withColumn(tables.STAGE, F.lit("ingest"))
+    q = ctx.lake.replace_partition(
+        tables.quarantine(source.name), quarantine, {tables.STAGE: "ingest", **partition}, metadata
+    )
     versions[q.table] = q.version
 
     expected_bronze = sum(o.rows_bronze for o in outcomes)

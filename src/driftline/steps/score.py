@@ -12,6 +12,7 @@ import logging
 from driftline import registry, tables
 from driftline.context import RunContext, StepResult
 from driftline.features import AS_OF
+from driftline.quality.results import gate
 from driftline.scoring import score_frame
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def run(ctx: RunContext) -> StepResult:
     features = ctx.lake.read(tables.FEATURES, features_version).where(
         F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
     )
+    gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:scoring")
     key = ctx.pipeline.entity.key
     scored = score_frame(features, model.booster, model.encoding, keep=[key, AS_OF])
     input_versions = json.dumps({tables.FEATURES: features_version})

@@ -17,6 +17,7 @@ from driftline.context import RunContext, StepResult
 from driftline.device import choose_device
 from driftline.features import AS_OF, FeatureEncoding
 from driftline.profile import categorical_profile, numeric_profile
+from driftline.quality.results import gate
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,6 +66,7 @@ def training_table(ctx: RunContext) -> tuple[pa.Table, dict[str, int]]:
     features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).where(
         (F.col(AS_OF) > F.lit(start)) & (F.col(AS_OF) <= F.lit(ctx.run_date))
     )
+    gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
     labels = (
         ctx.lake.read(tables.LABELS, versions[tables.LABELS])
         .where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))

@@ -1,19 +1,23 @@
-"""Validate: run the expectation suites on this date's typed bronze batches.
+"""Validate: the quality gate between bronze and silver.
 
-All outcomes are written to `validation_results` before a blocking failure is raised, so a
-stopped run still says why it stopped.
+Per target table: rows breaking a row-level expectation (or whose values do not parse as
+the declared type) go to `quarantine/<source>` with the expectation as reason; batch-level
+expectations run on the remaining rows. Every outcome is written to `validation_results`
+(and GE's Data Docs under the lakehouse) before a `block` failure stops the run.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from driftline import tables
-from driftline.batches import bronze_batch
-from driftline.casting import typed
+from driftline.batches import checked_batch
+from driftline.casting import cast_checked_columns
 from driftline.context import RunContext, StepResult
 from driftline.errors import ValidationFailedError
 from driftline.quality import ExpectationOutcome, load_suite, validate
+from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
 
 logger = logging.getLogger(__name__)
 
@@ -26,62 +30,75 @@ def targets(ctx: RunContext) -> dict[str, str]:
     }
 
 
+def docs_dir(ctx: RunContext) -> Path | None:
+    """Where this run's Data Docs go: under the lakehouse when it is a local folder."""
+    root = ctx.settings.resolved_lake_uri
+    if "://" in root and not root.startswith("file://"):
+        return None
+    return Path(root.removeprefix("file://")) / "_data_docs" / ctx.ds
+
+
 def run(ctx: RunContext) -> StepResult:
+    from pyspark import StorageLevel
+
     result = StepResult("validate", ctx.ds)
     outcomes: list[ExpectationOutcome] = []
+    docs = docs_dir(ctx)
     for table, source_name in targets(ctx).items():
         source = ctx.pipeline.source(source_name)
-        batch = typed(bronze_batch(ctx, source_name), source)
         suite = load_suite(ctx.settings.resolved_expectations_dir, table)
-        table_outcomes = validate(batch, table, suite)
+        batch = checked_batch(ctx, source_name, table)
+        bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            rejected = _quarantine(ctx, source_name, bad)
+            table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
+            table_outcomes += validate(batch.all, suite, "row", docs)
+            table_outcomes += validate(batch.good, suite, "batch", docs, {"run_date": ctx.ds})
+        finally:
+            bad.unpersist()
+        write_results(ctx, table, table_outcomes)
         outcomes.extend(table_outcomes)
-        _write_results(ctx, table, table_outcomes)
-
-    failed = [o for o in outcomes if not o.success]
-    for outcome in failed:
-        if outcome.severity == "warn":
-            logger.warning("expectation warning: %s", outcome.describe())
-    blocking = [o for o in failed if o.severity == "block"]
-    result.metrics = {
-        "expectations": len(outcomes),
-        "failed_warn": len(failed) - len(blocking),
-        "failed_block": len(blocking),
-    }
-    if blocking:
-        raise ValidationFailedError(
-            f"{len(blocking)} blocking expectation(s) failed for {ctx.ds}; nothing downstream "
-            "ran. Fix the source data or the suite, then re-run this date:\n  "
-            + "\n  ".join(o.describe() for o in blocking)
+        result.metrics[f"{table}.quarantined"] = rejected
+        result.table_versions[tables.quarantine(source_name)] = ctx.lake.version(
+            tables.quarantine(source_name)
         )
+
+    if docs is not None:
+        logger.info("Data Docs for %s: %s", ctx.ds, (docs / "index.html").as_uri())
+        result.metrics["data_docs"] = str(docs / "index.html")
+    result.metrics.update(_summary(outcomes))
+    raise_if_blocked(outcomes, f"validation of {ctx.ds}")
     return result
 
 
-def _write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome]) -> None:
-    rows = [
-        (
-            table,
-            o.expectation,
-            o.column,
-            o.severity,
-            o.success,
-            o.observed_value,
-            o.unexpected_count,
-            o.element_count,
-            o.expected,
-            ctx.run_id,
-            ctx.run_date,
-        )
-        for o in outcomes
-    ]
-    df = ctx.spark.createDataFrame(
-        rows,
-        "table_name string, expectation string, column_name string, severity string, "
-        "success boolean, observed_value string, unexpected_count long, element_count long, "
-        f"expected string, run_id string, {tables.RUN_DATE} date",
+def _quarantine(ctx: RunContext, source: str, bad) -> int:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    rows = bad.select(
+        F.col("_raw"),
+        F.concat(F.lit("failed "), F.col("_dq_reasons")).alias("_reason"),
+        *tables.BRONZE_METADATA,
+        F.lit("validate").alias(tables.STAGE),
     )
-    ctx.lake.replace_partition(
-        tables.VALIDATION_RESULTS,
-        df,
-        {"table_name": table, tables.RUN_DATE: ctx.ds},
+    written = ctx.lake.replace_partition(
+        tables.quarantine(source),
+        rows,
+        {tables.STAGE: "validate", tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("validate"),
     )
+    if written.rows:
+        logger.warning("%s: quarantined %d row(s) that failed row-level expectations",
+                       source, written.rows)
+    return written.rows
+
+
+def _summary(outcomes: list[ExpectationOutcome]) -> dict[str, int]:
+    return {
+        "expectations": len(outcomes),
+        "quarantine_rules_hit": sum(o.action == "quarantine" for o in outcomes),
+        "failed_warn": sum(o.action == "warn" for o in outcomes),
+        "failed_block": sum(o.action == "block" for o in outcomes),
+    }
+
+
+__all__ = ["ValidationFailedError", "run", "targets"]
