@@ -18,9 +18,7 @@ def bronze_batch(ctx: RunContext, source: str) -> DataFrame:
     """The raw rows `ingest` wrote for this run date (partition pruned)."""
     from pyspark.sql import functions as F
 
-    return ctx.lake.read(tables.bronze(source)).where(
-        F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
-    )
+    return ctx.lake.read(tables.bronze(source)).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ app.add_typer(expectations_app, name="expectations")
 def expectations_suggest(
     table: Annotated[str, typer.Argument(help="lakehouse table, e.g. silver/customer")],
     output: Annotated[
-        Path | None, typer.Option(help="where to write (default expectations/<table>.suggested.json)")
+        Path | None,
+        typer.Option(help="output file (default: expectations/<table>.suggested.json)"),
     ] = None,
 ) -> None:
     """Write a starter suite from the table's current data, for a person to review."""
@@ -95,8 +96,10 @@ def expectations_suggest(
         raise typer.Exit(1) from None
     target = output or ctx.settings.resolved_expectations_dir / f"{name}.suggested.json"
     target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
-    console.print(f"wrote {len(suite['expectations'])} expectations to {target}; review them, "
-                  f"then rename it to {name}.json")
+    console.print(
+        f"wrote {len(suite['expectations'])} expectations to {target}; review them, "
+        f"then rename it to {name}.json"
+    )
 
 
 if __name__ == "__main__":

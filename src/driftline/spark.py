@@ -46,6 +46,7 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         .master(settings.spark_master)
         .config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.ui.enabled", str(settings.spark_ui).lower())
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.adaptive.enabled", "true")

@@ -121,3 +121,22 @@ def test_empty_write_commits_a_readable_table(lake, spark) -> None:  # type: ign
     lake.replace_partition("e", empty, {"_run_date": "2024-01-01"})
     assert lake.read("e").count() == 0
     assert [f.name for f in lake.read("e").schema.fields] == ["id", "v", "_run_date"]
+
+
+def test_partition_values_with_awkward_characters(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    from deltalake import DeltaTable
+
+    for value in ("silver/customer", "features:scoring", "a b%c"):
+        df = spark.createDataFrame([(1, value)], "id int, t string")
+        lake.replace_partition("p", df, {"t": value})
+        lake.replace_partition("p", df, {"t": value})
+    assert sorted(r["t"] for r in lake.read("p").collect()) == [
+        "a b%c",
+        "features:scoring",
+        "silver/customer",
+    ]
+    assert sorted(DeltaTable(lake.uri("p")).to_pyarrow_table().column("t").to_pylist()) == [
+        "a b%c",
+        "features:scoring",
+        "silver/customer",
+    ]

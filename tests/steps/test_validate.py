@@ -24,7 +24,9 @@ def results(ctx, table: str) -> dict:  # type: ignore[no-untyped-def]
 
 def test_bad_rows_go_to_quarantine_and_the_rest_to_silver(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
     body = (
-        HEADER + row(1) + row(2, plan="gold")  # not in the plan set
+        HEADER
+        + row(1)
+        + row(2, plan="gold")  # not in the plan set
         + "C00003,2024-03-01,-5,10.0,1,40,north,basic\n"  # tenure below 0
         + "C00004,2024-03-01,12,lots,1,40,north,basic\n"  # spend is not a number
         + "X5,2024-03-01,12,10.0,1,40,north,basic\n"  # id breaks the regex
@@ -42,20 +44,28 @@ def test_bad_rows_go_to_quarantine_and_the_rest_to_silver(make_ctx, drop) -> Non
     rejected = {
         json.loads(r["_raw"])["customer_id"]: r["_reason"]
         for r in ctx.lake.read(tables.quarantine("customers"))
-        .where(F.col(tables.STAGE) == "validate").collect()
+        .where(F.col(tables.STAGE) == "validate")
+        .collect()
     }
     assert "expect_column_values_to_be_in_set(plan)" in rejected["C00002"]
     assert "expect_column_values_to_be_between(tenure_months)" in rejected["C00003"]
     assert "expect_column_values_to_be_of_type(monthly_spend)" in rejected["C00004"]
-    assert json.loads(
-        ctx.lake.read(tables.quarantine("customers")).where(F.col("_raw").contains("C00004"))
-        .first()["_raw"])["monthly_spend"] == "lots"
+    assert (
+        json.loads(
+            ctx.lake.read(tables.quarantine("customers"))
+            .where(F.col("_raw").contains("C00004"))
+            .first()["_raw"]
+        )["monthly_spend"]
+        == "lots"
+    )
     assert "expect_column_values_to_match_regex(customer_id)" in rejected["X5"]
     assert result.metrics["failed_block"] == 0
     recorded = results(ctx, "silver/customer")
     assert recorded[("expect_column_values_to_be_in_set", "plan")]["action"] == "quarantine"
     assert recorded[("expect_column_values_to_be_in_set", "plan")]["unexpected_count"] == 1
-    assert recorded[("expect_column_values_to_be_of_type", "monthly_spend")]["unexpected_count"] == 1
+    assert (
+        recorded[("expect_column_values_to_be_of_type", "monthly_spend")]["unexpected_count"] == 1
+    )
     # Every input row is somewhere: 6 parsed rows = 2 in silver + 4 quarantined by validate.
     assert len(silver) + len(rejected) == 6
     assert not ctx.lake.exists(tables.FEATURES)
@@ -87,8 +97,12 @@ def test_warning_is_recorded_and_the_run_goes_on(make_ctx, drop) -> None:  # typ
     ingest.run(ctx)
     result = validate.run(ctx)
     assert result.metrics["failed_block"] == 0
-    assert results(ctx, "silver/customer")[("expect_column_mean_to_be_between", "support_calls")][
-        "action"] == "warn"
+    assert (
+        results(ctx, "silver/customer")[("expect_column_mean_to_be_between", "support_calls")][
+            "action"
+        ]
+        == "warn"
+    )
     conform.run(ctx)
     features.run(ctx)
     assert ctx.lake.read(tables.silver("customer")).count() == 5

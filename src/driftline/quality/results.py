@@ -34,9 +34,15 @@ def cast_outcomes(table: str, bad: DataFrame, columns: list[str]) -> list[Expect
     ).collect()[0]
     return [
         ExpectationOutcome(
-            table=table, level="row", expectation="expect_column_values_to_be_of_type",
-            column=c, severity="warn", success=not counts[c], observed_value=None,
-            unexpected_count=int(counts[c] or 0), element_count=None,
+            table=table,
+            level="row",
+            expectation="expect_column_values_to_be_of_type",
+            column=c,
+            severity="warn",
+            success=not counts[c],
+            observed_value=None,
+            unexpected_count=int(counts[c] or 0),
+            element_count=None,
             expected='{"type": "as declared in driftline.yaml"}',
         )
         for c in columns
@@ -45,9 +51,21 @@ def cast_outcomes(table: str, bad: DataFrame, columns: list[str]) -> list[Expect
 
 def write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome]) -> None:
     rows = [
-        (table, o.level, o.expectation, o.column, o.severity, o.success, o.action,
-         o.observed_value, o.unexpected_count, o.element_count, o.expected, ctx.run_id,
-         ctx.run_date)
+        (
+            table,
+            o.level,
+            o.expectation,
+            o.column,
+            o.severity,
+            o.success,
+            o.action,
+            o.observed_value,
+            o.unexpected_count,
+            o.element_count,
+            o.expected,
+            ctx.run_id,
+            ctx.run_date,
+        )
         for o in outcomes
     ]
     ctx.lake.replace_partition(

@@ -71,7 +71,9 @@ def row_rules(suite: Suite, cast_columns: list[str] | None = None) -> list[RowRu
     rules = [RowRule(_describe(e), _failing(e)) for e in suite.row_level]
     for column in cast_columns or []:
         rules.append(
-            RowRule(f"expect_column_values_to_be_of_type({column})", F.col(f"_cast_failed_{column}"))
+            RowRule(
+                f"expect_column_values_to_be_of_type({column})", F.col(f"_cast_failed_{column}")
+            )
         )
     return rules
 

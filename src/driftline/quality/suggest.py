@@ -24,47 +24,74 @@ def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
         column = F.col(field.name)
         aggregations.append(F.sum(column.isNull().cast("long")).alias(f"{field.name}__nulls"))
         aggregations.append(F.approx_count_distinct(column).alias(f"{field.name}__distinct"))
-        if field.dataType.simpleString().startswith(NUMERIC + ("date", "timestamp")):
+        if field.dataType.simpleString().startswith((*NUMERIC, "date", "timestamp")):
             aggregations.append(F.min(column).alias(f"{field.name}__min"))
             aggregations.append(F.max(column).alias(f"{field.name}__max"))
     stats = df.agg(*aggregations).collect()[0].asDict()
     rows = int(stats["__rows"])
     expectations: list[dict[str, Any]] = [
-        _expectation("expect_table_row_count_to_be_between",
-                     {"min_value": max(1, rows // 2), "max_value": rows * 2}, "warn"),
-        _expectation("expect_table_columns_to_match_set",
-                     {"column_set": [f.name for f in df.schema.fields], "exact_match": True},
-                     "block"),
+        _expectation(
+            "expect_table_row_count_to_be_between",
+            {"min_value": max(1, rows // 2), "max_value": rows * 2},
+            "warn",
+        ),
+        _expectation(
+            "expect_table_columns_to_match_set",
+            {"column_set": [f.name for f in df.schema.fields], "exact_match": True},
+            "block",
+        ),
     ]
     for field in fields:
         nulls = int(stats[f"{field.name}__nulls"] or 0)
         if nulls == 0:
-            expectations.append(_expectation(
-                "expect_column_values_to_not_be_null", {"column": field.name}, "block"))
+            expectations.append(
+                _expectation("expect_column_values_to_not_be_null", {"column": field.name}, "block")
+            )
         else:
             share = 1 - nulls / max(rows, 1)
-            expectations.append(_expectation(
-                "expect_column_proportion_of_non_null_values_to_be_between",
-                {"column": field.name, "min_value": round(max(0.0, share - 0.05), 4)}, "warn"))
+            expectations.append(
+                _expectation(
+                    "expect_column_proportion_of_non_null_values_to_be_between",
+                    {"column": field.name, "min_value": round(max(0.0, share - 0.05), 4)},
+                    "warn",
+                )
+            )
         kind = field.dataType.simpleString()
         if kind.startswith(NUMERIC) and stats.get(f"{field.name}__min") is not None:
-            expectations.append(_expectation(
-                "expect_column_values_to_be_between",
-                {"column": field.name, "min_value": _plain(stats[f"{field.name}__min"]),
-                 "max_value": _plain(stats[f"{field.name}__max"])}, "warn"))
+            expectations.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    {
+                        "column": field.name,
+                        "min_value": _plain(stats[f"{field.name}__min"]),
+                        "max_value": _plain(stats[f"{field.name}__max"]),
+                    },
+                    "warn",
+                )
+            )
         elif kind == "string" and 0 < int(stats[f"{field.name}__distinct"]) <= MAX_CATEGORIES:
             values = sorted(
-                r[0] for r in df.select(field.name).where(F.col(field.name).isNotNull())
-                .distinct().limit(MAX_CATEGORIES * 2).collect()
+                r[0]
+                for r in df.select(field.name)
+                .where(F.col(field.name).isNotNull())
+                .distinct()
+                .limit(MAX_CATEGORIES * 2)
+                .collect()
             )
             if len(values) <= MAX_CATEGORIES:
-                expectations.append(_expectation(
-                    "expect_column_values_to_be_in_set",
-                    {"column": field.name, "value_set": values}, "warn"))
+                expectations.append(
+                    _expectation(
+                        "expect_column_values_to_be_in_set",
+                        {"column": field.name, "value_set": values},
+                        "warn",
+                    )
+                )
     return {
         "name": name,
-        "meta": {"notes": f"Suggested by `driftline expectations suggest` from {rows} rows. "
-                          "Review every bound and severity before use."},
+        "meta": {
+            "notes": f"Suggested by `driftline expectations suggest` from {rows} rows. "
+            "Review every bound and severity before use."
+        },
         "expectations": expectations,
     }
 

@@ -14,16 +14,18 @@ from driftline.errors import ConfigError
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 # Expectations judged row by row: their failing rows are quarantined, the rest go on.
-ROW_LEVEL = frozenset({
-    "expect_column_values_to_not_be_null",
-    "expect_column_values_to_be_in_set",
-    "expect_column_values_to_not_be_in_set",
-    "expect_column_values_to_be_between",
-    "expect_column_values_to_match_regex",
-    "expect_column_values_to_not_match_regex",
-    "expect_column_values_to_be_of_type",
-    "expect_column_values_to_be_in_type_list",
-})
+ROW_LEVEL = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_be_of_type",
+        "expect_column_values_to_be_in_type_list",
+    }
+)
 SEVERITIES = ("block", "warn")
 
 
@@ -69,7 +71,8 @@ def load_suite(directory: Path, table: str) -> Suite:
         gx.ExpectationSuite(**data)  # GE's own validation of types and kwargs
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{path} is not a valid GE expectation suite: {error}") from None
-    row_level, batch_level = [], []
+    row_level: list[dict[str, Any]] = []
+    batch_level: list[dict[str, Any]] = []
     for index, expectation in enumerate(data.get("expectations", [])):
         severity = severity_of(expectation)
         if severity not in SEVERITIES:

@@ -87,8 +87,9 @@ def _quarantine(ctx: RunContext, source: str, bad) -> int:  # type: ignore[no-un
         ctx.commit_metadata("validate"),
     )
     if written.rows:
-        logger.warning("%s: quarantined %d row(s) that failed row-level expectations",
-                       source, written.rows)
+        logger.warning(
+            "%s: quarantined %d row(s) that failed row-level expectations", source, written.rows
+        )
     return written.rows
 
 
