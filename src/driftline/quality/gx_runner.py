@@ -74,7 +74,7 @@ def validate(
     )
 
     # In-memory stores and no temporary docs site: nothing is left behind in /tmp.
-    context = gx.get_context(  # type: ignore[call-overload]
+    context = gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
             store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
