@@ -86,3 +86,10 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 def test_dag_schedule_falls_back_when_file_missing(tmp_path: Path) -> None:
     assert dag_schedule(tmp_path / "missing.yaml") == "0 2 * * *"
     assert dag_schedule(PROJECT / "driftline.yaml") == "0 2 * * *"
+
+
+def test_entity_name_cannot_reach_into_other_tables() -> None:
+    data = example()
+    data["entity"]["name"] = "../bronze"
+    with pytest.raises(ConfigError, match=r"entity\.name"):
+        parse_pipeline(data)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -42,7 +43,8 @@ def _check_identifier(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+# Names that end up in table paths, SQL expressions and column lists.
+Identifier = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(_check_identifier)]
 
 
 class _Strict(BaseModel):
@@ -69,11 +71,6 @@ class SourceConfig(_Strict):
     format: Literal["csv"] = "csv"
     csv: CsvOptions = CsvOptions()
     columns: dict[str, ColumnType]
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_identifier(cls, value: str) -> str:
-        return _check_identifier(value)
 
     @field_validator("columns")
     @classmethod
@@ -110,11 +107,6 @@ class FeatureConfig(_Strict):
     name: Identifier
     type: Literal["numeric", "categorical"] = "numeric"
     expr: str | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name_is_identifier(cls, value: str) -> str:
-        return _check_identifier(value)
 
 
 class LabelConfig(_Strict):

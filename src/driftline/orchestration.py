@@ -14,7 +14,7 @@ from typing import Any
 
 from driftline.config import load_pipeline, load_settings
 from driftline.context import parse_run_date
-from driftline.errors import ConfigError, DriftlineError, ValidationFailedError
+from driftline.errors import ConfigError, ValidationFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,6 @@ def run_step(step: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any
         from airflow.exceptions import AirflowFailException
 
         raise AirflowFailException(str(error)) from error
-    except DriftlineError:
-        raise
     if result.skipped:
         logger.warning("%s for %s skipped: %s", step, run_date, result.skipped)
     return result.to_dict()
