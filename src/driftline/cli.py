@@ -69,6 +69,40 @@ def demo(
     console.print(f"lakehouse: {(workdir / 'lakehouse').resolve()}")
 
 
+@app.command()
+def audit(
+    entity: Annotated[str, typer.Option(help="the entity key value, e.g. C00042")],
+    date: Annotated[str, typer.Option(help="the prediction's date, YYYY-MM-DD")],
+) -> None:
+    """Which model and which data produced a past prediction, and its top contributions."""
+    from driftline.audit import audit as run_audit
+    from driftline.context import build_context, parse_run_date
+
+    try:
+        ctx = build_context(date, "audit")
+        records = run_audit(ctx, entity, parse_run_date(date))
+    except (DriftlineError, ValueError) as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    for record in records:
+        table = Table(title=f"{record.entity} on {record.as_of_date}: score {record.score:.4f}")
+        table.add_column("what")
+        table.add_column("value")
+        table.add_row(
+            "model",
+            f"{record.model_name} v{record.model_version} ({record.model_alias} when scored)",
+        )
+        table.add_row("MLflow run", record.mlflow_run_id)
+        table.add_row("features table version read", str(record.features_version))
+        for name, value in sorted(record.training.items()):
+            table.add_row(f"training {name}", value)
+        for name, value in record.feature_values.items():
+            table.add_row(f"feature {name}", str(value))
+        for feature, contribution in record.contributions:
+            table.add_row(f"contribution {feature}", f"{contribution:+.4f}")
+        console.print(table)
+
+
 expectations_app = typer.Typer(help="Great Expectations suites in expectations/.")
 app.add_typer(expectations_app, name="expectations")
 

@@ -13,21 +13,40 @@ from driftline.errors import ScoringError
 from driftline.features import FeatureEncoding
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
     import xgboost as xgb
     from pyspark.sql import DataFrame
 
 
 def score_frame(
-    df: DataFrame, booster: xgb.Booster, encoding: FeatureEncoding, keep: list[str]
+    df: DataFrame,
+    booster: xgb.Booster,
+    encoding: FeatureEncoding,
+    keep: list[str],
+    top_k: int = 3,
 ) -> DataFrame:
-    """`keep` columns plus `score`; a NaN or infinite score fails the task with its row."""
-    from pyspark.sql.types import DoubleType, StructField, StructType
+    """`keep` columns, `score` and the `top_k` feature contributions of each row.
+
+    Contributions are XGBoost's own SHAP values (`pred_contribs`), largest by magnitude
+    first, so an auditor sees why a row got its score. A NaN or infinite score fails the
+    task, naming the row.
+    """
+    from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
     spark = df.sparkSession
     model_bytes = spark.sparkContext.broadcast(bytes(booster.save_raw("ubj")))
     encoding_dict = encoding.to_dict()
-    schema = StructType([*[df.schema[c] for c in keep], StructField("score", DoubleType())])
+    contribution = StructType(
+        [StructField("feature", StringType()), StructField("contribution", DoubleType())]
+    )
+    schema = StructType(
+        [
+            *[df.schema[c] for c in keep],
+            StructField("score", DoubleType()),
+            StructField("top_contributions", ArrayType(contribution)),
+        ]
+    )
 
     def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import numpy as np
@@ -41,7 +60,8 @@ def score_frame(
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            scores = model.inplace_predict(encoder.matrix(batch)).astype(np.float64)
+            matrix = encoder.matrix(batch)
+            scores = model.inplace_predict(matrix).astype(np.float64)
             bad = ~np.isfinite(scores)
             if bad.any():
                 first = int(np.argmax(bad))
@@ -51,8 +71,32 @@ def score_frame(
                     "model and the features of that row"
                 )
             yield pa.RecordBatch.from_arrays(
-                [*[batch.column(c) for c in keep], pa.array(scores)],
-                names=[*keep, "score"],
+                [
+                    *[batch.column(c) for c in keep],
+                    pa.array(scores),
+                    top_contributions(model, matrix, encoder.names, top_k),
+                ],
+                names=[*keep, "score", "top_contributions"],
             )
 
     return df.select(*keep, *encoding.names).mapInArrow(predict, schema)
+
+
+def top_contributions(model: xgb.Booster, matrix: np.ndarray, names: list[str], k: int) -> pa.Array:
+    """A list<struct<feature, contribution>> array: each row's `k` largest |SHAP| values."""
+    import numpy as np
+    import pyarrow as pa
+    import xgboost as xgb
+
+    contribs = model.predict(
+        xgb.DMatrix(matrix, missing=np.nan, feature_names=names), pred_contribs=True
+    )[:, :-1]  # the last column is the bias
+    k = min(k, len(names))
+    order = np.argsort(-np.abs(contribs), axis=1)[:, :k]
+    values = np.take_along_axis(contribs, order, axis=1).astype(np.float64).ravel()
+    features = pa.array(np.asarray(names, dtype=object)[order].ravel(), pa.string())
+    offsets = pa.array(np.arange(0, len(matrix) * k + 1, k, dtype=np.int32))
+    return pa.ListArray.from_arrays(
+        offsets,
+        pa.StructArray.from_arrays([features, pa.array(values)], names=["feature", "contribution"]),
+    )

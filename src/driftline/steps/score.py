@@ -43,6 +43,7 @@ def run(ctx: RunContext) -> StepResult:
         key,
         AS_OF,
         "score",
+        "top_contributions",
         F.lit(ref.name).alias("model_name"),
         F.lit(ref.version).alias("model_version"),
         F.lit(ref.alias).alias("model_alias"),
