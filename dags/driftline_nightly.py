@@ -47,51 +47,23 @@ def driftline_nightly() -> None:
         return run_step("ingest", context, source=source)
 
     @task
-    def validate(**context: Any) -> dict[str, Any]:
+    def step(name: str, options: dict[str, Any] | None = None, **context: Any) -> dict[str, Any]:
+        """Run one Driftline step for the logical date; the task id says which."""
         from driftline.orchestration import run_step
 
-        return run_step("validate", context)
+        return run_step(name, context, **(options or {}))
 
-    @task
-    def conform(**context: Any) -> dict[str, Any]:
-        from driftline.orchestration import run_step
-
-        return run_step("conform", context)
-
-    @task
-    def build_features(**context: Any) -> dict[str, Any]:
-        from driftline.orchestration import run_step
-
-        return run_step("features", context)
-
-    @task
-    def bootstrap_champion(**context: Any) -> dict[str, Any]:
-        """Train the first champion once labels exist; a no-op when one is registered."""
-        from driftline.orchestration import run_step
-
-        return run_step("train", context, reason="bootstrap", only_if_no_champion=True)
-
-    @task
-    def score(**context: Any) -> dict[str, Any]:
-        from driftline.orchestration import run_step
-
-        return run_step("score", context)
-
-    @task
-    def monitor(**context: Any) -> dict[str, Any]:
-        from driftline.orchestration import run_step
-
-        return run_step("monitor", context)
-
-    ingested = ingest.expand(source=list_sources())
     (
-        ingested
-        >> validate()
-        >> conform()
-        >> build_features()
-        >> bootstrap_champion()
-        >> score()
-        >> monitor()
+        ingest.expand(source=list_sources())
+        >> step.override(task_id="validate")("validate")
+        >> step.override(task_id="conform")("conform")
+        >> step.override(task_id="build_features")("features")
+        # Trains the first champion once labels exist; a no-op when one is registered.
+        >> step.override(task_id="bootstrap_champion")(
+            "train", {"reason": "bootstrap", "only_if_no_champion": True}
+        )
+        >> step.override(task_id="score")("score")
+        >> step.override(task_id="monitor")("monitor")
     )
 
 
