@@ -84,11 +84,10 @@ def summarise(day: date, state: str) -> DayReport:
 
     ctx = build_context(day, "demo-report")
     on_day = F.col(tables.RUN_DATE) == F.lit(day)
-    manifest = (
-        ctx.lake.read(tables.INGEST_MANIFEST)
-        .where(on_day)
-        .agg(F.sum("rows_bronze"), F.sum("rows_quarantined"))
-        .collect()[0]
+    bronze = ctx.lake.read(tables.INGEST_MANIFEST).where(on_day).agg(F.sum("rows_bronze"))
+    # Rejected by ingest (unparseable) or by validate (row-level expectations).
+    quarantined = sum(
+        ctx.lake.read(tables.quarantine(s.name)).where(on_day).count() for s in ctx.pipeline.sources
     )
     version = None
     if ctx.lake.exists(tables.PREDICTIONS):
@@ -104,4 +103,5 @@ def summarise(day: date, state: str) -> DayReport:
             .first()
         )
         worst = (top[0], float(top[1])) if top else worst
-    return DayReport(day, state, int(manifest[0] or 0), int(manifest[1] or 0), version, *worst)
+    rows_bronze = int(bronze.collect()[0][0] or 0)
+    return DayReport(day, state, rows_bronze, quarantined, version, *worst)
