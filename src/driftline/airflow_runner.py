@@ -56,7 +56,7 @@ def migrate_metadata_db(environment: dict[str, str]) -> None:
 
 
 def load_dag(dag_id: str, dags_folder: Path) -> Any:
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(str(dags_folder))
     if bag.import_errors:

@@ -13,7 +13,7 @@ HEAVY = {"pyspark", "mlflow", "xgboost", "great_expectations", "deltalake", "del
 
 @pytest.fixture(scope="module")
 def dagbag():  # type: ignore[no-untyped-def]
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(str(DAGS))
 
