@@ -103,6 +103,77 @@ def audit(
         console.print(table)
 
 
+model_app = typer.Typer(help="The model registry: promotion gate, rollback, history.")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[
+        str | None, typer.Option(help="model version to judge (default: newest challenger)")
+    ] = None,
+    date: Annotated[str, typer.Option(help="date to record the decision under")] = "today",
+) -> None:
+    """Run the promotion gate; the champion changes only if the challenger wins."""
+    from datetime import date as date_type
+
+    from driftline.context import build_context
+    from driftline.steps import promote
+
+    run_date = date_type.today().isoformat() if date == "today" else date
+    try:
+        result = promote.run(build_context(run_date, "cli-promote"), version=version)
+    except DriftlineError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    if result.skipped:
+        console.print(result.skipped)
+        return
+    verdict = "[green]promoted[/]" if result.metrics["promoted"] else "[yellow]rejected[/]"
+    console.print(
+        f"v{result.metrics['challenger']} {verdict}; champion is v{result.metrics['champion']}"
+    )
+    for reason in result.metrics["reasons"]:
+        console.print(f"  {reason}")
+
+
+@model_app.command("rollback")
+def model_rollback() -> None:
+    """Give `champion` back to the version that held it before."""
+    from datetime import date as date_type
+
+    from driftline.context import build_context
+    from driftline.lifecycle import rollback
+
+    try:
+        version = rollback(build_context(date_type.today(), "cli-rollback"))
+    except DriftlineError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"champion is v{version} again")
+
+
+@model_app.command("history")
+def model_history() -> None:
+    """Who held `champion` when, and how they got it."""
+    from driftline.context import build_context
+    from driftline.lifecycle import history
+
+    table = Table(title="champion history")
+    for column in ("version", "since", "until", "how", "by", "run date"):
+        table.add_column(column)
+    for tenure in history(build_context("1970-01-01", "cli-history")):
+        table.add_row(
+            tenure.version,
+            str(tenure.since),
+            str(tenure.until or "now"),
+            tenure.how,
+            tenure.actor,
+            str(tenure.run_date),
+        )
+    console.print(table)
+
+
 expectations_app = typer.Typer(help="Great Expectations suites in expectations/.")
 app.add_typer(expectations_app, name="expectations")
 

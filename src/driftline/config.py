@@ -119,8 +119,20 @@ class LabelConfig(_Strict):
     positive: str = "1"
 
 
+class PromotionPolicy(_Strict):
+    """When a challenger may replace the champion (both judged on the challenger's frozen
+    holdout)."""
+
+    metric: Literal["auc", "logloss"] = "auc"
+    margin: float = Field(0.005, ge=0)
+    slices: list[Identifier] = Field(default_factory=list)
+    slice_tolerance: float = Field(0.02, ge=0)
+    min_slice_rows: int = Field(30, ge=1)
+
+
 class ModelConfig(_Strict):
     name: str = Field(min_length=1, max_length=256)
+    promotion: PromotionPolicy = PromotionPolicy()
     params: dict[str, Any] = Field(default_factory=dict)
     num_boost_round: int = Field(200, ge=1, le=100_000)
     training_window_days: int = Field(28, ge=1)
@@ -173,6 +185,9 @@ class PipelineConfig(_Strict):
         feature_names = [f.name for f in self.features]
         if len(set(feature_names)) != len(feature_names):
             raise ValueError("feature names must be unique")
+        unknown = [s for s in self.model.promotion.slices if s not in feature_names]
+        if unknown:
+            raise ValueError(f"model.promotion.slices {unknown} are not features: {feature_names}")
         return self
 
     def source(self, name: str) -> SourceConfig:

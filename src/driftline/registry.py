@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+CHALLENGER_PREFIX = "challenger-"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,28 @@ def find_alias(name: str, alias: str = CHAMPION) -> ModelRef | None:
     except MlflowException:
         return None
     return ModelRef(name, str(version.version), alias, str(version.run_id))
+
+
+def challenger_alias(run_date: str) -> str:
+    return f"{CHALLENGER_PREFIX}{run_date.replace('-', '')}"
+
+
+def scoring_models(name: str) -> list[ModelRef]:
+    """The champion first, then every `challenger-*` (scored in shadow), newest last."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        aliases = client.get_registered_model(name).aliases or {}
+    except MlflowException:
+        return []
+    refs = []
+    for alias, version in aliases.items():
+        if alias == CHAMPION or alias.startswith(CHALLENGER_PREFIX):
+            run_id = client.get_model_version(name, str(version)).run_id
+            refs.append(ModelRef(name, str(version), alias, str(run_id)))
+    return sorted(refs, key=lambda r: (r.alias != CHAMPION, int(r.version)))
 
 
 def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:

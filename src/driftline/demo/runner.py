@@ -91,7 +91,12 @@ def summarise(day: date, state: str) -> DayReport:
     )
     version = None
     if ctx.lake.exists(tables.PREDICTIONS):
-        row = ctx.lake.read(tables.PREDICTIONS).where(on_day).select("model_version").first()
+        row = (
+            ctx.lake.read(tables.PREDICTIONS)
+            .where(on_day & (F.col("model_alias") == "champion"))
+            .select("model_version")
+            .first()
+        )
         version = row[0] if row else None
     worst: tuple[str | None, float | None] = (None, None)
     if ctx.lake.exists(tables.MONITORING_METRICS):

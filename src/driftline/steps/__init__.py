@@ -7,7 +7,16 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-STEP_NAMES = ("ingest", "validate", "conform", "features", "train", "score", "monitor")
+STEP_NAMES = (
+    "ingest",
+    "validate",
+    "conform",
+    "features",
+    "train",
+    "score",
+    "monitor",
+    "promote",
+)
 
 
 def step_function(name: str) -> Callable[..., Any]:

@@ -24,12 +24,11 @@ def run(ctx: RunContext) -> StepResult:
     model_name = ctx.pipeline.model.name
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("score", ctx.ds)
-    ref = registry.find_alias(model_name)
-    if ref is None:
+    refs = registry.scoring_models(model_name)
+    if not refs or refs[0].alias != registry.CHAMPION:
         result.skipped = f"no champion for {model_name!r} yet (waiting for labels to train one)"
         logger.warning(result.skipped)
         return result
-    model = registry.load(ref)
 
     features_version = ctx.lake.version(tables.FEATURES)
     features = ctx.lake.read(tables.FEATURES, features_version).where(
@@ -37,25 +36,37 @@ def run(ctx: RunContext) -> StepResult:
     )
     gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:scoring")
     key = ctx.pipeline.entity.key
-    scored = score_frame(features, model.booster, model.encoding, keep=[key, AS_OF])
     input_versions = json.dumps({tables.FEATURES: features_version})
-    predictions = scored.select(
-        key,
-        AS_OF,
-        "score",
-        "top_contributions",
-        F.lit(ref.name).alias("model_name"),
-        F.lit(ref.version).alias("model_version"),
-        F.lit(ref.alias).alias("model_alias"),
-        F.lit(ref.run_id).alias("mlflow_run_id"),
-        F.lit(features_version).cast("long").alias("features_version"),
-        F.lit(input_versions).alias("input_versions"),
-        F.lit(ctx.run_id).alias("run_id"),
-        F.col(AS_OF).alias(tables.RUN_DATE),
-    )
+    predictions = None
+    # The champion and every challenger (in shadow) score the same rows; one partition
+    # replace writes them all, so a re-run never mixes models from two runs.
+    for ref in refs:
+        model = registry.load(ref)
+        scored = score_frame(features, model.booster, model.encoding, keep=[key, AS_OF]).select(
+            key,
+            AS_OF,
+            "score",
+            "top_contributions",
+            F.lit(ref.name).alias("model_name"),
+            F.lit(ref.version).alias("model_version"),
+            F.lit(ref.alias).alias("model_alias"),
+            F.lit(ref.run_id).alias("mlflow_run_id"),
+            F.lit(features_version).cast("long").alias("features_version"),
+            F.lit(input_versions).alias("input_versions"),
+            F.lit(ctx.run_id).alias("run_id"),
+            F.col(AS_OF).alias(tables.RUN_DATE),
+        )
+        predictions = scored if predictions is None else predictions.unionByName(scored)
+    assert predictions is not None
     written = ctx.lake.replace_partition(
         tables.PREDICTIONS, predictions, {tables.RUN_DATE: ctx.ds}, ctx.commit_metadata("score")
     )
     result.table_versions[written.table] = written.version
-    result.metrics.update({"rows": written.rows, "model_version": ref.version})
+    result.metrics.update(
+        {
+            "rows": written.rows,
+            "model_version": refs[0].version,
+            "shadow_versions": [r.version for r in refs[1:]],
+        }
+    )
     return result

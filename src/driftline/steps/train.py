@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftline import __version__, registry, tables
 from driftline.context import RunContext, StepResult
+from driftline.decisions import DecisionRecord, record
 from driftline.device import choose_device
 from driftline.features import AS_OF, FeatureEncoding
 from driftline.profile import categorical_profile, numeric_profile
@@ -55,21 +56,37 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
 
 def training_table(ctx: RunContext) -> tuple[pa.Table, dict[str, int]]:
     """Labelled feature rows of the window, with the Delta versions they were read at."""
-    from pyspark.sql import functions as F
-
-    key = ctx.pipeline.entity.key
     start = ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days)
     versions = {
         tables.FEATURES: ctx.lake.version(tables.FEATURES),
         tables.LABELS: ctx.lake.version(tables.LABELS),
     }
+    data = labelled_features(ctx, start, ctx.run_date, ctx.run_date, versions, check=True)
+    return data, versions
+
+
+def labelled_features(
+    ctx: RunContext,
+    after: date,
+    until: date,
+    labels_known_by: date,
+    versions: dict[str, int],
+    check: bool = False,
+) -> pa.Table:
+    """Feature rows with `after < as_of_date <= until` whose label had arrived by
+    `labels_known_by`, read at the given Delta versions (so a model's training or holdout
+    data can be read again, identically, later)."""
+    from pyspark.sql import functions as F
+
+    key = ctx.pipeline.entity.key
     features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).where(
-        (F.col(AS_OF) > F.lit(start)) & (F.col(AS_OF) <= F.lit(ctx.run_date))
+        (F.col(AS_OF) > F.lit(after)) & (F.col(AS_OF) <= F.lit(until))
     )
-    gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
+    if check:
+        gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
     labels = (
         ctx.lake.read(tables.LABELS, versions[tables.LABELS])
-        .where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
@@ -78,7 +95,7 @@ def training_table(ctx: RunContext) -> tuple[pa.Table, dict[str, int]]:
         .select(key, AS_OF, *ctx.pipeline.feature_names, "label")
         .orderBy(AS_OF, key)
     )
-    return joined.toArrow(), versions
+    return joined.toArrow()
 
 
 def time_split(dates: np.ndarray) -> np.ndarray:
@@ -136,7 +153,10 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
     # because in-sample scores of a boosted model are more confident than live ones.
     profile = reference_profile(data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding)
     dates = data.column(AS_OF).to_pylist()
+    holdout_dates = [d for d, held in zip(dates, holdout, strict=True) if held]
     tags = {
+        "driftline.holdout_start": str(min(holdout_dates)),
+        "driftline.holdout_end": str(max(holdout_dates)),
         "driftline.reason": reason,
         "driftline.device": device,
         "driftline.code_version": __version__,
@@ -167,10 +187,32 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
     client = mlflow.MlflowClient()
     for key, value in tags.items():
         client.set_model_version_tag(model.name, version, key, value)
+    alias = registry.CHAMPION
     if registry.find_alias(model.name) is None:
-        client.set_registered_model_alias(model.name, registry.CHAMPION, version)
+        record(
+            ctx,
+            DecisionRecord(
+                "bootstrap",
+                model.name,
+                version,
+                None,
+                version,
+                [f"first model of {model.name}: no champion to compare with ({reason})"],
+                numbers=metrics,
+            ),
+        )
         logger.info("model %s version %s is the first champion", model.name, version)
-    return {"model_version": version, "mlflow_run_id": run_id, "device": device, **metrics}
+    else:
+        alias = registry.challenger_alias(ctx.ds)
+        logger.info("model %s version %s registered as %s", model.name, version, alias)
+    client.set_registered_model_alias(model.name, alias, version)
+    return {
+        "model_version": version,
+        "alias": alias,
+        "mlflow_run_id": run_id,
+        "device": device,
+        **metrics,
+    }
 
 
 def reference_profile(

@@ -1,0 +1,56 @@
+"""driftline_retrain: train a challenger -> promotion gate (promote or reject).
+
+Triggered by `driftline_nightly` when the retraining policy fires, from the UI with a
+reason, or from the CLI. Wiring only; the gate's rules live in `driftline.promotion`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+DEFAULT_ARGS = {
+    "owner": "driftline",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(hours=4),
+}
+
+
+@dag(
+    dag_id="driftline_retrain",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["driftline", "retrain"],
+    params={
+        "reason": Param(
+            "manual",
+            enum=["manual", "schedule", "drift", "accuracy"],
+            description="why this model is trained; recorded on the model version",
+        )
+    },
+    doc_md=__doc__,
+)
+def driftline_retrain() -> None:
+    @task
+    def train_challenger(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("train", context, reason=context["params"]["reason"])
+
+    @task
+    def promotion_gate(**context: Any) -> dict[str, Any]:
+        from driftline.orchestration import run_step
+
+        return run_step("promote", context)
+
+    train_challenger() >> promotion_gate()
+
+
+driftline_retrain()

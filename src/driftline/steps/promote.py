@@ -1,0 +1,112 @@
+"""Promote: run the promotion gate for a challenger and act on its decision.
+
+Both models score the challenger's frozen holdout (the most recent dates of its training
+window, read at the Delta versions it was trained from); the champion alias moves only
+when the gate says so. Either way the challenger alias is cleared (it stops scoring in
+shadow) and the decision with its numbers goes to `decisions` and the version's tags.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from driftline import registry, tables
+from driftline.context import RunContext, StepResult
+from driftline.decisions import DecisionRecord, record
+from driftline.promotion import as_numbers, decide, evaluate
+from driftline.steps.train import labelled_features
+
+logger = logging.getLogger(__name__)
+
+
+def run(ctx: RunContext, version: str | None = None) -> StepResult:
+    import mlflow
+    import numpy as np
+
+    name = ctx.pipeline.model.name
+    policy = ctx.pipeline.model.promotion
+    registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
+    result = StepResult("promote", ctx.ds)
+    champion_ref = registry.require_alias(name)
+    challengers = [r for r in registry.scoring_models(name) if r.alias != registry.CHAMPION]
+    if version is not None:
+        challengers = [r for r in challengers if r.version == str(version)] or [
+            registry.ModelRef(name, str(version), "manual", _run_id(name, str(version)))
+        ]
+    if not challengers:
+        result.skipped = f"no challenger of {name!r} to judge"
+        return result
+    challenger_ref = challengers[-1]
+    client = mlflow.MlflowClient()
+    tags = client.get_model_version(name, challenger_ref.version).tags or {}
+    holdout = labelled_features(
+        ctx,
+        after=date.fromisoformat(tags["driftline.holdout_start"]) - timedelta(days=1),
+        until=date.fromisoformat(tags["driftline.holdout_end"]),
+        labels_known_by=date.fromisoformat(tags["driftline.run_date"]),
+        versions={
+            t: int(tags[f"driftline.input.{t}.version"]) for t in (tables.FEATURES, tables.LABELS)
+        },
+    )
+    labels = np.asarray(holdout.column("label").to_numpy(), dtype=np.float64)
+    evaluations = {}
+    for ref in (champion_ref, challenger_ref):
+        model = registry.load(ref)
+        scores = model.booster.inplace_predict(model.encoding.matrix(holdout))
+        evaluations[ref.version] = evaluate(np.asarray(scores), labels, holdout, policy)
+    champion, challenger = evaluations[champion_ref.version], evaluations[challenger_ref.version]
+    decision = decide(champion, challenger, policy)
+
+    after = challenger_ref.version if decision.promote else champion_ref.version
+    record(
+        ctx,
+        DecisionRecord(
+            kind="promote" if decision.promote else "reject",
+            model_name=name,
+            model_version=challenger_ref.version,
+            champion_before=champion_ref.version,
+            champion_after=after,
+            reasons=decision.reasons,
+            metric=policy.metric,
+            champion_value=champion.overall,
+            challenger_value=challenger.overall,
+            improvement=decision.improvement,
+            numbers={
+                "champion": as_numbers(champion),
+                "challenger": as_numbers(challenger),
+                "holdout_rows": len(labels),
+            },
+        ),
+    )
+    client.set_model_version_tag(
+        name,
+        challenger_ref.version,
+        "driftline.gate",
+        ("promoted: " if decision.promote else "rejected: ") + "; ".join(decision.reasons),
+    )
+    if decision.promote:
+        client.set_registered_model_alias(name, registry.CHAMPION, challenger_ref.version)
+    if challenger_ref.alias.startswith(registry.CHALLENGER_PREFIX):
+        client.delete_registered_model_alias(name, challenger_ref.alias)
+    logger.warning(
+        "model %s v%s %s: %s",
+        name,
+        challenger_ref.version,
+        "promoted" if decision.promote else "rejected",
+        "; ".join(decision.reasons),
+    )
+    result.metrics = {
+        "promoted": decision.promote,
+        "champion": after,
+        "challenger": challenger_ref.version,
+        "improvement": decision.improvement,
+        "reasons": decision.reasons,
+    }
+    return result
+
+
+def _run_id(name: str, version: str) -> str:
+    import mlflow
+
+    return str(mlflow.MlflowClient().get_model_version(name, version).run_id)

@@ -1,0 +1,111 @@
+"""Champion/challenger on real MLflow, XGBoost and Delta: shadow scoring, the promotion
+gate, rollback and history; and reproducible training."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from driftline import registry, tables
+from driftline.config import PipelineConfig, load_pipeline
+from driftline.context import RunContext
+from driftline.demo.data import DemoData, write_demo_drop
+from driftline.lifecycle import history, rollback
+from driftline.steps import conform, features, ingest, promote, score, train, validate
+from tests.conftest import PROJECT, make_settings
+
+pytestmark = pytest.mark.integration
+
+
+def with_params(pipeline: PipelineConfig, **params: object) -> PipelineConfig:
+    model = pipeline.model.model_copy(update={"params": {**pipeline.model.params, **params}})
+    return pipeline.model_copy(update={"model": model})
+
+
+@pytest.fixture(scope="module")
+def lake_with_three_nights(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from driftline.lake import open_lake
+
+    root = tmp_path_factory.mktemp("lifecycle")
+    settings = make_settings(root)
+    pipeline = load_pipeline(PROJECT / "driftline.yaml")
+    spec = DemoData(start=date(2024, 3, 1), days=3, drift_day=5, rows_per_day=300)
+    write_demo_drop(root / "drop", spec)
+    lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
+    contexts = []
+    for day in spec.dates:
+        ctx = RunContext(day, f"t-{day}", settings, pipeline, spark, lake)
+        for step in (ingest, validate, conform, features):
+            step.run(ctx)
+        contexts.append(ctx)
+    return contexts
+
+
+def test_gate_promotes_a_better_model_rejects_a_worse_one_and_rollback_restores(
+    lake_with_three_nights,  # type: ignore[no-untyped-def]
+) -> None:
+    day2, day3 = lake_with_three_nights[1], lake_with_three_nights[2]
+    # A champion that learned nothing (eta 0 keeps every score at 0.5).
+    useless = with_params(day2.pipeline, eta=0.0)
+    bootstrap = train.run(_with(day2, useless), reason="bootstrap", only_if_no_champion=True)
+    assert bootstrap.metrics["alias"] == "champion"
+
+    better = train.run(day3, reason="drift")
+    assert better.metrics["alias"] == "challenger-20240303"
+    score.run(day3)
+    aliases = {r["model_alias"] for r in day3.lake.read(tables.PREDICTIONS).collect()}
+    assert aliases == {"champion", "challenger-20240303"}  # the challenger scores in shadow
+
+    promoted = promote.run(day3)
+    assert promoted.metrics["promoted"], promoted.metrics["reasons"]
+    assert (
+        registry.require_alias(day3.pipeline.model.name).version == better.metrics["model_version"]
+    )
+
+    worse = train.run(_with(day3, with_params(day3.pipeline, eta=0.0)), reason="manual")
+    rejected = promote.run(day3)
+    assert not rejected.metrics["promoted"]
+    assert "below the margin" in " ".join(rejected.metrics["reasons"])
+    assert registry.find_alias(day3.pipeline.model.name, "challenger-20240303") is None
+    assert worse.metrics["model_version"] == rejected.metrics["challenger"]
+
+    assert rollback(day3) == bootstrap.metrics["model_version"]
+    tenures = history(day3)
+    assert [(t.version, t.how) for t in tenures] == [
+        (bootstrap.metrics["model_version"], "bootstrap"),
+        (better.metrics["model_version"], "promote"),
+        (bootstrap.metrics["model_version"], "rollback"),
+    ]
+    decisions = {r["kind"]: r for r in day3.lake.read(tables.DECISIONS).collect()}
+    assert decisions["reject"]["challenger_value"] is not None
+    assert decisions["promote"]["champion_before"] == bootstrap.metrics["model_version"]
+
+
+def test_same_data_versions_and_seed_give_the_same_model(lake_with_three_nights) -> None:  # type: ignore[no-untyped-def]
+    day3 = lake_with_three_nights[2]
+    data, versions = train.training_table(day3)
+    first = train.run(day3, reason="manual")
+    second = train.run(day3, reason="manual")
+    models = [
+        registry.load(
+            registry.ModelRef(
+                day3.pipeline.model.name,
+                r.metrics["model_version"],
+                "x",
+                r.metrics["mlflow_run_id"],
+            )
+        )
+        for r in (first, second)
+    ]
+    matrix = models[0].encoding.matrix(data)
+    assert np.array_equal(
+        models[0].booster.inplace_predict(matrix), models[1].booster.inplace_predict(matrix)
+    )
+    assert first.metrics["holdout_auc"] == second.metrics["holdout_auc"]
+    assert versions[tables.FEATURES] == day3.lake.version(tables.FEATURES)
+
+
+def _with(ctx: RunContext, pipeline: PipelineConfig) -> RunContext:
+    return RunContext(ctx.run_date, ctx.run_id, ctx.settings, pipeline, ctx.spark, ctx.lake)
