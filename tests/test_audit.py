@@ -26,6 +26,10 @@ def test_audit_reports_the_model_and_data_of_the_day(spark, tmp_path: Path) -> N
 
     settings = make_settings(tmp_path)
     pipeline = load_pipeline(PROJECT / "driftline.yaml")
+    # No hyperparameter search: this test is about lineage, and it keeps the test fast.
+    pipeline = pipeline.model_copy(
+        update={"model": pipeline.model.model_copy(update={"search_trials": 0})}
+    )
     spec = DemoData(start=date(2024, 3, 1), days=3, drift_day=2, rows_per_day=120)
     write_demo_drop(tmp_path / "drop", spec)
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")

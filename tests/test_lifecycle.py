@@ -20,7 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 def with_params(pipeline: PipelineConfig, **params: object) -> PipelineConfig:
-    model = pipeline.model.model_copy(update={"params": {**pipeline.model.params, **params}})
+    """The same pipeline with fixed XGBoost params (no search to override them)."""
+    model = pipeline.model.model_copy(
+        update={"params": {**pipeline.model.params, **params}, "search_trials": 0}
+    )
     return pipeline.model_copy(update={"model": model})
 
 

@@ -134,7 +134,10 @@ class ModelConfig(_Strict):
     name: str = Field(min_length=1, max_length=256)
     promotion: PromotionPolicy = PromotionPolicy()
     params: dict[str, Any] = Field(default_factory=dict)
+    # Upper bound: early stopping on the latest training dates picks the actual count.
     num_boost_round: int = Field(200, ge=1, le=100_000)
+    # Optuna TPE trials over depth, learning rate, min child weight and sampling; 0 = none.
+    search_trials: int = Field(8, ge=0, le=500)
     training_window_days: int = Field(28, ge=1)
     seed: int = 42
 

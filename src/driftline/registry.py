@@ -90,7 +90,10 @@ def scoring_models(name: str) -> list[ModelRef]:
     except MlflowException:
         return []
     refs = []
+    champion = aliases.get(CHAMPION)
     for alias, version in aliases.items():
+        if alias.startswith(CHALLENGER_PREFIX) and version == champion:
+            continue  # already scored as the champion
         if alias == CHAMPION or alias.startswith(CHALLENGER_PREFIX):
             run_id = client.get_model_version(name, str(version)).run_id
             refs.append(ModelRef(name, str(version), alias, str(run_id)))

@@ -98,80 +98,108 @@ def labelled_features(
     return joined.toArrow()
 
 
-def time_split(dates: np.ndarray) -> np.ndarray:
-    """Boolean mask of the holdout: the latest ~20% of distinct dates (at least one)."""
-    import numpy as np
-
-    distinct = np.unique(dates)
-    if len(distinct) < 2:
-        # One date only: hold out a deterministic fifth of it rather than nothing.
-        return (np.arange(len(dates)) % 5) == 4
-    holdout_dates = max(1, round(len(distinct) * HOLDOUT_FRACTION))
-    cutoff = distinct[-holdout_dates]
-    return dates >= cutoff
-
-
 def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) -> dict[str, Any]:
     import mlflow
     import numpy as np
     import pandas as pd
-    import xgboost as xgb
+    import pyarrow as pa
+    from mlflow.data.pandas_dataset import from_pandas
     from mlflow.models import infer_signature
-    from sklearn.metrics import log_loss, roc_auc_score
+
+    from driftline.promotion import evaluate, metric_value
+    from driftline.training import (
+        fit_baseline,
+        fit_booster,
+        importance_figure,
+        latest_dates_mask,
+    )
 
     model = ctx.pipeline.model
     device = choose_device(ctx.settings.device)
     encoding = FeatureEncoding.fit(ctx.pipeline, data)
     x = encoding.matrix(data)
     y = np.asarray(data.column("label").to_numpy(), dtype=np.float32)
-    holdout = time_split(np.asarray(data.column(AS_OF).to_numpy()))
-
-    params = {
+    dates = np.asarray(data.column(AS_OF).to_numpy())
+    # The frozen holdout: the most recent dates, never seen by training or the search.
+    holdout = latest_dates_mask(dates, HOLDOUT_FRACTION)
+    base_params = {
         "objective": "binary:logistic",
-        "eval_metric": ["auc", "logloss"],
         "tree_method": "hist",
         "device": device,
         "seed": model.seed,
         "nthread": 2,
         **model.params,
     }
-    train_matrix = xgb.DMatrix(x[~holdout], label=y[~holdout], feature_names=encoding.names)
-    holdout_matrix = xgb.DMatrix(x[holdout], label=y[holdout], feature_names=encoding.names)
-    booster = xgb.train(params, train_matrix, num_boost_round=model.num_boost_round)
-
+    fitted = fit_booster(
+        x[~holdout],
+        y[~holdout],
+        dates[~holdout],
+        base_params,
+        encoding.names,
+        model.num_boost_round,
+        model.search_trials,
+        model.seed,
+    )
+    booster = fitted.booster
     predicted = booster.inplace_predict(x[holdout])
-    metrics = {"holdout_logloss": float(log_loss(y[holdout], predicted, labels=[0, 1]))}
-    if len(np.unique(y[holdout])) == 2:
-        metrics["holdout_auc"] = float(roc_auc_score(y[holdout], predicted))
-    metrics["train_rows"] = int((~holdout).sum())
-    metrics["holdout_rows"] = int(holdout.sum())
-    del holdout_matrix
+    baseline = fit_baseline(x[~holdout], y[~holdout], model.seed)
+    baseline_predicted = baseline.predict_proba(x[holdout])[:, 1]
 
-    import pyarrow as pa
+    metrics: dict[str, Any] = {
+        "holdout_logloss": metric_value("logloss", y[holdout], predicted),
+        "baseline_holdout_logloss": metric_value("logloss", y[holdout], baseline_predicted),
+        "train_rows": int((~holdout).sum()),
+        "holdout_rows": int(holdout.sum()),
+        "best_iteration": fitted.best_iteration,
+        "search_trials": fitted.trials,
+    }
+    auc = metric_value("auc", y[holdout], predicted)
+    if auc is not None:
+        metrics["holdout_auc"] = auc
+        metrics["baseline_holdout_auc"] = metric_value("auc", y[holdout], baseline_predicted)
+        slices = evaluate(
+            predicted, y[holdout], data.filter(pa.array(holdout)), model.promotion
+        ).slices
+        metrics.update({f"holdout_auc__{k.replace('=', '_')}": v for k, v in slices.items()})
+    beats_baseline = metrics["holdout_logloss"] < metrics["baseline_holdout_logloss"]
+    metrics["beats_baseline"] = int(beats_baseline)
+    if not beats_baseline:
+        logger.warning("XGBoost does not beat the logistic baseline on the holdout (%s)", metrics)
 
     # Feature shares come from the training rows; the score distribution from the holdout,
     # because in-sample scores of a boosted model are more confident than live ones.
     profile = reference_profile(data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding)
-    dates = data.column(AS_OF).to_pylist()
-    holdout_dates = [d for d, held in zip(dates, holdout, strict=True) if held]
+    figure, importance = importance_figure(booster)
+    holdout_dates = dates[holdout]
     tags = {
         "driftline.holdout_start": str(min(holdout_dates)),
         "driftline.holdout_end": str(max(holdout_dates)),
         "driftline.reason": reason,
         "driftline.device": device,
-        "driftline.code_version": __version__,
+        "driftline.code_version": code_version(),
         "driftline.run_date": ctx.ds,
         "driftline.window_start": str(min(dates)),
         "driftline.window_end": str(max(dates)),
         "driftline.features": ",".join(encoding.names),
+        "driftline.beats_baseline": str(beats_baseline).lower(),
         **{f"driftline.input.{table}.version": str(v) for table, v in versions.items()},
     }
     example = pd.DataFrame(x[:5], columns=encoding.names)
     with mlflow.start_run(run_name=f"train-{ctx.ds}", tags=tags) as active:
-        mlflow.log_params({k: v for k, v in params.items() if k != "eval_metric"})
-        mlflow.log_param("num_boost_round", model.num_boost_round)
-        mlflow.log_metrics(metrics)
+        mlflow.log_params(fitted.params)
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
         mlflow.log_dict(profile, "reference_profile.json")
+        mlflow.log_dict(importance, "feature_importance.json")
+        mlflow.log_figure(figure, "feature_importance.png")
+        for table, table_version in versions.items():
+            mlflow.log_input(
+                from_pandas(
+                    pd.DataFrame({"table": [table], "delta_version": [table_version]}),
+                    source=f"{ctx.settings.resolved_lake_uri}/{table}@v{table_version}",
+                    name=table,
+                ),
+                context="training",
+            )
         info = mlflow.xgboost.log_model(
             booster,
             name="model",
@@ -179,7 +207,11 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
             input_example=example,
             registered_model_name=model.name,
             metadata={
-                "driftline": {"encoding": encoding.to_dict(), "profile": json.dumps(profile)}
+                "driftline": {
+                    "encoding": encoding.to_dict(),
+                    "profile": json.dumps(profile),
+                    "importance": importance,
+                }
             },
         )
         run_id = active.info.run_id
@@ -226,3 +258,22 @@ def reference_profile(
         else:
             profiles[name] = numeric_profile(x_train[:, j])
     return {"features": profiles, "score": numeric_profile(scores), "rows": len(x_train)}
+
+
+def code_version() -> str:
+    """The git commit of the checkout Driftline runs from, else the package version."""
+    import subprocess
+    from pathlib import Path
+
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
