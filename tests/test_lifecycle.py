@@ -67,6 +67,13 @@ def test_gate_promotes_a_better_model_rejects_a_worse_one_and_rollback_restores(
         registry.require_alias(day3.pipeline.model.name).version == better.metrics["model_version"]
     )
 
+    # A backfill of day 2 is scored by the model that was champion on day 2.
+    score.run(day2)
+    day2_rows = day3.lake.read(tables.PREDICTIONS).where("_run_date = '2024-03-02'").collect()
+    assert {(r["model_version"], r["model_alias"]) for r in day2_rows} == {
+        (bootstrap.metrics["model_version"], "champion")
+    }
+
     worse = train.run(_with(day3, with_params(day3.pipeline, eta=0.0)), reason="manual")
     rejected = promote.run(day3)
     assert not rejected.metrics["promoted"]

@@ -80,3 +80,12 @@ def rollback(ctx: RunContext) -> str:
         ),
     )
     return previous
+
+
+def champion_on(ctx: RunContext, day: date) -> str | None:
+    """The version that held `champion` on `day` (None when no change is recorded by then).
+
+    Backfills score old dates with the model that was champion then, not today's.
+    """
+    held = [t for t in history(ctx) if t.run_date <= day]
+    return held[-1].version if held else None

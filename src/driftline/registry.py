@@ -100,6 +100,12 @@ def scoring_models(name: str) -> list[ModelRef]:
     return sorted(refs, key=lambda r: (r.alias != CHAMPION, int(r.version)))
 
 
+def run_id_of(name: str, version: str) -> str:
+    import mlflow
+
+    return str(mlflow.MlflowClient().get_model_version(name, version).run_id)
+
+
 def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:
     ref = find_alias(name, alias)
     if ref is None:

@@ -32,7 +32,7 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
     challengers = [r for r in registry.scoring_models(name) if r.alias != registry.CHAMPION]
     if version is not None:
         challengers = [r for r in challengers if r.version == str(version)] or [
-            registry.ModelRef(name, str(version), "manual", _run_id(name, str(version)))
+            registry.ModelRef(name, str(version), "manual", registry.run_id_of(name, str(version)))
         ]
     if not challengers:
         result.skipped = f"no challenger of {name!r} to judge"
@@ -104,9 +104,3 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
         "reasons": decision.reasons,
     }
     return result
-
-
-def _run_id(name: str, version: str) -> str:
-    import mlflow
-
-    return str(mlflow.MlflowClient().get_model_version(name, version).run_id)

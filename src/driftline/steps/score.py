@@ -12,6 +12,7 @@ import logging
 from driftline import registry, tables
 from driftline.context import RunContext, StepResult
 from driftline.features import AS_OF
+from driftline.lifecycle import champion_on
 from driftline.quality.results import gate
 from driftline.scoring import score_frame
 
@@ -29,6 +30,16 @@ def run(ctx: RunContext) -> StepResult:
         result.skipped = f"no champion for {model_name!r} yet (waiting for labels to train one)"
         logger.warning(result.skipped)
         return result
+    then = champion_on(ctx, ctx.run_date)
+    if then is not None and then != refs[0].version:
+        # A backfill of a date before the latest champion change: that date's champion
+        # scores it, alone (today's challengers did not exist then).
+        logger.info("%s: scoring with v%s, the champion on that date", ctx.ds, then)
+        refs = [
+            registry.ModelRef(
+                model_name, then, registry.CHAMPION, registry.run_id_of(model_name, then)
+            )
+        ]
 
     features_version = ctx.lake.version(tables.FEATURES)
     features = ctx.lake.read(tables.FEATURES, features_version).where(
