@@ -38,7 +38,9 @@ def main() -> None:
 
     import mlflow
     import numpy as np
+    import pandas as pd
     import xgboost as xgb
+    from mlflow.models import infer_signature
     from pyspark.sql import functions as F
 
     from driftline.config import load_settings
@@ -77,7 +79,13 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="bench-score-")
     mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
     with mlflow.start_run():
-        info = mlflow.xgboost.log_model(booster, name="model")
+        example = pd.DataFrame(train_x[:5].astype(np.float64), columns=names)
+        info = mlflow.xgboost.log_model(
+            booster,
+            name="model",
+            input_example=example,
+            signature=infer_signature(example, booster.inplace_predict(train_x[:5])),
+        )
     udf = mlflow.pyfunc.spark_udf(spark, info.model_uri, result_type="double")
 
     def spark_udf() -> None:

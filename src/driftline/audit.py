@@ -30,6 +30,7 @@ class AuditRecord:
     training: dict[str, str]
     feature_values: dict[str, Any]
     contributions: list[tuple[str, float]] = field(default_factory=list)
+    exact_contributions: list[tuple[str, float]] = field(default_factory=list)
 
 
 def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
@@ -66,6 +67,18 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
             .select(*ctx.pipeline.feature_names)
             .first()
         )
+        exact: list[tuple[str, float]] = []
+        if features is not None:
+            exact = _exact_contributions(
+                registry.ModelRef(
+                    row["model_name"],
+                    row["model_version"],
+                    row["model_alias"],
+                    row["mlflow_run_id"],
+                ),
+                features.asDict(),
+                k=len(row["top_contributions"] or []) or 3,
+            )
         records.append(
             AuditRecord(
                 entity=entity,
@@ -82,6 +95,23 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
                     (c["feature"], float(c["contribution"]))
                     for c in (row["top_contributions"] or [])
                 ],
+                exact_contributions=exact,
             )
         )
     return records
+
+
+def _exact_contributions(
+    ref: registry.ModelRef, values: dict[str, Any], k: int
+) -> list[tuple[str, float]]:
+    """Exact TreeSHAP values for one row, from the model version that scored it."""
+    import pyarrow as pa
+
+    from driftline.scoring import top_contributions
+
+    model = registry.load(ref)
+    row = pa.table({name: [values.get(name)] for name in model.encoding.names})
+    array = top_contributions(
+        model.booster, model.encoding.matrix(row), model.encoding.names, k, approx=False
+    )
+    return [(c["feature"], float(c["contribution"])) for c in array[0].as_py()]

@@ -184,7 +184,8 @@ def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) 
         "driftline.beats_baseline": str(beats_baseline).lower(),
         **{f"driftline.input.{table}.version": str(v) for table, v in versions.items()},
     }
-    example = pd.DataFrame(x[:5], columns=encoding.names)
+    # Doubles, as the features table stores them, so pyfunc/spark_udf accept its rows.
+    example = pd.DataFrame(x[:5].astype(np.float64), columns=encoding.names)
     with mlflow.start_run(run_name=f"train-{ctx.ds}", tags=tags) as active:
         mlflow.log_params(fitted.params)
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
