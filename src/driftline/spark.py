@@ -51,6 +51,8 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Larger Arrow batches amortise per-batch Python and XGBoost call overhead in scoring.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.pyspark.python", sys.executable)
