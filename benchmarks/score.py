@@ -59,7 +59,9 @@ def main() -> None:
     )
     encoding = FeatureEncoding(names=names, categorical={})
 
-    spark = get_spark(load_settings(spark_shuffle_partitions=4), app_name="bench-score")
+    spark = get_spark(
+        load_settings(spark_shuffle_partitions=4, spark_driver_memory="8g"), app_name="bench-score"
+    )
     df = (
         spark.range(args.rows)
         .select(F.col("id"), *[F.rand(i).cast("double").alias(n) for i, n in enumerate(names)])
