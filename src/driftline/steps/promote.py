@@ -15,7 +15,7 @@ from driftline import registry, tables
 from driftline.context import RunContext, StepResult
 from driftline.decisions import DecisionRecord, record
 from driftline.promotion import as_numbers, decide, evaluate
-from driftline.steps.train import labelled_features
+from driftline.training_data import labelled_features
 
 logger = logging.getLogger(__name__)
 

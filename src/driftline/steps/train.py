@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftline import __version__, registry, tables
@@ -18,7 +18,7 @@ from driftline.decisions import DecisionRecord, record
 from driftline.device import choose_device
 from driftline.features import AS_OF, FeatureEncoding
 from driftline.profile import categorical_profile, numeric_profile
-from driftline.quality.results import gate
+from driftline.training_data import labelled_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,39 +63,6 @@ def training_table(ctx: RunContext) -> tuple[pa.Table, dict[str, int]]:
     }
     data = labelled_features(ctx, start, ctx.run_date, ctx.run_date, versions, check=True)
     return data, versions
-
-
-def labelled_features(
-    ctx: RunContext,
-    after: date,
-    until: date,
-    labels_known_by: date,
-    versions: dict[str, int],
-    check: bool = False,
-) -> pa.Table:
-    """Feature rows with `after < as_of_date <= until` whose label had arrived by
-    `labels_known_by`, read at the given Delta versions (so a model's training or holdout
-    data can be read again, identically, later)."""
-    from pyspark.sql import functions as F
-
-    key = ctx.pipeline.entity.key
-    features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).where(
-        (F.col(AS_OF) > F.lit(after)) & (F.col(AS_OF) <= F.lit(until))
-    )
-    if check:
-        gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
-    labels = (
-        ctx.lake.read(tables.LABELS, versions[tables.LABELS])
-        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
-        .select(key, F.col("label_date").alias(AS_OF), "label")
-        .dropDuplicates([key, AS_OF])
-    )
-    joined = (
-        features.join(labels, [key, AS_OF])
-        .select(key, AS_OF, *ctx.pipeline.feature_names, "label")
-        .orderBy(AS_OF, key)
-    )
-    return joined.toArrow()
 
 
 def fit(ctx: RunContext, data: pa.Table, versions: dict[str, int], reason: str) -> dict[str, Any]:
