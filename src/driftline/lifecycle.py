@@ -82,10 +82,16 @@ def rollback(ctx: RunContext) -> str:
     return previous
 
 
-def champion_on(ctx: RunContext, day: date) -> str | None:
-    """The version that held `champion` on `day` (None when no change is recorded by then).
+def champion_on(ctx: RunContext, day: date, current: str) -> str:
+    """The version that held `champion` on `day`, so a backfill scores an old date with the
+    model of that date, not today's.
 
-    Backfills score old dates with the model that was champion then, not today's.
+    Only a recorded change after `day` makes it differ from `current`; an alias moved
+    outside Driftline (no decision recorded) is trusted as it stands.
     """
-    held = [t for t in history(ctx) if t.run_date <= day]
-    return held[-1].version if held else None
+    tenures = history(ctx)
+    started = [t.run_date for t in tenures if t.version == current]
+    if not started or started[-1] <= day:
+        return current
+    held = [t for t in tenures if t.run_date <= day]
+    return held[-1].version if held else current
