@@ -15,7 +15,6 @@ from driftline import tables
 from driftline.batches import checked_batch
 from driftline.casting import cast_checked_columns
 from driftline.context import RunContext, StepResult
-from driftline.errors import ValidationFailedError
 from driftline.quality import ExpectationOutcome, load_suite, validate
 from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
 
@@ -100,6 +99,3 @@ def _summary(outcomes: list[ExpectationOutcome]) -> dict[str, int]:
         "failed_warn": sum(o.action == "warn" for o in outcomes),
         "failed_block": sum(o.action == "block" for o in outcomes),
     }
-
-
-__all__ = ["ValidationFailedError", "run", "targets"]
