@@ -1,4 +1,5 @@
-"""driftline_nightly: ingest -> validate -> conform -> features -> score -> monitor.
+"""driftline_nightly: ingest -> validate -> conform -> features -> score -> monitor ->
+retraining policy (-> trigger driftline_retrain when it fires) and the run's HTML report.
 
 Wiring only: every task calls `driftline.orchestration.run_step` for one step, keyed on the
 run's logical date, so any date can be re-run or backfilled and replaces its own data.
@@ -10,9 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, task
 
 from driftline.config import dag_schedule
+from driftline.notify import task_failed
 
 DEFAULT_ARGS = {
     "owner": "driftline",
@@ -20,6 +23,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(hours=2),
+    "on_failure_callback": task_failed,
 }
 
 
@@ -53,7 +57,12 @@ def driftline_nightly() -> None:
 
         return run_step(name, context, **(options or {}))
 
-    (
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def retrain_fired(decision: dict[str, Any]) -> bool:
+        """Let the trigger run only when the retraining policy fired."""
+        return bool(decision["metrics"].get("fire"))
+
+    monitor = (
         ingest.expand(source=list_sources())
         >> step.override(task_id="validate")("validate")
         >> step.override(task_id="conform")("conform")
@@ -64,6 +73,20 @@ def driftline_nightly() -> None:
         )
         >> step.override(task_id="score")("score")
         >> step.override(task_id="monitor")("monitor")
+    )
+    policy = step.override(task_id="retrain_policy")("policy")
+    monitor >> policy >> step.override(task_id="report")("report")
+    (
+        retrain_fired(policy)
+        >> TriggerDagRunOperator(
+            task_id="trigger_retrain",
+            trigger_dag_id="driftline_retrain",
+            # One retrain run per nightly date: a re-run of the date does not train twice.
+            trigger_run_id="retrain__{{ ds }}",
+            logical_date="{{ logical_date }}",
+            conf={"reason": "{{ ti.xcom_pull(task_ids='retrain_policy')['metrics']['reason'] }}"},
+            skip_when_already_exists=True,
+        )
     )
 
 

@@ -12,11 +12,14 @@ from typing import Any
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from driftline.notify import task_failed
+
 DEFAULT_ARGS = {
     "owner": "driftline",
     "retries": 1,
     "retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(hours=4),
+    "on_failure_callback": task_failed,
 }
 
 

@@ -59,8 +59,8 @@ def test_column_names_must_be_identifiers() -> None:
 
 def test_psi_thresholds_are_ordered() -> None:
     data = example()
-    data["thresholds"] = {"psi_warn": 0.5, "psi_breach": 0.2}
-    with pytest.raises(ConfigError, match="psi_warn"):
+    data["monitoring"] = {"drift": {"psi_warn": 0.5, "psi_breach": 0.2}}
+    with pytest.raises(ConfigError, match=r"monitoring\.drift.*psi_warn"):
         parse_pipeline(data)
 
 

@@ -72,3 +72,30 @@ def run_for_date(dag: Any, run_date: date, conf: dict[str, Any] | None = None) -
     logical = datetime.combine(run_date, time(0), tzinfo=timezone.utc)  # noqa: UP017
     dag_run = dag.test(logical_date=logical, run_conf=conf)
     return str(getattr(dag_run.state, "value", dag_run.state))
+
+
+def run_queued(dag: Any) -> list[tuple[date, str]]:
+    """Run the queued runs of `dag` (those a `TriggerDagRunOperator` created) with
+    `dag.test()`, since no scheduler runs under `dag.test()`; return (date, state) pairs.
+
+    `dag.test()` replaces the queued run of the same logical date with the run it executes,
+    keeping its conf, so the triggered run is what happens, not a copy of it.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+
+    with create_session() as session:
+        queued = [
+            (run.logical_date, dict(run.conf or {}))
+            for run in session.query(DagRun).filter(
+                DagRun.dag_id == dag.dag_id, DagRun.state == DagRunState.QUEUED
+            )
+            if run.logical_date is not None
+        ]
+    outcomes: list[tuple[date, str]] = []
+    for logical, conf in sorted(queued, key=lambda item: str(item[0])):
+        dag_run = dag.test(logical_date=logical, run_conf=conf)
+        assert logical is not None
+        outcomes.append((logical.date(), str(getattr(dag_run.state, "value", dag_run.state))))
+    return outcomes

@@ -43,7 +43,16 @@ def demo(
     table = Table(
         title=f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})"
     )
-    for column in ("date", "state", "bronze rows", "quarantined", "model", "top drift", "PSI"):
+    for column in (
+        "date",
+        "state",
+        "bronze rows",
+        "quarantined",
+        "model",
+        "top drift",
+        "PSI",
+        "retrain",
+    ):
         table.add_column(column)
 
     def show(report: DayReport) -> None:
@@ -56,6 +65,7 @@ def demo(
             report.model_version or "none yet",
             report.worst_feature or "-",
             f"{report.worst_psi:.3f}" if report.worst_psi is not None else "-",
+            report.retrain or "-",
         )
 
     try:
@@ -103,6 +113,22 @@ def audit(
         for feature, contribution in record.exact_contributions:
             table.add_row(f"SHAP {feature} (exact, recomputed)", f"{contribution:+.4f}")
         console.print(table)
+
+
+@app.command()
+def report(
+    date: Annotated[str, typer.Option(help="the run date to report on, YYYY-MM-DD")],
+) -> None:
+    """Write the static HTML report of a run date (drift, accuracy, champions, quality)."""
+    from driftline.context import build_context
+    from driftline.report import build
+
+    try:
+        path = build(build_context(date, "cli-report"))
+    except (DriftlineError, ValueError) as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    console.print(f"report written to {path}")
 
 
 model_app = typer.Typer(help="The model registry: promotion gate, rollback, history.")

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -142,14 +143,73 @@ class ModelConfig(_Strict):
     seed: int = 42
 
 
-class Thresholds(_Strict):
+class DriftConfig(_Strict):
+    """How drift is measured and judged, per feature and for the score.
+
+    With `method: auto` the test is chosen the way Evidently documents its defaults: on a
+    small reference (at most `small_reference_rows`) a statistical test, two-sample
+    Kolmogorov-Smirnov for numeric features and chi-square for categorical ones or numeric
+    ones with at most 5 distinct values, judged at `p_value`; on a larger reference a
+    distance, normalised Wasserstein for numeric and Jensen-Shannon for categorical,
+    judged at `distance_threshold`. PSI is always computed and reported against
+    `psi_warn`/`psi_breach`.
+    """
+
+    method: Literal["auto", "psi", "ks", "chisquare", "wasserstein", "jensenshannon"] = "auto"
+    small_reference_rows: int = Field(1000, ge=1)
+    p_value: float = Field(0.05, gt=0, lt=1)
+    distance_threshold: float = Field(0.1, gt=0)
     psi_warn: float = Field(0.1, ge=0)
     psi_breach: float = Field(0.25, ge=0)
 
     @model_validator(mode="after")
-    def _warn_below_breach(self) -> Thresholds:
+    def _warn_below_breach(self) -> DriftConfig:
         if self.psi_warn > self.psi_breach:
             raise ValueError("psi_warn must not be greater than psi_breach")
+        return self
+
+
+class AccuracyConfig(_Strict):
+    """Live accuracy once delayed labels arrive: over the last `window_days` of
+    predictions, overall and per segment (a categorical feature)."""
+
+    window_days: int = Field(7, ge=1)
+    decision_threshold: float = Field(0.5, gt=0, lt=1)
+    segments: list[Identifier] = Field(default_factory=list)
+    # Fewer matured labels than this and the window's accuracy is reported, not judged.
+    min_labelled_rows: int = Field(100, ge=1)
+
+
+class MonitoringConfig(_Strict):
+    drift: DriftConfig = DriftConfig()
+    accuracy: AccuracyConfig = AccuracyConfig()
+
+
+class RetrainingPolicy(_Strict):
+    """When the nightly run asks `driftline_retrain` for a challenger.
+
+    Any one trigger fires it, unless the last retraining is younger than `cooldown_days`:
+    - drift: in at least `drift_runs` of the last `drift_window_runs` monitored runs, the
+      drifted features carry at least `drift_importance_share` of the champion's feature
+      importance (so drift in a feature the model ignores does not retrain it);
+    - accuracy: live `metric` is worse than the champion's holdout value by more than
+      `accuracy_margin`, on at least `accuracy.min_labelled_rows` matured labels;
+    - age: the champion was trained more than `max_model_age_days` ago.
+    """
+
+    enabled: bool = True
+    drift_runs: int = Field(2, ge=1)
+    drift_window_runs: int = Field(3, ge=1)
+    drift_importance_share: float = Field(0.3, gt=0, le=1)
+    metric: Literal["auc", "logloss"] = "auc"
+    accuracy_margin: float = Field(0.05, ge=0)
+    max_model_age_days: int | None = Field(90, ge=1)
+    cooldown_days: int = Field(7, ge=0)
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> RetrainingPolicy:
+        if self.drift_runs > self.drift_window_runs:
+            raise ValueError("drift_runs must not be greater than drift_window_runs")
         return self
 
 
@@ -164,7 +224,8 @@ class PipelineConfig(_Strict):
     features: list[FeatureConfig] = Field(min_length=1)
     label: LabelConfig
     model: ModelConfig
-    thresholds: Thresholds = Thresholds()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    retraining: RetrainingPolicy = RetrainingPolicy()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:
@@ -191,6 +252,11 @@ class PipelineConfig(_Strict):
         unknown = [s for s in self.model.promotion.slices if s not in feature_names]
         if unknown:
             raise ValueError(f"model.promotion.slices {unknown} are not features: {feature_names}")
+        unknown = [s for s in self.monitoring.accuracy.segments if s not in feature_names]
+        if unknown:
+            raise ValueError(
+                f"monitoring.accuracy.segments {unknown} are not features: {feature_names}"
+            )
         return self
 
     def source(self, name: str) -> SourceConfig:
@@ -234,6 +300,36 @@ class Settings(BaseSettings):
     # `spark-submit` sends `jobs/<step>.py` to the cluster named by the Airflow connection.
     step_launcher: Literal["inprocess", "spark-submit"] = "inprocess"
     spark_conn_id: str = "spark_default"
+    # Where alerts go: any of log, webhook, email (comma-separated).
+    alert_channels: str = "log"
+    # A Slack-compatible incoming-webhook URL; a secret, so only ever from the environment.
+    alert_webhook_url: SecretStr | None = None
+    alert_email_to: str | None = None
+    smtp_conn_id: str = "smtp_default"
+
+    @field_validator("alert_channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        unknown = sorted(set(cls.split_channels(value)) - {"log", "webhook", "email"})
+        if unknown:
+            raise ValueError(f"unknown alert channels {unknown}: use log, webhook, email")
+        return value
+
+    @model_validator(mode="after")
+    def _channels_have_targets(self) -> Settings:
+        channels = self.split_channels(self.alert_channels)
+        if "webhook" in channels and self.alert_webhook_url is None:
+            raise ValueError("the webhook channel needs DRIFTLINE_ALERT_WEBHOOK_URL")
+        url = self.alert_webhook_url.get_secret_value() if self.alert_webhook_url else ""
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("DRIFTLINE_ALERT_WEBHOOK_URL must be an http(s) URL")
+        if "email" in channels and not self.alert_email_to:
+            raise ValueError("the email channel needs DRIFTLINE_ALERT_EMAIL_TO")
+        return self
+
+    @staticmethod
+    def split_channels(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @property
     def resolved_pipeline_file(self) -> Path:

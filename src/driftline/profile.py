@@ -1,95 +1,120 @@
-"""Reference profiles and the Population Stability Index.
+"""Reference profiles: what a model's training data looked like, stored with the model.
 
-A profile is taken from a model's training data and stored with the model version; each
-night's data is binned on the same edges in one Spark aggregation, and PSI compares the
-two distributions. Missing values get a bin of their own, so a feature that suddenly goes
-null counts as drift.
+Monitoring never re-reads the training data. Each model version carries, per feature and
+for its score, the sketches the drift metrics need:
+
+- `edges`/`shares`: deciles and the share of values in each (plus missing), for PSI and the
+  Jensen-Shannon distance of numeric features;
+- `grid`: counts and sums of values in `GRID_BINS` equal-width bins between the reference's
+  min and max, from which the integral of the CDF over each bin is exact, so the
+  Wasserstein distance is exact wherever the two CDFs do not cross inside a bin;
+- `sample`: the sorted values themselves when the reference is small (where the
+  Kolmogorov-Smirnov test is the one chosen, and is then exact);
+- `values`: counts of each value of a numeric feature with few distinct values, tested
+  like a categorical one.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
-    from pyspark.sql import Column, DataFrame
 
 MISSING = "__missing__"
 OTHER = "__other__"
 # Shares are floored at this value before taking logs, so an empty bin gives a large but
 # finite PSI instead of infinity.
 EPSILON = 1e-4
+GRID_BINS = 512
+# A numeric feature with at most this many distinct values is tested like a categorical
+# one (Evidently's rule), from exact value counts.
+LOW_CARDINALITY = 5
+# References up to this size keep their sorted values: enough for an exact KS test.
+SAMPLE_LIMIT = 5000
 
 
 def numeric_profile(values: np.ndarray, bins: int = 10) -> dict[str, Any]:
-    """Quantile edges (deduplicated) and the share of values in each bin plus missing."""
     import numpy as np
 
+    values = np.asarray(values, dtype=np.float64)
     finite = values[np.isfinite(values)]
+    total = max(values.size, 1)
     if finite.size == 0:
         edges: list[float] = []
     else:
         quantiles = np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])
         edges = sorted({float(q) for q in quantiles})
     counts = np.bincount(np.searchsorted(edges, finite, side="left"), minlength=len(edges) + 1)
-    total = max(values.size, 1)
     shares = {str(i): float(c) / total for i, c in enumerate(counts)}
     shares[MISSING] = float(values.size - finite.size) / total
-    return {"type": "numeric", "edges": edges, "shares": shares}
+    profile: dict[str, Any] = {
+        "type": "numeric",
+        "rows": int(values.size),
+        "count": int(finite.size),
+        "edges": edges,
+        "shares": shares,
+    }
+    if finite.size == 0:
+        return profile
+    low, high = float(finite.min()), float(finite.max())
+    grid_counts, grid_sums = grid_histogram(finite, low, high)
+    distinct = np.unique(finite)
+    profile.update(
+        {
+            "min": low,
+            "max": high,
+            "mean": float(finite.mean()),
+            "std": float(finite.std()),
+            "n_unique": int(min(distinct.size, LOW_CARDINALITY + 1)),
+            "grid": {"low": low, "high": high, "counts": grid_counts, "sums": grid_sums},
+        }
+    )
+    if finite.size <= SAMPLE_LIMIT:
+        profile["sample"] = [float(v) for v in np.sort(finite)]
+    if distinct.size <= LOW_CARDINALITY:
+        profile["values"] = {
+            repr(float(v)): int(c) for v, c in zip(*np.unique(finite, return_counts=True))
+        }
+    return profile
 
 
 def categorical_profile(values: list[Any]) -> dict[str, Any]:
-    from collections import Counter
-
     counts = Counter(MISSING if v is None else str(v) for v in values)
     total = max(len(values), 1)
     shares = {k: c / total for k, c in counts.items()}
     shares.setdefault(MISSING, 0.0)
     shares.setdefault(OTHER, 0.0)
-    return {"type": "categorical", "shares": shares}
+    return {
+        "type": "categorical",
+        "rows": len(values),
+        "count": len(values) - counts.get(MISSING, 0),
+        "shares": shares,
+        "counts": {k: c for k, c in counts.items() if k != MISSING},
+    }
 
 
-def bin_expression(column: Column, spec: dict[str, Any]) -> Column:
-    """The bin label of each value, matching `numeric_profile`/`categorical_profile`."""
-    from pyspark.sql import functions as F
+def grid_bin_index(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """The grid bin of each value in [low, high] (all in bin 0 when low == high)."""
+    import numpy as np
 
-    if spec["type"] == "categorical":
-        known = [k for k in spec["shares"] if k not in (MISSING, OTHER)]
-        value = column.cast("string")
-        return (
-            F.when(column.isNull(), F.lit(MISSING))
-            .when(value.isin(known), value)
-            .otherwise(F.lit(OTHER))
-        )
-    edges = spec["edges"]
-    # searchsorted(side="left"): bin i holds edges[i-1] < x <= edges[i].
-    expression = F.lit(str(len(edges)))
-    for i in reversed(range(len(edges))):
-        expression = F.when(column <= F.lit(edges[i]), F.lit(str(i))).otherwise(expression)
-    return F.when(column.isNull() | F.isnan(column), F.lit(MISSING)).otherwise(expression)
+    if high <= low:
+        return np.zeros(values.shape, dtype=np.int64)
+    index = np.floor((values - low) / (high - low) * GRID_BINS).astype(np.int64)
+    return np.clip(index, 0, GRID_BINS - 1)
 
 
-def current_shares(
-    df: DataFrame, profiles: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, float]]:
-    """Shares per bin of every profiled column, in a single aggregation pass."""
-    from pyspark.sql import functions as F
+def grid_histogram(finite: np.ndarray, low: float, high: float) -> tuple[list[int], list[float]]:
+    """Counts and sums of the values inside [low, high] per grid bin."""
+    import numpy as np
 
-    aggregations = [F.count(F.lit(1)).alias("__rows")]
-    labels: list[tuple[str, str, str]] = []
-    for name, spec in profiles.items():
-        bucket = bin_expression(F.col(name), spec)
-        for bin_label in spec["shares"]:
-            alias = f"b{len(labels)}"
-            labels.append((name, bin_label, alias))
-            aggregations.append(F.sum(F.when(bucket == bin_label, 1).otherwise(0)).alias(alias))
-    row = df.agg(*aggregations).collect()[0]
-    rows = max(int(row["__rows"]), 1)
-    result: dict[str, dict[str, float]] = {name: {} for name in profiles}
-    for name, bin_label, alias in labels:
-        result[name][bin_label] = float(row[alias] or 0) / rows
-    return result
+    inside = finite[(finite >= low) & (finite <= high)]
+    index = grid_bin_index(inside, low, high)
+    counts = np.bincount(index, minlength=GRID_BINS)
+    sums = np.bincount(index, weights=inside, minlength=GRID_BINS)
+    return [int(c) for c in counts], [float(s) for s in sums]
 
 
 def psi(expected: dict[str, float], actual: dict[str, float]) -> float:

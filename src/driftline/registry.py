@@ -44,6 +44,7 @@ class LoadedModel:
     booster: xgb.Booster
     encoding: FeatureEncoding
     profile: dict[str, Any]
+    importance: dict[str, float]
 
 
 def configure_mlflow(settings: Settings, experiment: str) -> str:
@@ -136,4 +137,33 @@ def load(ref: ModelRef) -> LoadedModel:
         profile=json.loads(info["profile"])
         if isinstance(info["profile"], str)
         else info["profile"],
+        importance={k: float(v) for k, v in (info.get("importance") or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the retraining policy needs to know about a version: when it was trained
+    (the logical date of its training run) and its frozen-holdout metrics."""
+
+    trained_on: str
+    holdout: dict[str, float]
+    tags: dict[str, str]
+
+
+def version_facts(ref: ModelRef) -> VersionFacts:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    version = client.get_model_version(ref.name, ref.version)
+    metrics = client.get_run(ref.run_id).data.metrics if ref.run_id else {}
+    tags = dict(version.tags or {})
+    return VersionFacts(
+        trained_on=tags.get("driftline.run_date", ""),
+        holdout={
+            key.removeprefix("holdout_"): float(value)
+            for key, value in metrics.items()
+            if key.startswith("holdout_") and "__" not in key
+        },
+        tags=tags,
     )

@@ -30,6 +30,7 @@ def test_every_task_retries_and_has_a_timeout(dagbag) -> None:  # type: ignore[n
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
             assert task.execution_timeout is not None, f"{dag_id}.{task.task_id} has no timeout"
+            assert task.on_failure_callback, f"{dag_id}.{task.task_id} alerts nobody on failure"
 
 
 def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untyped-def]
@@ -45,8 +46,14 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
         "bootstrap_champion",
         "score",
         "monitor",
+        "retrain_policy",
+        "retrain_fired",
+        "trigger_retrain",
     ]
     assert [t for t in order if t in chain] == chain
+    trigger = dag.get_task("trigger_retrain")
+    assert trigger.trigger_dag_id == "driftline_retrain"
+    assert "report" in dag.get_task("retrain_policy").downstream_task_ids
 
 
 def test_dag_files_have_no_heavy_imports_at_module_level() -> None:

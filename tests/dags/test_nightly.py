@@ -112,6 +112,7 @@ def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # typ
         return metrics.where(
             (F.col(tables.RUN_DATE) == F.lit(date.fromisoformat(day)))
             & (F.col("feature") == "support_calls")
+            & (F.col("metric") == "psi")
         ).first()["value"]
 
     assert worst("2024-03-03") > 0.25 > worst("2024-03-02")

@@ -24,6 +24,7 @@ class DayReport:
     model_version: str | None
     worst_feature: str | None
     worst_psi: float | None
+    retrain: str | None = None  # what the triggered driftline_retrain run did, if any
 
 
 def prepare_environment(workdir: Path, project: Path) -> dict[str, str]:
@@ -51,7 +52,7 @@ def run_demo(
     rows_per_day: int = 400,
     on_day: Any = None,
 ) -> list[DayReport]:
-    from driftline.airflow_runner import load_dag, migrate_metadata_db, run_for_date
+    from driftline.airflow_runner import load_dag, migrate_metadata_db, run_for_date, run_queued
 
     if not (project / "driftline.yaml").is_file():
         raise DriftlineError(
@@ -63,10 +64,16 @@ def run_demo(
     write_demo_drop(Path(environment["DRIFTLINE_DROP_ROOT"]), spec)
     migrate_metadata_db(environment)
     dag = load_dag("driftline_nightly", project / "dags")
+    retrain = load_dag("driftline_retrain", project / "dags")
     reports = []
     for day in spec.dates:
         state = run_for_date(dag, day)
-        report = summarise(day, state)
+        # The retraining policy may have triggered driftline_retrain; with no scheduler
+        # behind dag.test(), run it here, before the next night.
+        retrained = run_queued(retrain)
+        if any(outcome != "success" for _, outcome in retrained):
+            state = f"{state}, retrain failed"
+        report = summarise(day, state, retrain_outcome(day) if retrained else None)
         reports.append(report)
         if on_day is not None:
             on_day(report)
@@ -75,7 +82,29 @@ def run_demo(
     return reports
 
 
-def summarise(day: date, state: str) -> DayReport:
+def retrain_outcome(day: date) -> str:
+    """ "promoted v3" or "rejected v3", from the decision the retrain run recorded."""
+    from pyspark.sql import functions as F
+
+    from driftline import tables
+    from driftline.context import build_context
+
+    ctx = build_context(day, "demo-report")
+    rows = (
+        ctx.lake.read(tables.DECISIONS)
+        .where((F.col(tables.RUN_DATE) == F.lit(day)) & F.col("kind").isin("promote", "reject"))
+        .select("kind", "model_version")
+        .collect()
+    )
+    if not rows:
+        return "trained, not judged"
+    return ", ".join(
+        f"{'promoted' if r['kind'] == 'promote' else 'rejected'} v{r['model_version']}"
+        for r in rows
+    )
+
+
+def summarise(day: date, state: str, retrain: str | None = None) -> DayReport:
     """One day's numbers, read back from the lakehouse tables the run wrote."""
     from pyspark.sql import functions as F
 
@@ -102,11 +131,11 @@ def summarise(day: date, state: str) -> DayReport:
     if ctx.lake.exists(tables.MONITORING_METRICS):
         top = (
             ctx.lake.read(tables.MONITORING_METRICS)
-            .where(on_day & (F.col("feature") != "score"))
+            .where(on_day & (F.col("metric") == "psi") & (F.col("feature") != "score"))
             .orderBy(F.col("value").desc())
             .select("feature", "value")
             .first()
         )
         worst = (top[0], float(top[1])) if top else worst
     rows_bronze = int(bronze.collect()[0][0] or 0)
-    return DayReport(day, state, rows_bronze, quarantined, version, *worst)
+    return DayReport(day, state, rows_bronze, quarantined, version, *worst, retrain=retrain)

@@ -74,9 +74,21 @@ def write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome
         {"table_name": table, tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("validate"),
     )
-    for outcome in outcomes:
-        if outcome.action == "warn":
-            logger.warning("expectation warning: %s", outcome.describe())
+    warnings = [o for o in outcomes if o.action == "warn"]
+    for outcome in warnings:
+        logger.warning("expectation warning: %s", outcome.describe())
+    if warnings:
+        from driftline import notify
+
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "quality",
+                f"{table} {ctx.ds}: {len(warnings)} warn-level expectation(s) failed",
+                severity="warning",
+                details={o.expectation: o.describe() for o in warnings},
+            ),
+        )
 
 
 def raise_if_blocked(outcomes: list[ExpectationOutcome], what: str) -> None:

@@ -15,6 +15,8 @@ STEP_NAMES = (
     "train",
     "score",
     "monitor",
+    "policy",
+    "report",
     "promote",
 )
 

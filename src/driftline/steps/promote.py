@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from driftline import registry, tables
+from driftline import notify, registry, tables
 from driftline.context import RunContext, StepResult
 from driftline.decisions import DecisionRecord, record
 from driftline.promotion import as_numbers, decide, evaluate
@@ -89,12 +89,19 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
         client.set_registered_model_alias(name, registry.CHAMPION, challenger_ref.version)
     if challenger_ref.alias.startswith(registry.CHALLENGER_PREFIX):
         client.delete_registered_model_alias(name, challenger_ref.alias)
-    logger.warning(
-        "model %s v%s %s: %s",
-        name,
-        challenger_ref.version,
-        "promoted" if decision.promote else "rejected",
-        "; ".join(decision.reasons),
+    verdict = "promoted" if decision.promote else "rejected"
+    notify.send(
+        ctx.settings,
+        notify.Event(
+            "promote" if decision.promote else "reject",
+            f"model {name} v{challenger_ref.version} {verdict} on {ctx.ds}: "
+            + "; ".join(decision.reasons),
+            details={
+                "champion_before": champion_ref.version,
+                "champion_after": after,
+                policy.metric: f"{champion.overall:.4f} -> {challenger.overall:.4f}",
+            },
+        ),
     )
     result.metrics = {
         "promoted": decision.promote,

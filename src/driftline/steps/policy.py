@@ -1,0 +1,120 @@
+"""Retraining policy: decide from tonight's monitoring whether to retrain, and record why.
+
+Every run writes one `retrain_policy` row to `decisions` (fired or not, with the reasons),
+so an auditor sees why a model was or was not retrained on any date. When it fires, the
+nightly DAG triggers `driftline_retrain` with the returned `reason`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from driftline import notify, registry, tables
+from driftline.context import RunContext, StepResult
+from driftline.decisions import DecisionRecord, record
+from driftline.retraining import PolicyFacts, decide
+from driftline.steps.monitor import MODEL_LEVEL
+
+logger = logging.getLogger(__name__)
+
+KIND = "retrain_policy"
+
+
+def run(ctx: RunContext) -> StepResult:
+    registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
+    result = StepResult("policy", ctx.ds)
+    ref = registry.find_alias(ctx.pipeline.model.name)
+    if ref is None:
+        result.skipped = "no champion yet: the first model is trained by bootstrap_champion"
+        result.metrics.update({"fire": False, "reason": None})
+        return result
+    facts = gather_facts(ctx, ref)
+    decision = decide(ctx.pipeline.retraining, facts)
+    record(
+        ctx,
+        DecisionRecord(
+            KIND,
+            ref.name,
+            ref.version,
+            ref.version,
+            ref.version,
+            decision.reasons,
+            metric=decision.reason,
+            numbers={"fire": decision.fire, **decision.numbers},
+        ),
+    )
+    if decision.fire:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "retrain",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: retraining {ref.name} ({decision.reason}): "
+                + "; ".join(decision.reasons),
+                severity="warning",
+                details=decision.numbers,
+            ),
+        )
+    else:
+        logger.info("%s: no retraining (%s)", ctx.ds, "; ".join(decision.reasons))
+    result.metrics.update(
+        {"fire": decision.fire, "reason": decision.reason, "reasons": decision.reasons}
+    )
+    return result
+
+
+def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
+    from pyspark.sql import functions as F
+
+    policy = ctx.pipeline.retraining
+    drift_history: list[tuple[date, bool]] = []
+    accuracy = None
+    if ctx.lake.exists(tables.MONITORING_METRICS):
+        metrics = ctx.lake.read(tables.MONITORING_METRICS).where(
+            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+            & (F.col("model_version") == F.lit(ref.version))
+            & (F.col("feature") == F.lit(MODEL_LEVEL))
+        )
+        history = (
+            metrics.where(F.col("metric") == "drift_share")
+            .orderBy(F.col(tables.RUN_DATE).desc())
+            .limit(policy.drift_window_runs)
+            .select(tables.RUN_DATE, "breached")
+            .collect()
+        )
+        drift_history = sorted((r[tables.RUN_DATE], bool(r["breached"])) for r in history)
+        tonight = (
+            metrics.where(
+                (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
+                & (F.col("metric") == policy.metric)
+                & (F.col("segment") == "all")
+                & F.col("threshold").isNotNull()
+            )
+            .select("value", "threshold", "breached")
+            .collect()
+        )
+        if tonight:
+            row = tonight[0]
+            accuracy = (float(row["value"]), float(row["threshold"]), bool(row["breached"]))
+    last_fired = None
+    if ctx.lake.exists(tables.DECISIONS):
+        fired = (
+            ctx.lake.read(tables.DECISIONS)
+            .where(
+                (F.col("kind") == KIND)
+                & F.col("metric").isNotNull()
+                & (F.col(tables.RUN_DATE) < F.lit(ctx.run_date))
+                & (F.col("model_name") == F.lit(ref.name))
+            )
+            .agg(F.max(tables.RUN_DATE).alias("last"))
+            .collect()
+        )
+        last_fired = fired[0]["last"] if fired else None
+    trained_on = registry.version_facts(ref).trained_on
+    return PolicyFacts(
+        run_date=ctx.run_date,
+        drift_history=drift_history,
+        accuracy=accuracy,
+        champion_trained_on=date.fromisoformat(trained_on) if trained_on else None,
+        last_fired=last_fired,
+    )
