@@ -75,8 +75,9 @@ def numeric_profile(values: np.ndarray, bins: int = 10) -> dict[str, Any]:
     if finite.size <= SAMPLE_LIMIT:
         profile["sample"] = [float(v) for v in np.sort(finite)]
     if distinct.size <= LOW_CARDINALITY:
+        values_seen, counts_seen = np.unique(finite, return_counts=True)
         profile["values"] = {
-            repr(float(v)): int(c) for v, c in zip(*np.unique(finite, return_counts=True))
+            repr(float(v)): int(c) for v, c in zip(values_seen, counts_seen, strict=True)
         }
     return profile
 
