@@ -10,11 +10,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, task
 
-from driftline.config import dag_schedule
+from driftline.config import dag_schedule, dag_start_date
 from driftline.notify import task_failed
 
 DEFAULT_ARGS = {
@@ -30,7 +29,7 @@ DEFAULT_ARGS = {
 @dag(
     dag_id="driftline_nightly",
     schedule=dag_schedule(),
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=dag_start_date(),
     catchup=True,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

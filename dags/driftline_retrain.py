@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
+from driftline.config import dag_start_date
 from driftline.notify import task_failed
 
 DEFAULT_ARGS = {
@@ -26,7 +26,7 @@ DEFAULT_ARGS = {
 @dag(
     dag_id="driftline_retrain",
     schedule=None,
-    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    start_date=dag_start_date(),
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,

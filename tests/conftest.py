@@ -59,7 +59,7 @@ def make_settings(root: Path, **overrides: object) -> Settings:
 
 def settings_environment(settings: Settings) -> dict[str, str]:
     """The same settings as DRIFTLINE_* variables, for code that reads the environment."""
-    return {
+    environment = {
         "DRIFTLINE_HOME": str(settings.home),
         "DRIFTLINE_LAKE_URI": settings.resolved_lake_uri,
         "DRIFTLINE_DROP_ROOT": str(settings.resolved_drop_root),
@@ -68,6 +68,9 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "DRIFTLINE_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
         "DRIFTLINE_DEVICE": settings.device,
     }
+    if settings.pipeline_file is not None:
+        environment["DRIFTLINE_PIPELINE_FILE"] = str(settings.pipeline_file)
+    return environment
 
 
 @pytest.fixture(scope="session")

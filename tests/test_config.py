@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftline.config import dag_schedule, load_pipeline, load_settings, parse_pipeline
+from driftline.config import (
+    dag_schedule,
+    dag_start_date,
+    load_pipeline,
+    load_settings,
+    parse_pipeline,
+)
 from driftline.errors import ConfigError
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -86,6 +92,12 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 def test_dag_schedule_falls_back_when_file_missing(tmp_path: Path) -> None:
     assert dag_schedule(tmp_path / "missing.yaml") == "0 2 * * *"
     assert dag_schedule(PROJECT / "driftline.yaml") == "0 2 * * *"
+
+
+def test_dag_start_date_comes_from_the_pipeline(tmp_path: Path) -> None:
+    assert dag_start_date(tmp_path / "missing.yaml").isoformat() == "2024-01-01T00:00:00+00:00"
+    example = PROJECT / "examples" / "elec2" / "driftline.yaml"
+    assert dag_start_date(example).isoformat() == "1996-05-07T00:00:00+00:00"
 
 
 def test_entity_name_cannot_reach_into_other_tables() -> None:

@@ -70,6 +70,12 @@ def load_dag(dag_id: str, dags_folder: Path) -> Any:
 def run_for_date(dag: Any, run_date: date, conf: dict[str, Any] | None = None) -> str:
     """Run `dag` for one logical date with `dag.test()`; return the final state."""
     logical = datetime.combine(run_date, time(0), tzinfo=timezone.utc)  # noqa: UP017
+    if dag.start_date is not None and logical < dag.start_date:
+        # Airflow would "succeed" without running a task: say why instead.
+        raise DriftlineError(
+            f"{run_date} is before {dag.dag_id}'s start_date {dag.start_date.date()}: set "
+            "start_date in the pipeline file to the first date the data covers"
+        )
     dag_run = dag.test(logical_date=logical, run_conf=conf)
     return str(getattr(dag_run.state, "value", dag_run.state))
 

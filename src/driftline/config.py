@@ -7,7 +7,7 @@ bad key instead of as a KeyError deep inside a Spark job at 02:00.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from driftline.errors import ConfigError
 
 DEFAULT_SCHEDULE = "0 2 * * *"
+DEFAULT_START_DATE = date(2024, 1, 1)
 
 # Spark SQL type names a source column may declare. Kept small on purpose: these are the
 # types a legacy extract can be parsed into without guessing.
@@ -218,7 +219,7 @@ class PipelineConfig(_Strict):
 
     pipeline: Identifier
     schedule: str = DEFAULT_SCHEDULE
-    start_date: date = date(2024, 1, 1)
+    start_date: date = DEFAULT_START_DATE
     entity: EntityConfig
     sources: list[SourceConfig] = Field(min_length=1)
     features: list[FeatureConfig] = Field(min_length=1)
@@ -409,16 +410,37 @@ def load_pipeline(path: Path) -> PipelineConfig:
     return parse_pipeline(data, origin=str(path))
 
 
+def _top_level(path: Path | None) -> dict[str, Any]:
+    target = path or load_settings().resolved_pipeline_file
+    try:
+        data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def dag_schedule(path: Path | None = None) -> str:
     """The nightly schedule, read cheaply enough for a DAG file's top level.
 
     Only the `schedule` key is looked at and a missing file falls back to the default, so a
     DAG still parses on a scheduler that has no pipeline file yet.
     """
-    target = path or load_settings().resolved_pipeline_file
-    try:
-        data = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return DEFAULT_SCHEDULE
-    schedule = data.get("schedule", DEFAULT_SCHEDULE) if isinstance(data, dict) else None
+    schedule = _top_level(path).get("schedule", DEFAULT_SCHEDULE)
     return schedule if isinstance(schedule, str) else DEFAULT_SCHEDULE
+
+
+def dag_start_date(path: Path | None = None) -> datetime:
+    """The pipeline's `start_date` as a UTC midnight, read as cheaply as `dag_schedule`.
+
+    Airflow runs no task before its DAG's start date, so a pipeline whose data starts in
+    1996 must be able to say so (backfills and replays of old dates depend on it).
+    """
+    value = _top_level(path).get("start_date", DEFAULT_START_DATE)
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            value = DEFAULT_START_DATE
+    if not isinstance(value, date):
+        value = DEFAULT_START_DATE
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)

@@ -67,3 +67,11 @@ def test_dag_files_have_no_heavy_imports_at_module_level() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in HEAVY, f"{path.name} imports {name} at top level"
+
+
+def test_in_process_replay_follows_the_dag(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from driftline.replay import NIGHTLY_TASKS
+
+    order = [t.task_id for t in dagbag.dags["driftline_nightly"].topological_sort()]
+    replayed = [task_id for task_id, _, _ in NIGHTLY_TASKS]
+    assert [t for t in order if t in replayed] == replayed

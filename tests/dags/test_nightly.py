@@ -1,12 +1,18 @@
 """`driftline_nightly` end to end through real Airflow (`dag.test()`), Spark, Delta, GE,
-MLflow and XGBoost: three consecutive dates, then the second date again."""
+MLflow and XGBoost: three consecutive dates, then the second date again.
+
+The pipeline is the example one with a hair-trigger retraining policy (one drifted run is
+enough, no cooldown), so the third night's policy fires and `trigger_retrain` queues a
+`driftline_retrain` run, which is then run too."""
 
 from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 
 import pytest
+import yaml
 
 from driftline import tables
 from driftline.demo.data import DemoData, write_demo_drop
@@ -30,11 +36,14 @@ DATED_TABLES = [
 
 @pytest.fixture(scope="module")
 def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped-def]
-    from driftline.airflow_runner import load_dag, run_for_date
+    from driftline.airflow_runner import load_dag, run_for_date, run_queued
     from driftline.lake import open_lake
 
     root = tmp_path_factory.mktemp("nightly")
-    settings = make_settings(root)
+    pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+    pipeline["retraining"].update({"drift_runs": 1, "cooldown_days": 0})
+    (root / "driftline.yaml").write_text(yaml.safe_dump(pipeline))
+    settings = make_settings(root, pipeline_file=root / "driftline.yaml")
     spec = DemoData(start=date(2024, 3, 1), days=3, drift_day=2, rows_per_day=200)
     write_demo_drop(root / "drop", spec)
     saved = dict(os.environ)
@@ -42,6 +51,7 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
     try:
         dag = load_dag("driftline_nightly", PROJECT / "dags")
         states = [run_for_date(dag, day) for day in spec.dates]
+        retrains = run_queued(load_dag("driftline_retrain", PROJECT / "dags"))
         lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
         before = counts(lake, spec.dates[1])
         silver_before = lake.read(tables.silver("customer")).count()
@@ -49,6 +59,8 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
         yield {
             "states": states,
             "rerun_state": rerun_state,
+            "retrains": retrains,
+            "settings": settings,
             "lake": lake,
             "spec": spec,
             "before": before,
@@ -116,3 +128,38 @@ def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # typ
         ).first()["value"]
 
     assert worst("2024-03-03") > 0.25 > worst("2024-03-02")
+
+
+def test_policy_fired_and_the_triggered_retrain_ran(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    assert nightly_run["retrains"] == [(date(2024, 3, 3), "success")]
+    decisions = nightly_run["lake"].read(tables.DECISIONS)
+    fired = decisions.where(
+        (F.col("kind") == "retrain_policy") & F.col("metric").isNotNull()
+    ).collect()
+    assert [row[tables.RUN_DATE] for row in fired] == [date(2024, 3, 3)]
+    # The retrain run trained a challenger and the gate judged it, on the same date.
+    gate = decisions.where(F.col("kind").isin("promote", "reject")).collect()
+    assert [row[tables.RUN_DATE] for row in gate] == [date(2024, 3, 3)]
+
+
+def test_each_night_writes_its_report(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from driftline.report import report_path
+
+    for day in nightly_run["spec"].dates:
+        page = report_path(nightly_run["settings"].resolved_lake_uri, day)
+        html = Path(page).read_text(encoding="utf-8")
+        assert "Drift per feature" in html
+    assert html.count("data:image/png;base64") >= 3
+
+
+def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    metrics = nightly_run["lake"].read(tables.MONITORING_METRICS)
+    auc = metrics.where(
+        (F.col("metric") == "auc") & (F.col(tables.RUN_DATE) == F.lit(date(2024, 3, 3)))
+    )
+    segments = {row["segment"] for row in auc.collect()}
+    assert "all" in segments and any(s.startswith("region=") for s in segments)
