@@ -20,6 +20,7 @@ Wasserstein distances of both tools are compared as a sanity check. Prints
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
@@ -34,18 +35,23 @@ CATEGORICAL = [f"c{i}" for i in range(5)]
 
 
 def make_data(rows: int, folder: Path) -> None:
+    """reference.parquet (2 x rows), current_<rows>.parquet and current_<2 x rows>.parquet."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(7)
-    for name, drifted in (("reference", False), ("current", True)):
+    for name, drifted, size in (
+        ("reference", False, 2 * rows),
+        (f"current_{rows}", True, rows),
+        (f"current_{2 * rows}", True, 2 * rows),
+    ):
         columns: dict[str, Any] = {}
         for i, column in enumerate(NUMERIC):
             shift = 0.5 if drifted and i % 3 == 0 else 0.0
-            columns[column] = rng.gamma(2.0 + i % 4, size=rows) + shift
+            columns[column] = rng.gamma(2.0 + i % 4, size=size) + shift
         for i, column in enumerate(CATEGORICAL):
             p = [0.4, 0.3, 0.2, 0.1] if not (drifted and i % 3 == 0) else [0.1, 0.2, 0.3, 0.4]
-            columns[column] = rng.choice(["a", "b", "c", "d"], size=rows, p=p)
+            columns[column] = rng.choice(["a", "b", "c", "d"], size=size, p=p)
         frame = pd.DataFrame(columns)
         frame.to_parquet(folder / f"{name}.parquet", row_group_size=256_000)
 
@@ -67,10 +73,8 @@ class PeakMemory:
         while not self._stop.is_set():
             total = 0
             for proc in [self.process, *self.process.children(recursive=True)]:
-                try:
+                with contextlib.suppress(psutil.Error):  # a child that just exited
                     total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak = max(self.peak, total)
             time.sleep(0.05)
 
@@ -98,10 +102,12 @@ def run_driftline(folder: Path, rows: int) -> dict[str, Any]:
         started = time.perf_counter()
         reference = pq.read_table(folder / "reference.parquet").slice(0, rows)
         profiles = {c: numeric_profile(reference.column(c).to_numpy()) for c in NUMERIC}
-        profiles.update({c: categorical_profile(reference.column(c).to_pylist()) for c in CATEGORICAL})
+        profiles.update(
+            {c: categorical_profile(reference.column(c).to_pylist()) for c in CATEGORICAL}
+        )
         del reference
         profiled = time.perf_counter()
-        current = spark.read.parquet(str(folder / "current.parquet")).limit(rows)
+        current = spark.read.parquet(str(folder / f"current_{rows}.parquet"))
         sketches = scan(current, profiles)
         results = {c: compare(c, profiles[c], sketches[c], DriftConfig()) for c in profiles}
         finished = time.perf_counter()
@@ -122,7 +128,7 @@ def run_evidently(folder: Path, rows: int) -> dict[str, Any]:
     from evidently.presets import DataDriftPreset
 
     reference = pd.read_parquet(folder / "reference.parquet").iloc[:rows]
-    current = pd.read_parquet(folder / "current.parquet").iloc[:rows]
+    current = pd.read_parquet(folder / f"current_{rows}.parquet")
     with PeakMemory() as memory:
         started = time.perf_counter()
         snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
@@ -170,7 +176,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="driftline-bench-") as tmp:
         folder = Path(tmp)
-        make_data(2 * args.rows, folder)
+        make_data(args.rows, folder)
         driftline = child("driftline", folder, args.rows)
         driftline_2x = child("driftline", folder, 2 * args.rows)
         baseline = child("evidently", folder, args.rows)
@@ -185,10 +191,10 @@ def main() -> None:
         f"monitor {driftline['monitor_seconds']:.2f} s), peak {driftline['peak_mb']:.0f} MB"
     )
     print(f"evidently  {baseline['seconds']:.2f} s, peak {baseline['peak_mb']:.0f} MB")
+    growth = driftline_2x["peak_mb"] / driftline["peak_mb"]
     print(
         f"driftline at {2 * args.rows:,} rows: {driftline_2x['seconds']:.2f} s, peak "
-        f"{driftline_2x['peak_mb']:.0f} MB (memory x{driftline_2x['peak_mb'] / driftline['peak_mb']:.2f}"
-        " for 2x rows)"
+        f"{driftline_2x['peak_mb']:.0f} MB (memory x{growth:.2f} for 2x rows)"
     )
     print(f"same drifted columns: {driftline['drifted'] == baseline['drifted']}")
     print(f"max |wasserstein driftline - evidently|: {max(gaps) if gaps else float('nan'):.2e}")
