@@ -36,6 +36,14 @@ def demo(
         Path, typer.Option(help="folder holding driftline.yaml, dags/ and expectations/")
     ] = Path("."),
     rows_per_day: Annotated[int, typer.Option(min=50, help="customers per daily extract")] = 400,
+    airflow_db_url: Annotated[
+        str | None,
+        typer.Option(help="Airflow metadata DB (SQLAlchemy URL); default: SQLite in workdir"),
+    ] = None,
+    mlflow_tracking_uri: Annotated[
+        str | None,
+        typer.Option(help="MLflow backend store URI; default: SQLite in workdir"),
+    ] = None,
 ) -> None:
     """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
     from driftline.demo.runner import DayReport, run_demo
@@ -70,7 +78,15 @@ def demo(
 
     try:
         with console.status("running driftline_nightly through Airflow..."):
-            run_demo(days, workdir, project, rows_per_day=rows_per_day, on_day=show)
+            run_demo(
+                days,
+                workdir,
+                project,
+                rows_per_day=rows_per_day,
+                on_day=show,
+                airflow_db_url=airflow_db_url,
+                mlflow_tracking_uri=mlflow_tracking_uri,
+            )
     except DriftlineError as error:
         console.print(table)
         console.print(f"[red]error:[/] {error}")

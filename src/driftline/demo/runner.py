@@ -27,8 +27,15 @@ class DayReport:
     retrain: str | None = None  # what the triggered driftline_retrain run did, if any
 
 
-def prepare_environment(workdir: Path, project: Path) -> dict[str, str]:
-    """Environment for a demo run: every path under `workdir`, config from `project`."""
+def prepare_environment(
+    workdir: Path,
+    project: Path,
+    airflow_db_url: str | None = None,
+    mlflow_tracking_uri: str | None = None,
+) -> dict[str, str]:
+    """Environment for a demo run: every path under `workdir`, config from `project`;
+    Airflow's metadata and MLflow's backend in SQLite files there unless URLs are given
+    (e.g. PostgreSQL, as the stack runs them)."""
     from driftline.airflow_runner import airflow_environment
 
     workdir = workdir.resolve()
@@ -36,9 +43,10 @@ def prepare_environment(workdir: Path, project: Path) -> dict[str, str]:
         "DRIFTLINE_HOME": str(project.resolve()),
         "DRIFTLINE_LAKE_URI": str(workdir / "lakehouse"),
         "DRIFTLINE_DROP_ROOT": str(workdir / "drop"),
-        "DRIFTLINE_MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+        "DRIFTLINE_MLFLOW_TRACKING_URI": mlflow_tracking_uri
+        or f"sqlite:///{workdir / 'mlflow.db'}",
         "DRIFTLINE_MLFLOW_ARTIFACT_ROOT": (workdir / "mlartifacts").as_uri(),
-        **airflow_environment(workdir / "airflow", project / "dags"),
+        **airflow_environment(workdir / "airflow", project / "dags", airflow_db_url),
     }
     os.environ.update(environment)
     return environment
@@ -51,6 +59,8 @@ def run_demo(
     start: date = date(2024, 3, 1),
     rows_per_day: int = 400,
     on_day: Any = None,
+    airflow_db_url: str | None = None,
+    mlflow_tracking_uri: str | None = None,
 ) -> list[DayReport]:
     from driftline.airflow_runner import load_dag, migrate_metadata_db, run_for_date, run_queued
 
@@ -59,7 +69,7 @@ def run_demo(
             f"{project} has no driftline.yaml: run the demo from the Driftline checkout "
             "or pass --project"
         )
-    environment = prepare_environment(workdir, project)
+    environment = prepare_environment(workdir, project, airflow_db_url, mlflow_tracking_uri)
     spec = DemoData(start=start, days=days, drift_day=max(2, days // 2), rows_per_day=rows_per_day)
     write_demo_drop(Path(environment["DRIFTLINE_DROP_ROOT"]), spec)
     migrate_metadata_db(environment)
