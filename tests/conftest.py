@@ -6,6 +6,8 @@ Spark's JVM starts once (session scope); every test gets its own lakehouse folde
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +87,31 @@ def airflow_db() -> dict[str, str]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+def demo_in_child(
+    workdir: Path, *options: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`driftline demo --days 3` in a child process (its own Airflow settings and JVM)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftline.cli",
+            "demo",
+            "--days",
+            "3",
+            "--rows-per-day",
+            "150",
+            "--workdir",
+            str(workdir),
+            "--project",
+            str(PROJECT),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        env={**os.environ, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
+    )

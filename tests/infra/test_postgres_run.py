@@ -9,13 +9,11 @@ test session is on SQLite.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import demo_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -40,30 +38,12 @@ def test_nightly_on_postgres(postgres: str, tmp_path: Path) -> None:
 
     # psycopg2 named explicitly: SQLAlchemy 2.1's default PostgreSQL driver is psycopg 3.
     server = postgres.replace("postgresql://", "postgresql+psycopg2://")
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftline.cli",
-            "demo",
-            "--days",
-            "3",
-            "--rows-per-day",
-            "150",
-            "--workdir",
-            str(tmp_path),
-            "--project",
-            str(PROJECT),
-            "--airflow-db-url",
-            f"{server}/driftline_airflow",
-            "--mlflow-tracking-uri",
-            f"{server}/driftline_mlflow",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env={**os.environ, "DRIFTLINE_DEVICE": "cpu"},
+    completed = demo_in_child(
+        tmp_path,
+        "--airflow-db-url",
+        f"{server}/driftline_airflow",
+        "--mlflow-tracking-uri",
+        f"{server}/driftline_mlflow",
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     with psycopg2.connect(f"{postgres}/driftline_airflow") as airflow:

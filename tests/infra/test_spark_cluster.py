@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.conftest import demo_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -104,29 +104,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
 
 def test_nightly_on_a_standalone_cluster(cluster: dict[str, object]) -> None:
     root = Path(str(cluster["root"]))
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftline.cli",
-            "demo",
-            "--days",
-            "3",
-            "--rows-per-day",
-            "150",
-            "--workdir",
-            str(root / "demo"),
-            "--project",
-            str(PROJECT),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-        env={
-            **os.environ,
+    completed = demo_in_child(
+        root / "demo",
+        environment={
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
-            "DRIFTLINE_DEVICE": "cpu",
             "SPARK_LOCAL_IP": "127.0.0.1",
         },
     )
