@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from driftline.profile import (
     GRID_BINS,
-    MISSING,
     OTHER,
     grid_bin_index,
 )
@@ -255,4 +254,4 @@ def _merge(target: Sketch, data: dict[str, Any]) -> None:
             setattr(target, key, current + value)
 
 
-__all__ = ["MISSING", "CategoricalSketch", "NumericSketch", "Sketch", "scan", "sketch_table"]
+__all__ = ["CategoricalSketch", "NumericSketch", "Sketch", "scan", "sketch_table"]

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODEL_LEVEL = "__model__"
-
 
 def report_path(lake_uri: str, run_date: date) -> str:
     return f"{lake_uri.rstrip('/')}/reports/{run_date.isoformat()}/report.html"
@@ -137,7 +135,7 @@ def _drift_table(metrics: pd.DataFrame, run_date: date) -> str:
 def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
     if metrics.empty:
         return None
-    rows = metrics[(metrics["feature"] == MODEL_LEVEL) & (metrics["segment"] == "all")]
+    rows = metrics[(metrics["feature"] == tables.MODEL_LEVEL) & (metrics["segment"] == "all")]
     if rows.empty or not {"auc", "label_maturity"} & set(rows["metric"]):
         return None
     figure = _figure()

@@ -10,6 +10,9 @@ VALIDATION_RESULTS = "validation_results"
 MONITORING_METRICS = "monitoring_metrics"
 DECISIONS = "decisions"
 
+# `monitoring_metrics.feature` of rows about the model as a whole (drift share, accuracy).
+MODEL_LEVEL = "__model__"
+
 # Partition column of every table that is written per logical date.
 RUN_DATE = "_run_date"
 # Quarantine is also partitioned by the stage that rejected the row (ingest, validate), so

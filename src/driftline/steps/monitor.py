@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MODEL_LEVEL = "__model__"
 SCORE = "score"
 DDL = (
     "metric string, feature string, segment string, value double, threshold double, "
@@ -71,7 +70,7 @@ def run(ctx: RunContext) -> StepResult:
     rows.append(
         (
             "drift_share",
-            MODEL_LEVEL,
+            tables.MODEL_LEVEL,
             None,
             share,
             policy.drift_importance_share,
@@ -213,7 +212,7 @@ def _accuracy_rows(
                 worse = value < threshold if metric == "auc" else value > threshold
                 breached = bool(worse and a.labelled >= minimum)
             rows.append(
-                (metric, MODEL_LEVEL, a.segment, float(value), threshold, breached, details)
+                (metric, tables.MODEL_LEVEL, a.segment, float(value), threshold, breached, details)
             )
     return rows
 

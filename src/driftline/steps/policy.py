@@ -14,7 +14,6 @@ from driftline import notify, registry, tables
 from driftline.context import RunContext, StepResult
 from driftline.decisions import DecisionRecord, record
 from driftline.retraining import PolicyFacts, decide
-from driftline.steps.monitor import MODEL_LEVEL
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         metrics = ctx.lake.read(tables.MONITORING_METRICS).where(
             (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
             & (F.col("model_version") == F.lit(ref.version))
-            & (F.col("feature") == F.lit(MODEL_LEVEL))
+            & (F.col("feature") == F.lit(tables.MODEL_LEVEL))
         )
         history = (
             metrics.where(F.col("metric") == "drift_share")
