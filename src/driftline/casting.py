@@ -31,6 +31,8 @@ def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) ->
             columns.append(F.col(name))
             continue
         raw = F.trim(F.col(name))
+        if source.csv.decimal == "," and kind == "double":
+            raw = F.regexp_replace(raw, ",", ".")
         cast = raw.try_cast(kind)
         columns.append(cast.alias(name))
         if with_checks:

@@ -6,6 +6,7 @@ bad key instead of as a KeyError deep inside a Spark job at 02:00.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,19 +60,118 @@ class CsvOptions(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1)
     header: bool = True
     quote: str = Field('"', min_length=1, max_length=1)
-    encoding: str = "utf-8"
+    # "," for European exports (12,5): numeric columns are read with it as the decimal mark.
+    decimal: Literal[".", ","] = "."
+
+
+class FixedWidthColumn(_Strict):
+    """Where a field sits on a line: 1-based `start` and `width`, as layouts on paper say."""
+
+    start: int = Field(ge=1)
+    width: int = Field(ge=1)
+
+
+class FixedWidthOptions(_Strict):
+    """The column layout of a fixed-width (mainframe/COBOL-style) export."""
+
+    columns: dict[str, FixedWidthColumn]
+    header_lines: int = Field(0, ge=0)
+    # A line shorter than the layout is always malformed; with `strict_length` a longer one
+    # is too (it usually means the layout changed).
+    strict_length: bool = False
+
+    @field_validator("columns")
+    @classmethod
+    def _layout_is_sane(cls, value: dict[str, FixedWidthColumn]) -> dict[str, FixedWidthColumn]:
+        if not value:
+            raise ValueError("a fixed-width layout needs at least one column")
+        spans = sorted((c.start, c.start + c.width - 1, name) for name, c in value.items())
+        for (_, end, left), (start, _, right) in itertools.pairwise(spans):
+            if start <= end:
+                raise ValueError(f"columns {left!r} and {right!r} overlap")
+        for name in value:
+            _check_identifier(name)
+        return value
+
+    @property
+    def line_length(self) -> int:
+        return max(c.start + c.width - 1 for c in self.columns.values())
+
+
+class ArrivalRule(_Strict):
+    """When a dropped file counts as complete, so a file still being written is not read.
+
+    With `done_marker` (e.g. ".done") a file is ready once `<name><marker>` exists next to
+    it; otherwise it is ready when its size and modification time are unchanged across a
+    wait of `stable_seconds` (0 trusts the sender to rename into place atomically).
+    """
+
+    done_marker: str | None = Field(None, min_length=1, max_length=32)
+    stable_seconds: float = Field(0, ge=0, le=3600)
+
+    @field_validator("done_marker")
+    @classmethod
+    def _marker_is_a_suffix(cls, value: str | None) -> str | None:
+        if value is not None and ("/" in value or "\\" in value or value in {".", ".."}):
+            raise ValueError("must be a file-name suffix such as '.done', not a path")
+        return value
+
+
+class SqlExtract(_Strict):
+    """A table of a legacy database, extracted in full or incrementally by a watermark.
+
+    The declared `columns` are what is selected; names are validated here and quoted by
+    SQLAlchemy, never pasted into SQL.
+    """
+
+    table: str = Field(min_length=1, max_length=257)
+    # Incremental: only rows whose watermark is above the one recorded for the previous
+    # extract. Without it every run extracts the whole table (unchanged content is then a
+    # duplicate and not ingested again).
+    watermark: Identifier | None = None
+    fetch_rows: int = Field(50_000, ge=1)
+
+    @field_validator("table")
+    @classmethod
+    def _schema_and_table(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) > 2:
+            raise ValueError("use 'table' or 'schema.table'")
+        for part in parts:
+            _check_identifier(part)
+        return value
+
+    @property
+    def schema_and_name(self) -> tuple[str | None, str]:
+        schema, _, name = self.table.rpartition(".")
+        return (schema or None), name
 
 
 class SourceConfig(_Strict):
-    """One siloed source: where its files arrive and what columns they carry."""
+    """One siloed source: where its data arrives, in what format, with what columns.
+
+    Credentials are never part of it: `conn_id` names an Airflow connection (which may come
+    from an `AIRFLOW_CONN_*` environment variable).
+    """
 
     name: Identifier
-    kind: Literal["local"] = "local"
-    # Glob relative to the drop root; `{run_date}` is replaced by the logical date
-    # (YYYY-MM-DD), so a run only ever picks the files of its own date.
-    path: str
-    format: Literal["csv"] = "csv"
+    kind: Literal["local", "sftp", "s3", "sql"] = "local"
+    # local: a glob relative to the drop root; sftp: a remote glob (absolute or relative to
+    # the login folder); s3: a key glob inside `bucket`. `{run_date}` is replaced by the
+    # logical date (YYYY-MM-DD), so a run only ever picks the files of its own date.
+    path: str | None = None
+    conn_id: str | None = Field(None, min_length=1, max_length=250)
+    bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    sql: SqlExtract | None = None
+    format: Literal["csv", "jsonl", "parquet", "fixed_width"] = "csv"
+    # "auto" unpacks by file-name suffix (.gz, .zip); a zip may hold several files.
+    compression: Literal["auto", "none", "gzip", "zip"] = "auto"
+    encoding: str = "utf-8"
     csv: CsvOptions = CsvOptions()
+    fixed_width: FixedWidthOptions | None = None
+    arrival: ArrivalRule = ArrivalRule()
+    # Also watched by the `driftline_file_drop` DAG, which ingests it as soon as it lands.
+    on_arrival: bool = False
     columns: dict[str, ColumnType]
 
     @field_validator("columns")
@@ -83,12 +183,53 @@ class SourceConfig(_Strict):
             _check_identifier(column)
         return value
 
-    @field_validator("path")
+    @field_validator("encoding")
     @classmethod
-    def _path_is_relative(cls, value: str) -> str:
-        if value.startswith("/") or ".." in Path(value).parts:
-            raise ValueError("must be a glob relative to DRIFTLINE_DROP_ROOT, without '..'")
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (try utf-8, latin-1, cp1252)") from None
         return value
+
+    @model_validator(mode="after")
+    def _kind_has_what_it_needs(self) -> SourceConfig:
+        if self.kind == "sql":
+            if self.sql is None:
+                raise ValueError("a sql source needs `sql: {table: ...}`")
+            if self.conn_id is None:
+                raise ValueError("a sql source needs `conn_id` (an Airflow connection)")
+            if self.sql.watermark and self.sql.watermark not in self.columns:
+                raise ValueError(f"sql.watermark {self.sql.watermark!r} is not a declared column")
+            return self
+        if self.sql is not None:
+            raise ValueError("`sql` is only for kind: sql")
+        if self.path is None:
+            raise ValueError(f"a {self.kind} source needs `path`")
+        parts = Path(self.path).parts
+        if ".." in parts:
+            raise ValueError("path must not contain '..'")
+        if self.kind in ("local", "s3") and self.path.startswith("/"):
+            raise ValueError("path must be relative (to DRIFTLINE_DROP_ROOT or the bucket)")
+        if self.kind in ("sftp", "s3") and self.conn_id is None:
+            raise ValueError(f"a {self.kind} source needs `conn_id` (an Airflow connection)")
+        if self.kind == "s3" and self.bucket is None:
+            raise ValueError("an s3 source needs `bucket`")
+        if self.format == "fixed_width":
+            if self.fixed_width is None:
+                raise ValueError("format fixed_width needs a `fixed_width.columns` layout")
+            if set(self.fixed_width.columns) != set(self.columns):
+                raise ValueError(
+                    "fixed_width.columns must lay out exactly the declared columns; differ: "
+                    f"{sorted(set(self.fixed_width.columns) ^ set(self.columns))}"
+                )
+        return self
+
+    @property
+    def is_file_source(self) -> bool:
+        return self.kind != "sql"
 
 
 class EntityConfig(_Strict):
@@ -287,6 +428,9 @@ class Settings(BaseSettings):
     pipeline_file: Path | None = None
     lake_uri: str | None = None
     drop_root: Path | None = None
+    # Where remote files and SQL extracts are downloaded before Spark reads them; one
+    # folder per source and date, replaced when the date is re-run.
+    staging_root: Path | None = None
     expectations_dir: Path | None = None
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: str | None = None
@@ -345,6 +489,10 @@ class Settings(BaseSettings):
     @property
     def resolved_drop_root(self) -> Path:
         return (self.drop_root or self.home / "drop").resolve()
+
+    @property
+    def resolved_staging_root(self) -> Path:
+        return (self.staging_root or self.home / "staging").resolve()
 
     @property
     def resolved_jobs_dir(self) -> Path:

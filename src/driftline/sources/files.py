@@ -1,47 +1,42 @@
-"""Files of a local drop folder: which belong to a run date, their checksum and header."""
+"""Files dropped for a run date, wherever they came from, ready for Spark to read.
+
+A `DroppedFile` is one unit of exactly-once accounting: the manifest keys it on (source,
+checksum of its bytes as delivered), so the same content renamed or dropped again is
+recognised.
+"""
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from driftline.config import SourceConfig
 from driftline.errors import SourceError
+from driftline.sources.arrival import Listed, ready_files
 
 _CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class DroppedFile:
-    path: Path
+    name: str  # as delivered (relative to its folder, bucket prefix or the extract)
+    path: Path  # the local copy Spark reads
     size: int
     checksum: str
+    origin: str  # where it came from: a local path, sftp://, s3:// or sql:// address
+    # SQL incremental extracts: the watermark range the extract covers.
+    watermark_from: str | None = None
+    watermark_to: str | None = None
 
 
-def files_for_date(drop_root: Path, source: SourceConfig, run_date: date) -> list[DroppedFile]:
-    """The files matching the source's glob for `run_date`, sorted by name.
+@dataclass(frozen=True)
+class Acquired:
+    """What a source delivered for a date: complete files, and names still being written."""
 
-    The glob is resolved inside `drop_root` and every match is checked to stay there, so a
-    symlink or a crafted name cannot make ingest read outside the drop area.
-    """
-    pattern = source.path.format(run_date=run_date.isoformat())
-    root = drop_root.resolve()
-    found = []
-    for path in sorted(root.glob(pattern)):
-        resolved = path.resolve()
-        if not resolved.is_relative_to(root):
-            raise SourceError(
-                f"source {source.name!r}: {path} resolves outside the drop root {root}; "
-                "remove the link or file"
-            )
-        if resolved.is_file():
-            found.append(DroppedFile(resolved, resolved.stat().st_size, sha256_of(resolved)))
-    return found
+    files: list[DroppedFile]
+    not_ready: list[str]
 
 
 def sha256_of(path: Path) -> str:
@@ -52,20 +47,43 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_header(path: Path, source: SourceConfig) -> list[str]:
-    """The column names on the first line, decoded as the source says (BOM tolerated)."""
-    encoding = source.csv.encoding
-    if codecs.lookup(encoding).name == "utf-8":
-        encoding = "utf-8-sig"
-    try:
-        with path.open("r", encoding=encoding, newline="") as handle:
-            first = handle.readline()
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            f"{path.name}: the header is not valid {source.csv.encoding} ({error.reason}); "
-            f"set sources[{source.name}].csv.encoding to the file's encoding"
-        ) from None
-    reader = csv.reader(
-        io.StringIO(first), delimiter=source.csv.delimiter, quotechar=source.csv.quote
-    )
-    return [name.strip() for name in next(reader, [])]
+def local_files(drop_root: Path, source: SourceConfig, run_date: date) -> Acquired:
+    """The complete files matching the source's glob for `run_date`, sorted by name.
+
+    The glob is resolved inside `drop_root` and every match is checked to stay there, so a
+    symlink or a crafted name cannot make ingest read outside the drop area.
+    """
+    assert source.path is not None
+    pattern = source.path.format(run_date=run_date.isoformat())
+    root = drop_root.resolve()
+
+    def listing() -> list[Listed]:
+        found = []
+        for path in sorted(root.glob(pattern)):
+            resolved = path.resolve()
+            if not resolved.is_relative_to(root):
+                raise SourceError(
+                    f"source {source.name!r}: {path} resolves outside the drop root {root}; "
+                    "remove the link or file"
+                )
+            if resolved.is_file():
+                stat = resolved.stat()
+                found.append(Listed(str(path.relative_to(root)), stat.st_size, stat.st_mtime))
+        return found
+
+    marker_glob = None
+    if source.arrival.done_marker:
+        marker_glob = pattern + source.arrival.done_marker
+    first = listing()
+    if marker_glob:  # markers may not match the data glob (`*.csv` vs `*.csv.done`)
+        known = {f.name for f in first}
+        for path in sorted(root.glob(marker_glob)):
+            name = str(path.relative_to(root))
+            if name not in known and path.resolve().is_relative_to(root):
+                first.append(Listed(name, 0, 0.0))
+    ready, waiting = ready_files(first, source.arrival, listing)
+    files = []
+    for item in ready:
+        path = root / item.name
+        files.append(DroppedFile(path.name, path, item.size, sha256_of(path), str(path)))
+    return Acquired(files, [w.name for w in waiting])

@@ -1,15 +1,19 @@
-"""Ingest: a source's files for the run date into `bronze/<source>`, every row accounted for.
+"""Ingest: what a source delivered for the run date into `bronze/<source>`, every row
+accounted for.
 
-Rows Spark cannot parse go to `quarantine/<source>` with their raw text and a reason; a file
-whose header lacks a declared column is quarantined whole. The `ingest_manifest` records,
-per file, rows read = rows in bronze + rows in quarantine, and makes ingest exactly-once: a
-file whose checksum was already ingested for another date is not ingested again.
+Files come from a local drop folder, SFTP, S3 or a SQL extract (`driftline.sources`), are
+unpacked and decoded, and parsed by Spark in one job per group of alike files. A row that
+cannot be parsed goes to `quarantine/<source>` with its raw text and a reason; a file that
+is broken as a whole (truncated archive, undecodable, missing or mistyped column) is
+quarantined whole and the other files go on. The `ingest_manifest` records, per delivered
+file, rows read = rows in bronze + rows in quarantine, and makes ingest exactly-once: a file
+whose content was already ingested for another date is not ingested again.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +21,11 @@ from driftline import tables
 from driftline.config import SourceConfig
 from driftline.context import RunContext, StepResult
 from driftline.errors import SourceError
-from driftline.sources.files import DroppedFile, files_for_date, read_header
+from driftline.sources.acquire import acquire
+from driftline.sources.files import DroppedFile
+from driftline.sources.readers import CORRUPT, PATH, REASON, ROW, read
+from driftline.sources.staging import fresh_dir
+from driftline.sources.unpack import TEXT_FORMATS, Member, members
 
 if TYPE_CHECKING:
     from pyspark import StorageLevel
@@ -25,19 +33,32 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-CORRUPT = "_corrupt_record"
 METADATA_DDL = tables.BRONZE_METADATA_DDL
 METADATA_COLUMNS = tables.BRONZE_METADATA
+MANIFEST_DDL = (
+    "source string, file_name string, file_path string, origin string, checksum string, "
+    "size_bytes long, rows_read long, rows_bronze long, rows_quarantined long, status string, "
+    "reason string, new_columns string, watermark_from string, watermark_to string, "
+    f"{tables.RUN_DATE} date"
+)
 
 
 @dataclass
 class FileOutcome:
-    file: DroppedFile
-    status: str  # ingested | duplicate | empty | quarantined
+    """What became of one delivered file (all its archive members together)."""
+
+    file: DroppedFile | None
+    status: str  # ingested | duplicate | empty | quarantined | not_ready
+    name: str = ""
     rows_read: int = 0
     rows_bronze: int = 0
     rows_quarantined: int = 0
-    reason: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    columns: set[str] = field(default_factory=set)  # undeclared columns the file carried
+
+    @property
+    def reason(self) -> str | None:
+        return "; ".join(self.reasons) or None
 
 
 def run(ctx: RunContext, source: str | None = None) -> StepResult:
@@ -45,7 +66,7 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
     names = [source] if source else [s.name for s in ctx.pipeline.sources]
     result = StepResult("ingest", ctx.ds)
     for name in names:
-        outcomes, versions = ingest_source(ctx, ctx.pipeline.source(name))
+        outcomes, versions, new_columns = ingest_source(ctx, ctx.pipeline.source(name))
         result.table_versions.update(versions)
         result.metrics[name] = {
             "files": len(outcomes),
@@ -53,76 +74,99 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
             "rows_bronze": sum(o.rows_bronze for o in outcomes),
             "rows_quarantined": sum(o.rows_quarantined for o in outcomes),
             "duplicates": sum(o.status == "duplicate" for o in outcomes),
+            "quarantined_files": sum(o.status == "quarantined" for o in outcomes),
+            "not_ready": sum(o.status == "not_ready" for o in outcomes),
+            "new_columns": new_columns,
         }
     return result
 
 
 def ingest_source(
     ctx: RunContext, source: SourceConfig
-) -> tuple[list[FileOutcome], dict[str, int]]:
-    files = files_for_date(ctx.settings.resolved_drop_root, source, ctx.run_date)
-    logger.info("source %s: %d file(s) for %s", source.name, len(files), ctx.ds)
+) -> tuple[list[FileOutcome], dict[str, int], list[str]]:
+    delivered = acquire(ctx.settings, source, ctx.run_date, _previous_watermark(ctx, source))
+    logger.info("source %s: %d file(s) for %s", source.name, len(delivered.files), ctx.ds)
     seen_elsewhere = _checksums_ingested_on_other_dates(ctx, source.name)
+    workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
 
-    outcomes: list[FileOutcome] = []
-    readable: dict[tuple[str, ...], list[DroppedFile]] = {}
-    broken: list[tuple[DroppedFile, str]] = []
-    for file in files:
+    outcomes = [FileOutcome(None, "not_ready", name) for name in delivered.not_ready]
+    by_file: dict[str, FileOutcome] = {}
+    readable: list[Member] = []
+    broken: list[tuple[Member | DroppedFile, str]] = []
+    seen_today: dict[str, str] = {}
+    for index, file in enumerate(delivered.files):
+        outcome = FileOutcome(file, "ingested", file.name)
+        outcomes.append(outcome)
+        if file.size == 0:
+            outcome.status = "empty"
+            outcome.reasons.append("file is empty")
+            continue
         if file.checksum in seen_elsewhere:
-            outcomes.append(
-                FileOutcome(
-                    file,
-                    "duplicate",
-                    reason=(f"same content already ingested for {seen_elsewhere[file.checksum]}"),
-                )
+            outcome.status = "duplicate"
+            outcome.reasons.append(
+                f"same content already ingested for {seen_elsewhere[file.checksum]}"
             )
             continue
-        if file.size == 0:
-            outcomes.append(FileOutcome(file, "empty", reason="file is empty"))
+        if file.checksum in seen_today:
+            outcome.status = "duplicate"
+            outcome.reasons.append(f"same content as {seen_today[file.checksum]} in this drop")
             continue
+        seen_today[file.checksum] = file.name
+        by_file[file.checksum] = outcome
         try:
-            header = tuple(read_header(file.path, source)) if source.csv.header else ()
+            readable.extend(members(source, file, workdir, index))
         except SourceError as error:
             broken.append((file, str(error)))
-            continue
-        missing = [c for c in source.columns if source.csv.header and c not in header]
-        if missing:
-            broken.append(
-                (file, f"header lacks declared column(s) {missing}; found {list(header)}")
-            )
-            continue
-        readable.setdefault(header, []).append(file)
+
+    parsed, broken_members = read(ctx.spark, source, readable)
+    broken.extend(broken_members)
 
     ingested_at = datetime.now(UTC)  # audit metadata only; never used to choose data
-    bronze_parts: list[DataFrame] = []
+    bronze_parts: list[tuple[DataFrame, list[str]]] = []
     quarantine_parts: list[DataFrame] = []
     cached: list[DataFrame] = []
-    for header, group in readable.items():
+    for group in parsed:
         # Parsed once and kept on local disk: the counts, bronze and quarantine all read it,
-        # and Spark refuses to query the corrupt-record column of a raw CSV scan on its own.
-        parsed = _read_csv(ctx, source, header, group, ingested_at).persist(_disk_only())
-        cached.append(parsed)
-        counts = _count_by_file(parsed)
-        for file in group:
-            read, bad = counts.get(str(file.path), (0, 0))
-            outcomes.append(FileOutcome(file, "ingested", read, read - bad, bad))
-        bronze_parts.append(_bronze_rows(parsed, source))
-        quarantine_parts.append(
-            _quarantined_rows(parsed, "malformed row: wrong number of fields or unbalanced quotes")
-        )
-    for file, reason in broken:
-        rows = _whole_file(ctx, source, file, reason, ingested_at)
+        # and Spark refuses to query the corrupt-record column of a raw scan on its own.
+        frame = _with_lineage(ctx, source, group.frame, group.members, ingested_at)
+        frame = frame.persist(_disk_only())
+        cached.append(frame)
+        counts = _count_by_file(frame)
+        for member in group.members:
+            read_rows, bad = counts.get(str(member.path), (0, 0))
+            outcome = by_file[member.parent.checksum]
+            outcome.columns.update(group.extra_columns)
+            outcome.rows_read += read_rows
+            outcome.rows_bronze += read_rows - bad
+            outcome.rows_quarantined += bad
+            if bad:
+                outcome.reasons.append(f"{bad} malformed row(s) in {member.label}")
+        bronze_parts.append((_bronze_rows(frame, source, group.extra_columns), group.extra_columns))
+        quarantine_parts.append(_quarantined_rows(frame))
+    for item, reason in broken:
+        file = item.parent if isinstance(item, Member) else item
+        label = item.label if isinstance(item, Member) else item.name
+        rows = _whole_file(ctx, source, item, reason, ingested_at)
         count = rows.count()
-        outcomes.append(FileOutcome(file, "quarantined", count, 0, count, reason))
+        outcome = by_file[file.checksum]
+        outcome.rows_read += count
+        outcome.rows_quarantined += count
+        outcome.reasons.append(f"{label} quarantined whole: {reason}")
         quarantine_parts.append(rows)
-        logger.warning("source %s: quarantined %s whole: %s", source.name, file.path.name, reason)
+        logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
+    for outcome in by_file.values():
+        if outcome.rows_read == 0:
+            outcome.status = "empty"
+            outcome.reasons.append("no rows (empty or header only)")
+        elif outcome.rows_bronze == 0:
+            outcome.status = "quarantined"
 
     try:
-        versions = _write(ctx, source, bronze_parts, quarantine_parts, outcomes)
+        versions, new_columns = _write(ctx, source, bronze_parts, quarantine_parts, outcomes)
     finally:
         for frame in cached:
             frame.unpersist()
-    return outcomes, versions
+    return outcomes, versions, new_columns
 
 
 def _disk_only() -> StorageLevel:
@@ -131,14 +175,22 @@ def _disk_only() -> StorageLevel:
     return StorageLevel.DISK_ONLY
 
 
-def _checksums_ingested_on_other_dates(ctx: RunContext, source: str) -> dict[str, str]:
+def _manifest_rows(ctx: RunContext, source: str) -> DataFrame | None:
     from pyspark.sql import functions as F
 
     if not ctx.lake.exists(tables.INGEST_MANIFEST):
+        return None
+    return ctx.lake.read(tables.INGEST_MANIFEST).where(F.col("source") == source)
+
+
+def _checksums_ingested_on_other_dates(ctx: RunContext, source: str) -> dict[str, str]:
+    from pyspark.sql import functions as F
+
+    manifest = _manifest_rows(ctx, source)
+    if manifest is None:
         return {}
     rows = (
-        ctx.lake.read(tables.INGEST_MANIFEST)
-        .where((F.col("source") == source) & (F.col(tables.RUN_DATE) != F.lit(ctx.run_date)))
+        manifest.where(F.col(tables.RUN_DATE) != F.lit(ctx.run_date))
         .where(F.col("status").isin("ingested", "quarantined"))
         .select("checksum", F.col(tables.RUN_DATE).cast("string"))
         .collect()
@@ -146,45 +198,52 @@ def _checksums_ingested_on_other_dates(ctx: RunContext, source: str) -> dict[str
     return {r[0]: r[1] for r in rows}
 
 
-def _read_csv(
+def _previous_watermark(ctx: RunContext, source: SourceConfig) -> str | None:
+    """The high-water mark of the latest earlier extract: where this date's extract starts.
+
+    Keyed on dates before the run date, so re-running a date extracts the same range start
+    again (and replaces its partition) instead of finding nothing new.
+    """
+    from pyspark.sql import functions as F
+
+    if source.kind != "sql" or source.sql is None or not source.sql.watermark:
+        return None
+    manifest = _manifest_rows(ctx, source.name)
+    if manifest is None:
+        return None
+    latest = (
+        manifest.where(F.col(tables.RUN_DATE) < F.lit(ctx.run_date))
+        .where(F.col("watermark_to").isNotNull())
+        .orderBy(F.col(tables.RUN_DATE).desc())
+        .select("watermark_to")
+        .first()
+    )
+    return None if latest is None else str(latest[0])
+
+
+def _with_lineage(
     ctx: RunContext,
     source: SourceConfig,
-    header: tuple[str, ...],
-    files: list[DroppedFile],
+    frame: DataFrame,
+    group: list[Member],
     ingested_at: datetime,
 ) -> DataFrame:
-    """All files sharing one header, read in one Spark job, as strings plus metadata."""
+    """Bronze's lineage columns: which delivered file (and archive member), which row."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StringType, StructField, StructType
 
-    from driftline.transforms import with_file_row_numbers
+    def lookup(values: dict[str, str]) -> object:
+        return F.create_map(*[F.lit(x) for pair in values.items() for x in pair])
 
-    names = list(header) if header else list(source.columns)
-    schema = StructType([StructField(n, StringType()) for n in [*names, CORRUPT]])
-    checksums = F.create_map(
-        *[item for f in files for item in (F.lit(str(f.path)), F.lit(f.checksum))]
-    )
-    raw = (
-        ctx.spark.read.schema(schema)
-        .option("header", source.csv.header)
-        .option("sep", source.csv.delimiter)
-        .option("quote", source.csv.quote)
-        .option("escape", source.csv.quote)
-        .option("encoding", source.csv.encoding)
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", CORRUPT)
-        .csv([str(f.path) for f in files])
-    )
-    local_path = F.url_decode(F.regexp_replace(F.col("__dl_file_uri"), r"^file:(//)?", ""))
-    return with_file_row_numbers(raw, "_row_number", "__dl_file_uri").select(
-        *[F.col(c) for c in source.columns],
-        F.col(CORRUPT),
+    labels = {str(m.path): m.label for m in group}
+    checksums = {str(m.path): m.parent.checksum for m in group}
+    path = F.col(PATH)
+    return frame.select(
+        "*",
         F.lit(source.name).alias("_source"),
-        local_path.alias("_source_file"),
-        checksums[local_path].alias("_file_checksum"),
+        lookup(labels)[path].alias("_source_file"),  # type: ignore[index]
+        lookup(checksums)[path].alias("_file_checksum"),  # type: ignore[index]
         F.lit(ingested_at).alias("_ingested_at"),
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
-        F.col("_row_number"),
     )
 
 
@@ -192,48 +251,97 @@ def _count_by_file(parsed: DataFrame) -> dict[str, tuple[int, int]]:
     """Rows read and rows malformed per file, in one small aggregate."""
     from pyspark.sql import functions as F
 
-    rows = parsed.groupBy("_source_file").agg(F.count(F.lit(1)), F.count(CORRUPT)).collect()
+    rows = parsed.groupBy(PATH).agg(F.count(F.lit(1)), F.count(CORRUPT)).collect()
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
-def _bronze_rows(parsed: DataFrame, source: SourceConfig) -> DataFrame:
+def _bronze_rows(parsed: DataFrame, source: SourceConfig, extras: list[str]) -> DataFrame:
     from pyspark.sql import functions as F
 
-    return parsed.where(F.col(CORRUPT).isNull()).select(*source.columns, *METADATA_COLUMNS)
+    return parsed.where(F.col(CORRUPT).isNull()).select(*source.columns, *extras, *METADATA_COLUMNS)
 
 
-def _quarantined_rows(parsed: DataFrame, reason: str) -> DataFrame:
+def _quarantined_rows(parsed: DataFrame) -> DataFrame:
     from pyspark.sql import functions as F
 
     return parsed.where(F.col(CORRUPT).isNotNull()).select(
-        F.col(CORRUPT).alias("_raw"), F.lit(reason).alias("_reason"), *METADATA_COLUMNS
+        F.col(CORRUPT).alias("_raw"), F.col(REASON).alias("_reason"), *METADATA_COLUMNS
     )
 
 
 def _whole_file(
-    ctx: RunContext, source: SourceConfig, file: DroppedFile, reason: str, ingested_at: datetime
+    ctx: RunContext,
+    source: SourceConfig,
+    item: Member | DroppedFile,
+    reason: str,
+    ingested_at: datetime,
 ) -> DataFrame:
-    """Every line of an unreadable file, as raw text, so nothing is lost."""
+    """Every line of a file that cannot be ingested, as raw text, so nothing is lost.
+
+    A decoded text member is read by Spark; a file that did not decode is split into lines
+    as Latin-1 (which maps every byte, so the raw bytes survive); a binary file (archive,
+    Parquet) becomes one row pointing at its preserved copy.
+    """
     from pyspark.sql import functions as F
 
     from driftline.transforms import with_file_row_numbers
 
-    lines = ctx.spark.read.option("wholetext", False).text(str(file.path))
-    numbered = with_file_row_numbers(lines, "_row_number", "__dl_file_uri")
-    if source.csv.header:
-        numbered = numbered.where(F.col("_row_number") > 1).withColumn(
-            "_row_number", F.col("_row_number") - 1
-        )
-    return numbered.select(
-        F.col("value").alias("_raw"),
+    file = item.parent if isinstance(item, Member) else item
+    label = item.label if isinstance(item, Member) else item.name
+    lineage = [
         F.lit(reason).alias("_reason"),
         F.lit(source.name).alias("_source"),
-        F.lit(str(file.path)).alias("_source_file"),
+        F.lit(label).alias("_source_file"),
         F.lit(file.checksum).alias("_file_checksum"),
         F.lit(ingested_at).alias("_ingested_at"),
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
-        F.col("_row_number"),
+    ]
+    skip = _header_lines(source)
+    if isinstance(item, Member) and source.format in TEXT_FORMATS:
+        lines = ctx.spark.read.text(str(item.path))
+        numbered = with_file_row_numbers(lines, ROW, "__dl_file_uri")
+    elif source.format in TEXT_FORMATS and _is_plain(source, file):
+        text = file.path.read_bytes().decode("latin-1")
+        numbered = ctx.spark.createDataFrame(
+            [(line, i + 1) for i, line in enumerate(text.splitlines())], f"value string, {ROW} long"
+        )
+    else:
+        kept = _preserve(ctx, source, file)
+        note = f"<{file.size} bytes, not readable as {source.format}; original kept at {kept}>"
+        numbered = ctx.spark.createDataFrame([(note, 1)], f"value string, {ROW} long")
+        skip = 0
+    numbered = numbered.where(F.col(ROW) > skip).withColumn(ROW, F.col(ROW) - skip)
+    return numbered.select(F.col("value").alias("_raw"), *lineage, F.col(ROW))
+
+
+def _header_lines(source: SourceConfig) -> int:
+    if source.format == "csv":
+        return 1 if source.csv.header else 0
+    if source.format == "fixed_width" and source.fixed_width is not None:
+        return source.fixed_width.header_lines
+    return 0
+
+
+def _is_plain(source: SourceConfig, file: DroppedFile) -> bool:
+    from driftline.sources.unpack import compression_of
+
+    return compression_of(source, file.name) == "none"
+
+
+def _preserve(ctx: RunContext, source: SourceConfig, file: DroppedFile) -> str:
+    """Keep an unreadable file's bytes next to the lakehouse, where an operator can get them."""
+    from pyarrow import fs as pafs
+
+    from driftline.sources.staging import safe_name
+
+    target = (
+        f"{ctx.lake.root}/_quarantined_files/{source.name}/{ctx.ds}/"
+        f"{file.checksum[:16]}-{safe_name(file.name)}"
     )
+    filesystem, path = pafs.FileSystem.from_uri(target)
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    pafs.copy_files(str(file.path), path, destination_filesystem=filesystem)
+    return target
 
 
 def _union(parts: list[DataFrame]) -> DataFrame | None:
@@ -245,13 +353,51 @@ def _union(parts: list[DataFrame]) -> DataFrame | None:
     return result
 
 
+def _bronze_frame(
+    ctx: RunContext, source: SourceConfig, parts: list[tuple[DataFrame, list[str]]]
+) -> tuple[DataFrame, list[str]]:
+    """Bronze rows with the table's whole schema: declared, every column any file ever
+    added (null where a file lacks it), then lineage; and the columns new to the table."""
+    from pyspark.sql import functions as F
+
+    table = tables.bronze(source.name)
+    existing: list[str] = []
+    if ctx.lake.exists(table):
+        existing = [
+            c
+            for c in ctx.lake.read(table).columns
+            if c not in source.columns and c not in METADATA_COLUMNS
+        ]
+    added = sorted({c for _, extras in parts for c in extras} - set(existing))
+    extras = existing + added
+    frames = []
+    for frame, own in parts:
+        missing = [F.lit(None).cast("string").alias(c) for c in extras if c not in own]
+        frames.append(
+            frame.select("*", *missing).select(*source.columns, *extras, *METADATA_COLUMNS)
+        )
+    bronze = _union(frames)
+    if bronze is None:
+        declared = ", ".join(f"`{c}` string" for c in [*source.columns, *extras])
+        bronze = ctx.spark.createDataFrame([], f"{declared}, {METADATA_DDL}")
+    if added:
+        logger.warning(
+            "source %s: new column(s) %s added to %s (strings; declare them in the YAML to "
+            "use them)",
+            source.name,
+            added,
+            table,
+        )
+    return bronze, added
+
+
 def _write(
     ctx: RunContext,
     source: SourceConfig,
-    bronze_parts: list[DataFrame],
+    bronze_parts: list[tuple[DataFrame, list[str]]],
     quarantine_parts: list[DataFrame],
     outcomes: list[FileOutcome],
-) -> dict[str, int]:
+) -> tuple[dict[str, int], list[str]]:
     """Replace this date's partitions of bronze, quarantine and the manifest.
 
     The manifest is written last: a crash before it leaves the date looking un-ingested, and
@@ -263,10 +409,7 @@ def _write(
     metadata = ctx.commit_metadata("ingest")
     versions: dict[str, int] = {}
 
-    bronze = _union(bronze_parts)
-    if bronze is None:
-        declared = ", ".join(f"`{c}` string" for c in source.columns)
-        bronze = ctx.spark.createDataFrame([], f"{declared}, {METADATA_DDL}")
+    bronze, new_columns = _bronze_frame(ctx, source, bronze_parts)
     written = ctx.lake.replace_partition(tables.bronze(source.name), bronze, partition, metadata)
     versions[written.table] = written.version
 
@@ -290,28 +433,33 @@ def _write(
         )
 
     manifest = ctx.spark.createDataFrame(
-        [
-            (
-                source.name,
-                o.file.path.name,
-                str(o.file.path),
-                o.file.checksum,
-                o.file.size,
-                o.rows_read,
-                o.rows_bronze,
-                o.rows_quarantined,
-                o.status,
-                o.reason,
-                ctx.run_date,
-            )
-            for o in outcomes
-        ],
-        "source string, file_name string, file_path string, checksum string, size_bytes long, "
-        "rows_read long, rows_bronze long, rows_quarantined long, status string, "
-        f"reason string, {tables.RUN_DATE} date",
+        [_manifest_row(source, o, new_columns, ctx) for o in outcomes], MANIFEST_DDL
     ).withColumn("run_id", F.lit(ctx.run_id))
     m = ctx.lake.replace_partition(
         tables.INGEST_MANIFEST, manifest, {"source": source.name, **partition}, metadata
     )
     versions[m.table] = m.version
-    return versions
+    return versions, new_columns
+
+
+def _manifest_row(
+    source: SourceConfig, o: FileOutcome, new_columns: list[str], ctx: RunContext
+) -> tuple[object, ...]:
+    f = o.file
+    return (
+        source.name,
+        o.name,
+        str(f.path) if f else None,
+        f.origin if f else None,
+        f.checksum if f else None,
+        f.size if f else None,
+        o.rows_read,
+        o.rows_bronze,
+        o.rows_quarantined,
+        o.status,
+        o.reason,
+        ",".join(sorted(o.columns & set(new_columns))) or None,
+        f.watermark_from if f else None,
+        f.watermark_to if f else None,
+        ctx.run_date,
+    )

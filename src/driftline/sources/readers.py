@@ -1,0 +1,337 @@
+"""Spark readers, one per format, that all produce the same shape of parsed rows.
+
+Every reader returns the declared columns and any new ones as strings (bronze keeps what
+the source said; typing happens after the quality gate), `_corrupt_record` holding the raw
+text of a row that could not be parsed and `_reject_reason` saying why, the local path of
+the file each row came from and its 1-based row number in that file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from driftline.config import SourceConfig
+from driftline.sources.unpack import Member
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+CORRUPT = "_corrupt_record"
+REASON = "_reject_reason"
+PATH = "__dl_path"
+ROW = "_row_number"
+
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
+
+
+@dataclass
+class Parsed:
+    frame: DataFrame
+    members: list[Member]
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def column_name(raw: str) -> str:
+    """A delivered column name as a bronze column: `Loyalty Tier` -> `loyalty_tier`."""
+    name = _NOT_IDENTIFIER.sub("_", raw.strip()).strip("_").lower() or "column"
+    return name if not name[0].isdigit() else f"c_{name}"
+
+
+def read(
+    spark: SparkSession, source: SourceConfig, found: list[Member]
+) -> tuple[list[Parsed], list[tuple[Member, str]]]:
+    """Parse `found` the way the source's format says: (parsed groups, broken members)."""
+    readers = {
+        "csv": _csv,
+        "jsonl": _jsonl,
+        "parquet": _parquet,
+        "fixed_width": _fixed_width,
+    }
+    return readers[source.format](spark, source, found)
+
+
+def _finish(scan: DataFrame, source: SourceConfig, extras: list[str], reason: Column) -> DataFrame:
+    """Number the rows of each file and put the common columns in their common order."""
+    from pyspark.sql import functions as F
+
+    from driftline.transforms import with_file_row_numbers
+
+    numbered = with_file_row_numbers(scan, ROW, "__dl_file_uri")
+    local_path = F.url_decode(F.regexp_replace(F.col("__dl_file_uri"), r"^file:(//)?", ""))
+    return numbered.select(
+        *[F.col(c).cast("string").alias(c) for c in [*source.columns, *extras]],
+        F.col(CORRUPT),
+        F.when(F.col(CORRUPT).isNotNull(), reason).alias(REASON),
+        local_path.alias(PATH),
+        F.col(ROW),
+    )
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def header_of(member: Member, source: SourceConfig) -> list[str]:
+    with member.path.open("r", encoding="utf-8", newline="") as handle:
+        first = handle.readline()
+    reader = csv.reader(
+        io.StringIO(first), delimiter=source.csv.delimiter, quotechar=source.csv.quote
+    )
+    return [name.strip() for name in next(reader, [])]
+
+
+def _csv(
+    spark: SparkSession, source: SourceConfig, found: list[Member]
+) -> tuple[list[Parsed], list[tuple[Member, str]]]:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    groups: dict[tuple[str, ...], list[Member]] = {}
+    broken: list[tuple[Member, str]] = []
+    for member in found:
+        if member.path.stat().st_size == 0:
+            groups.setdefault((), []).append(member)  # nothing to read: no rows
+            continue
+        if not source.csv.header:
+            groups.setdefault(tuple(source.columns), []).append(member)
+            continue
+        names = [
+            column_name(n) if n not in source.columns else n for n in header_of(member, source)
+        ]
+        problem = _header_problem(names, source)
+        if problem:
+            broken.append((member, problem))
+        else:
+            groups.setdefault(tuple(names), []).append(member)
+
+    parsed = []
+    for header, members in groups.items():
+        if not header:
+            continue
+        schema = StructType([StructField(n, StringType()) for n in [*header, CORRUPT]])
+        scan = (
+            spark.read.schema(schema)
+            .option("header", source.csv.header)
+            .option("sep", source.csv.delimiter)
+            .option("quote", source.csv.quote)
+            .option("escape", source.csv.quote)
+            .option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT)
+            .csv([str(m.path) for m in members])
+        )
+        extras = [n for n in header if n not in source.columns]
+        reason = F.lit("malformed row: wrong number of fields or unbalanced quotes")
+        parsed.append(Parsed(_finish(scan, source, extras, reason), members, extras))
+    empty = groups.get((), [])
+    if empty:
+        parsed.append(Parsed(_no_rows(spark, source), empty))
+    return parsed, broken
+
+
+def _header_problem(names: list[str], source: SourceConfig) -> str | None:
+    missing = [c for c in source.columns if c not in names]
+    if missing:
+        return f"lacks declared column(s) {missing} (found {names}); fix the export or the YAML"
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        return f"repeats column(s) {repeated} in its header"
+    return None
+
+
+def _no_rows(spark: SparkSession, source: SourceConfig) -> DataFrame:
+    declared = ", ".join(f"`{c}` string" for c in source.columns)
+    return spark.createDataFrame(
+        [], f"{declared}, {CORRUPT} string, {REASON} string, {PATH} string, {ROW} long"
+    )
+
+
+# -- JSON lines ------------------------------------------------------------------------------
+
+
+def _json_keys(member: Member) -> set[str]:
+    keys: set[str] = set()
+    with member.path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                keys.update(value)
+    return keys
+
+
+def _jsonl(
+    spark: SparkSession, source: SourceConfig, found: list[Member]
+) -> tuple[list[Parsed], list[tuple[Member, str]]]:
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    groups: dict[tuple[str, ...], list[Member]] = {}
+    broken: list[tuple[Member, str]] = []
+    for member in found:
+        keys = _json_keys(member)
+        if not keys:
+            groups.setdefault((), []).append(member)
+            continue
+        missing = [c for c in source.columns if c not in keys]
+        if missing and len(missing) == len(source.columns):
+            broken.append((member, f"no row has any declared column {list(source.columns)}"))
+            continue
+        if missing:
+            broken.append((member, f"no row has declared column(s) {missing}"))
+            continue
+        extras = sorted(k for k in keys if k not in source.columns)
+        groups.setdefault(tuple(extras), []).append(member)
+
+    parsed = []
+    for extras_key, members in groups.items():
+        extras = list(extras_key)
+        wanted = [*source.columns, *extras]
+        schema = StructType([StructField(n, StringType()) for n in [*wanted, CORRUPT]])
+        scan = (
+            spark.read.schema(schema)
+            .option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT)
+            .json([str(m.path) for m in members])
+        )
+        renamed = [column_name(e) if e not in source.columns else e for e in extras]
+        for old, new in zip(extras, renamed, strict=True):
+            if old != new:
+                scan = scan.withColumnRenamed(old, new)
+        reason = F.lit("malformed row: not a JSON object on one line")
+        parsed.append(Parsed(_finish(scan, source, renamed, reason), members, renamed))
+    return parsed, broken
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+# Which Arrow types can hold a declared type without losing meaning. Strings fit every
+# declared type (they are parsed after the quality gate, like CSV).
+_COMPATIBLE = {
+    "int": ("int8", "int16", "int32", "uint8", "uint16"),
+    "bigint": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+    "double": ("int8", "int16", "int32", "int64", "float", "double", "halffloat", "decimal"),
+    "boolean": ("bool",),
+    "date": ("date32", "date64", "timestamp"),
+    "timestamp": ("timestamp", "date32", "date64"),
+}
+
+
+def parquet_problem(member: Member, source: SourceConfig) -> tuple[str | None, list[str]]:
+    """(why the file cannot be read as the source, the file's undeclared columns)."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(member.path)
+    except Exception as error:  # pyarrow raises ArrowInvalid / OSError for broken files
+        return f"not a readable Parquet file ({error})", []
+    types = {f.name: f.type for f in schema}
+    missing = [c for c in source.columns if c not in types]
+    if missing:
+        return f"lacks declared column(s) {missing} (found {list(types)})", []
+    for column, declared in source.columns.items():
+        arrow = str(types[column])
+        if declared == "string" or arrow in ("string", "large_string"):
+            continue
+        if not arrow.startswith(_COMPATIBLE[declared]):
+            return (
+                f"column {column!r} is {arrow} in the file but declared {declared}; "
+                "fix the export or the YAML",
+                [],
+            )
+    return None, [n for n in types if n not in source.columns]
+
+
+def _parquet(
+    spark: SparkSession, source: SourceConfig, found: list[Member]
+) -> tuple[list[Parsed], list[tuple[Member, str]]]:
+    from pyspark.sql import functions as F
+
+    parsed: list[Parsed] = []
+    broken: list[tuple[Member, str]] = []
+    for member in found:
+        if member.path.stat().st_size == 0:
+            parsed.append(Parsed(_no_rows(spark, source), [member]))
+            continue
+        problem, raw_extras = parquet_problem(member, source)
+        if problem:
+            broken.append((member, problem))
+            continue
+        scan = spark.read.parquet(str(member.path))
+        extras = []
+        for raw in raw_extras:
+            name = column_name(raw)
+            scan = scan.withColumnRenamed(raw, name)
+            extras.append(name)
+        scan = scan.withColumn(CORRUPT, F.lit(None).cast("string"))
+        parsed.append(Parsed(_finish(scan, source, extras, F.lit(None)), [member], extras))
+    return parsed, broken
+
+
+# -- Fixed width -----------------------------------------------------------------------------
+
+
+def _fixed_width(
+    spark: SparkSession, source: SourceConfig, found: list[Member]
+) -> tuple[list[Parsed], list[tuple[Member, str]]]:
+    from pyspark.sql import functions as F
+
+    from driftline.transforms import with_file_row_numbers
+
+    layout = source.fixed_width
+    assert layout is not None
+    members = [m for m in found if m.path.stat().st_size > 0]
+    parsed = []
+    if members:
+        lines = spark.read.text([str(m.path) for m in members])
+        numbered = with_file_row_numbers(lines, "__dl_line", "__dl_file_uri")
+        body = numbered.where(F.col("__dl_line") > layout.header_lines).withColumn(
+            ROW, F.col("__dl_line") - layout.header_lines
+        )
+        text = F.regexp_replace(F.col("value"), "\r$", "")
+        length = F.length(text)
+        too_short = length < layout.line_length
+        wrong = (length != layout.line_length) if layout.strict_length else too_short
+        reason = (
+            F.when(F.trim(text) == "", F.lit("blank line"))
+            .when(
+                too_short,
+                F.concat(
+                    F.lit("line is "),
+                    length.cast("string"),
+                    F.lit(f" characters, the layout needs {layout.line_length}"),
+                ),
+            )
+            .otherwise(
+                F.concat(
+                    F.lit("line is "),
+                    length.cast("string"),
+                    F.lit(f" characters, strict layout of {layout.line_length}"),
+                )
+            )
+        )
+        bad = (F.trim(text) == "") | wrong
+        fields = [
+            F.when(~bad, F.nullif(F.trim(F.substring(text, c.start, c.width)), F.lit(""))).alias(
+                name
+            )
+            for name, c in layout.columns.items()
+        ]
+        local_path = F.url_decode(F.regexp_replace(F.col("__dl_file_uri"), r"^file:(//)?", ""))
+        frame = body.select(
+            *fields,
+            F.when(bad, F.col("value")).alias(CORRUPT),
+            F.when(bad, reason).alias(REASON),
+            local_path.alias(PATH),
+            F.col(ROW),
+        )
+        parsed.append(Parsed(frame.select(*source.columns, CORRUPT, REASON, PATH, ROW), members))
+    empty = [m for m in found if m.path.stat().st_size == 0]
+    if empty:
+        parsed.append(Parsed(_no_rows(spark, source), empty))
+    return parsed, []

@@ -1,0 +1,143 @@
+"""From a delivered file to what Spark reads: unpacked (gzip, zip) and, for text formats,
+decoded from the source's encoding into plain UTF-8 without a BOM.
+
+Spark's readers replace undecodable bytes silently and fail a whole job on a truncated
+archive; doing both here turns each into a clear, per-file reason to quarantine.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import shutil
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from driftline.config import SourceConfig
+from driftline.errors import SourceError
+from driftline.sources.files import DroppedFile
+from driftline.sources.staging import inside, safe_name
+
+_CHUNK = 1 << 20
+TEXT_FORMATS = ("csv", "jsonl", "fixed_width")
+
+
+@dataclass(frozen=True)
+class Member:
+    """One readable file: the delivered file itself or one member of its archive."""
+
+    label: str  # `name` or `archive.zip!member.csv`, as bronze's `_source_file` shows it
+    path: Path  # local, decoded copy (or the original when nothing needed doing)
+    parent: DroppedFile
+
+
+def compression_of(source: SourceConfig, name: str) -> str:
+    if source.compression != "auto":
+        return source.compression
+    lowered = name.lower()
+    if lowered.endswith((".gz", ".gzip")):
+        return "gzip"
+    if lowered.endswith(".zip"):
+        return "zip"
+    return "none"
+
+
+def members(source: SourceConfig, file: DroppedFile, workdir: Path, index: int) -> list[Member]:
+    """The readable files inside `file`; raises `SourceError` when it is broken as a whole."""
+    kind = compression_of(source, file.name)
+    folder = workdir / f"{index:05d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "gzip":
+        inner = file.name.rsplit(".", 1)[0] if "." in file.name else file.name
+        target = inside(folder, safe_name(inner))
+        try:
+            with gzip.open(file.path, "rb") as packed, target.open("wb") as out:
+                shutil.copyfileobj(packed, out, _CHUNK)
+        except (EOFError, OSError, zlib.error) as error:
+            raise SourceError(
+                f"{file.name}: not a complete gzip file ({error}); ask the sender to re-send it"
+            ) from None
+        found = [Member(file.name, target, file)]
+    elif kind == "zip":
+        found = _zip_members(file, folder)
+    else:
+        found = [Member(file.name, file.path, file)]
+    if source.format in TEXT_FORMATS:
+        found = [_as_utf8(source, m, folder) for m in found]
+    return found
+
+
+def _zip_members(file: DroppedFile, folder: Path) -> list[Member]:
+    try:
+        with zipfile.ZipFile(file.path) as archive:
+            found = []
+            for i, info in enumerate(archive.infolist()):
+                if info.is_dir():
+                    continue
+                target = inside(folder, f"{i:04d}-{safe_name(info.filename)}")
+                # Reading to the end checks the member's CRC: a damaged member raises.
+                with archive.open(info) as packed, target.open("wb") as out:
+                    shutil.copyfileobj(packed, out, _CHUNK)
+                found.append(Member(f"{file.name}!{info.filename}", target, file))
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+        raise SourceError(
+            f"{file.name}: not a complete zip archive ({error}); ask the sender to re-send it"
+        ) from None
+    if not found:
+        raise SourceError(f"{file.name}: the zip archive holds no files")
+    return found
+
+
+def _as_utf8(source: SourceConfig, member: Member, folder: Path) -> Member:
+    """The member as UTF-8 without a BOM; the original when it already is."""
+    encoding = codecs.lookup(source.encoding).name
+    with member.path.open("rb") as handle:
+        has_bom = handle.read(3) == codecs.BOM_UTF8
+    if encoding == "utf-8" and not has_bom:
+        _check_decodes(member, "utf-8")
+        return member
+    target = folder / f"{member.path.name}.utf8"
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
+    offset, line = 0, 1
+    with member.path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+        while chunk := raw.read(_CHUNK):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                raise _undecodable(member, source.encoding, error, offset, line, chunk) from None
+            out.write(text)
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+        out.write(decoder.decode(b"", final=True))
+    return Member(member.label, target, member.parent)
+
+
+def _check_decodes(member: Member, encoding: str) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset, line = 0, 1
+    with member.path.open("rb") as raw:
+        while chunk := raw.read(_CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                raise _undecodable(member, encoding, error, offset, line, chunk) from None
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            raise _undecodable(member, encoding, error, offset, line, b"") from None
+
+
+def _undecodable(
+    member: Member, encoding: str, error: UnicodeDecodeError, offset: int, line: int, chunk: bytes
+) -> SourceError:
+    at = offset + error.start
+    line += chunk[: error.start].count(b"\n")
+    return SourceError(
+        f"{member.label}: byte {at} (line {line}) is not valid {encoding}: "
+        f"{error.object[error.start : error.start + 4]!r}; set the source's `encoding` to the "
+        "file's real encoding (for example cp1252 or latin-1)"
+    )
