@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the machine's PostgreSQL 15 cluster (Debian's) and create fresh, empty databases
-# for the Postgres-backed integration run: Airflow's metadata and MLflow's backend.
+# for the Postgres-backed integration run (Airflow's metadata, MLflow's backend) and for
+# the SQL-source tests (a legacy application database).
 # Prints the server URL (without a database) for DRIFTLINE_TEST_POSTGRES; prints nothing
 # and exits 0 where there is no cluster or no right to start it, so the test skips.
 set -euo pipefail
@@ -19,6 +20,7 @@ done
 su postgres -c "psql -v ON_ERROR_STOP=1 -q" <<'SQL'
 DROP DATABASE IF EXISTS driftline_airflow;
 DROP DATABASE IF EXISTS driftline_mlflow;
+DROP DATABASE IF EXISTS driftline_legacy;
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'driftline_ci') THEN
     CREATE ROLE driftline_ci LOGIN PASSWORD 'driftline_ci';
@@ -26,5 +28,7 @@ DO $$ BEGIN
 END $$;
 CREATE DATABASE driftline_airflow OWNER driftline_ci;
 CREATE DATABASE driftline_mlflow OWNER driftline_ci;
+-- Stands in for a legacy application database that SQL sources extract from.
+CREATE DATABASE driftline_legacy OWNER driftline_ci;
 SQL
 echo "postgresql://driftline_ci:driftline_ci@127.0.0.1:5432"

@@ -105,3 +105,55 @@ def test_entity_name_cannot_reach_into_other_tables() -> None:
     data["entity"]["name"] = "../bronze"
     with pytest.raises(ConfigError, match=r"entity\.name"):
         parse_pipeline(data)
+
+
+def with_source(**fields: object) -> dict:
+    data = example()
+    data["sources"][0] = {**data["sources"][0], **fields}
+    return data
+
+
+@pytest.mark.parametrize(
+    "table", ["orders; DROP TABLE users", "crm.orders.x", "or ders", "1orders", 'crm."x"']
+)
+def test_sql_table_names_are_validated(table: str) -> None:
+    data = with_source(kind="sql", conn_id="crm", sql={"table": table})
+    data["sources"][0].pop("path")
+    with pytest.raises(ConfigError, match=r"sources\.0\.sql\.table"):
+        parse_pipeline(data)
+
+
+def test_credentials_cannot_live_in_the_pipeline_file() -> None:
+    data = with_source(kind="sftp", conn_id="crm_sftp", password="hunter2")
+    with pytest.raises(ConfigError, match=r"sources\.0\.password"):
+        parse_pipeline(data)
+
+
+def test_remote_sources_need_a_connection() -> None:
+    with pytest.raises(ConfigError, match="conn_id"):
+        parse_pipeline(with_source(kind="sftp"))
+    with pytest.raises(ConfigError, match="bucket"):
+        parse_pipeline(with_source(kind="s3", conn_id="s3"))
+
+
+def test_sql_watermark_must_be_a_declared_column() -> None:
+    data = with_source(kind="sql", conn_id="crm", sql={"table": "crm.customers", "watermark": "x"})
+    with pytest.raises(ConfigError, match="watermark"):
+        parse_pipeline(data)
+
+
+def test_fixed_width_layout_must_not_overlap_and_must_cover_columns() -> None:
+    columns = {"a": "string", "b": "int"}
+    overlapping = {"a": {"start": 1, "width": 5}, "b": {"start": 4, "width": 2}}
+    data = with_source(columns=columns, format="fixed_width", fixed_width={"columns": overlapping})
+    with pytest.raises(ConfigError, match="overlap"):
+        parse_pipeline(data)
+    partial = {"a": {"start": 1, "width": 5}}
+    data = with_source(columns=columns, format="fixed_width", fixed_width={"columns": partial})
+    with pytest.raises(ConfigError, match="exactly the declared columns"):
+        parse_pipeline(data)
+
+
+def test_unknown_encoding_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"sources\.0\.encoding"):
+        parse_pipeline(with_source(encoding="latin-42"))

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -183,6 +184,17 @@ class SourceConfig(_Strict):
             _check_identifier(column)
         return value
 
+    @field_validator("path")
+    @classmethod
+    def _path_stays_inside(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if ".." in Path(value).parts:
+            raise ValueError("must not contain '..'")
+        if info.data.get("kind", "local") in ("local", "s3") and value.startswith("/"):
+            raise ValueError("must be a glob relative to DRIFTLINE_DROP_ROOT (or the bucket)")
+        return value
+
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
@@ -208,11 +220,6 @@ class SourceConfig(_Strict):
             raise ValueError("`sql` is only for kind: sql")
         if self.path is None:
             raise ValueError(f"a {self.kind} source needs `path`")
-        parts = Path(self.path).parts
-        if ".." in parts:
-            raise ValueError("path must not contain '..'")
-        if self.kind in ("local", "s3") and self.path.startswith("/"):
-            raise ValueError("path must be relative (to DRIFTLINE_DROP_ROOT or the bucket)")
         if self.kind in ("sftp", "s3") and self.conn_id is None:
             raise ValueError(f"a {self.kind} source needs `conn_id` (an Airflow connection)")
         if self.kind == "s3" and self.bucket is None:
@@ -228,8 +235,9 @@ class SourceConfig(_Strict):
         return self
 
     @property
-    def is_file_source(self) -> bool:
-        return self.kind != "sql"
+    def read_format(self) -> str:
+        """What Spark reads: SQL extracts are staged as Parquet whatever `format` says."""
+        return "parquet" if self.kind == "sql" else self.format
 
 
 class EntityConfig(_Strict):

@@ -6,11 +6,12 @@ from datetime import date
 
 from driftline.config import Settings, SourceConfig
 from driftline.sources.files import Acquired, local_files
+from driftline.sources.sql import Watermarks
 from driftline.sources.staging import fresh_dir
 
 
 def acquire(
-    settings: Settings, source: SourceConfig, run_date: date, previous_watermark: str | None
+    settings: Settings, source: SourceConfig, run_date: date, window: Watermarks | None = None
 ) -> Acquired:
     """Local drops are read in place; remote files and extracts are copied into a fresh
     staging folder of the source and date (a re-run downloads again)."""
@@ -27,4 +28,4 @@ def acquire(
         return s3_files(source, run_date, staging)
     from driftline.sources.sql import sql_extract
 
-    return Acquired([sql_extract(source, run_date, staging, previous_watermark)], [])
+    return Acquired([sql_extract(source, run_date, staging, window or Watermarks())], [])

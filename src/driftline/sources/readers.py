@@ -52,7 +52,7 @@ def read(
         "parquet": _parquet,
         "fixed_width": _fixed_width,
     }
-    return readers[source.format](spark, source, found)
+    return readers[source.read_format](spark, source, found)
 
 
 def _finish(scan: DataFrame, source: SourceConfig, extras: list[str], reason: Column) -> DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +47,19 @@ def sqlalchemy_url(conn_id: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Watermarks:
+    """The watermark window of one date's incremental extract.
+
+    `after`: the high-water mark of the latest earlier date. `up_to`: set when the date was
+    extracted before, to its recorded high-water mark, so a re-run extracts exactly the
+    same rows even though newer ones have arrived since (they belong to later dates).
+    """
+
+    after: str | None = None
+    up_to: str | None = None
+
+
 def _text(value: Any) -> str | None:
     """Bronze keeps what the source said, as text, in one canonical spelling per type."""
     if value is None:
@@ -64,9 +78,9 @@ def _text(value: Any) -> str | None:
 
 
 def sql_extract(
-    source: SourceConfig, run_date: date, staging: Path, previous_watermark: str | None
+    source: SourceConfig, run_date: date, staging: Path, window: Watermarks
 ) -> DroppedFile:
-    """Extract the source's columns (rows above `previous_watermark` when incremental) into
+    """Extract the source's columns (when incremental, rows in the watermark window) into
     one Parquet file of strings; its checksum is over the rows, so an unchanged full
     extract is recognised as a duplicate."""
     import pyarrow as pa
@@ -85,8 +99,10 @@ def sql_extract(
     query = select(*[target.c[c] for c in columns])
     watermark = source.sql.watermark
     if watermark:
-        if previous_watermark is not None:
-            query = query.where(target.c[watermark] > previous_watermark)
+        if window.after is not None:
+            query = query.where(target.c[watermark] > window.after)
+        if window.up_to is not None:
+            query = query.where(target.c[watermark] <= window.up_to)
         query = query.order_by(target.c[watermark])
 
     arrow_schema = pa.schema([(c, pa.string()) for c in columns])
@@ -121,6 +137,6 @@ def sql_extract(
         path.stat().st_size if rows else 0,
         digest.hexdigest(),
         f"sql://{source.conn_id}/{source.sql.table}",
-        watermark_from=previous_watermark,
-        watermark_to=high if high is not None else previous_watermark,
+        watermark_from=window.after,
+        watermark_to=high if high is not None else window.after,
     )

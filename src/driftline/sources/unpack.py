@@ -64,7 +64,7 @@ def members(source: SourceConfig, file: DroppedFile, workdir: Path, index: int) 
         found = _zip_members(file, folder)
     else:
         found = [Member(file.name, file.path, file)]
-    if source.format in TEXT_FORMATS:
+    if source.read_format in TEXT_FORMATS:
         found = [_as_utf8(source, m, folder) for m in found]
     return found
 

@@ -24,6 +24,7 @@ from driftline.errors import SourceError
 from driftline.sources.acquire import acquire
 from driftline.sources.files import DroppedFile
 from driftline.sources.readers import CORRUPT, PATH, REASON, ROW, read
+from driftline.sources.sql import Watermarks
 from driftline.sources.staging import fresh_dir
 from driftline.sources.unpack import TEXT_FORMATS, Member, members
 
@@ -84,7 +85,7 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
 def ingest_source(
     ctx: RunContext, source: SourceConfig
 ) -> tuple[list[FileOutcome], dict[str, int], list[str]]:
-    delivered = acquire(ctx.settings, source, ctx.run_date, _previous_watermark(ctx, source))
+    delivered = acquire(ctx.settings, source, ctx.run_date, _watermarks(ctx, source))
     logger.info("source %s: %d file(s) for %s", source.name, len(delivered.files), ctx.ds)
     seen_elsewhere = _checksums_ingested_on_other_dates(ctx, source.name)
     workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
@@ -198,27 +199,26 @@ def _checksums_ingested_on_other_dates(ctx: RunContext, source: str) -> dict[str
     return {r[0]: r[1] for r in rows}
 
 
-def _previous_watermark(ctx: RunContext, source: SourceConfig) -> str | None:
-    """The high-water mark of the latest earlier extract: where this date's extract starts.
-
-    Keyed on dates before the run date, so re-running a date extracts the same range start
-    again (and replaces its partition) instead of finding nothing new.
-    """
+def _watermarks(ctx: RunContext, source: SourceConfig) -> Watermarks:
+    """Where this date's incremental extract starts (the latest earlier date's high-water
+    mark) and, for a re-run, where it ended the first time."""
     from pyspark.sql import functions as F
 
     if source.kind != "sql" or source.sql is None or not source.sql.watermark:
-        return None
+        return Watermarks()
     manifest = _manifest_rows(ctx, source.name)
     if manifest is None:
-        return None
-    latest = (
-        manifest.where(F.col(tables.RUN_DATE) < F.lit(ctx.run_date))
-        .where(F.col("watermark_to").isNotNull())
-        .orderBy(F.col(tables.RUN_DATE).desc())
-        .select("watermark_to")
-        .first()
+        return Watermarks()
+    marks = manifest.where(F.col("watermark_to").isNotNull())
+
+    def latest(rows: DataFrame) -> str | None:
+        row = rows.orderBy(F.col(tables.RUN_DATE).desc()).select("watermark_to").first()
+        return None if row is None else str(row[0])
+
+    return Watermarks(
+        after=latest(marks.where(F.col(tables.RUN_DATE) < F.lit(ctx.run_date))),
+        up_to=latest(marks.where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))),
     )
-    return None if latest is None else str(latest[0])
 
 
 def _with_lineage(
@@ -297,17 +297,17 @@ def _whole_file(
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
     ]
     skip = _header_lines(source)
-    if isinstance(item, Member) and source.format in TEXT_FORMATS:
+    if isinstance(item, Member) and source.read_format in TEXT_FORMATS:
         lines = ctx.spark.read.text(str(item.path))
         numbered = with_file_row_numbers(lines, ROW, "__dl_file_uri")
-    elif source.format in TEXT_FORMATS and _is_plain(source, file):
+    elif source.read_format in TEXT_FORMATS and _is_plain(source, file):
         text = file.path.read_bytes().decode("latin-1")
         numbered = ctx.spark.createDataFrame(
             [(line, i + 1) for i, line in enumerate(text.splitlines())], f"value string, {ROW} long"
         )
     else:
         kept = _preserve(ctx, source, file)
-        note = f"<{file.size} bytes, not readable as {source.format}; original kept at {kept}>"
+        note = f"<{file.size} bytes, not readable as {source.read_format}; original kept at {kept}>"
         numbered = ctx.spark.createDataFrame([(note, 1)], f"value string, {ROW} long")
         skip = 0
     numbered = numbered.where(F.col(ROW) > skip).withColumn(ROW, F.col(ROW) - skip)
@@ -315,9 +315,9 @@ def _whole_file(
 
 
 def _header_lines(source: SourceConfig) -> int:
-    if source.format == "csv":
+    if source.read_format == "csv":
         return 1 if source.csv.header else 0
-    if source.format == "fixed_width" and source.fixed_width is not None:
+    if source.read_format == "fixed_width" and source.fixed_width is not None:
         return source.fixed_width.header_lines
     return 0
 
