@@ -18,6 +18,9 @@ from driftline.config import Settings, load_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 
+# Real servers (SFTP, S3, PostgreSQL) for the source and file-drop tests.
+pytest_plugins = ["tests.servers"]
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 

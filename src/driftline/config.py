@@ -109,6 +109,10 @@ class ArrivalRule(_Strict):
 
     done_marker: str | None = Field(None, min_length=1, max_length=32)
     stable_seconds: float = Field(0, ge=0, le=3600)
+    # For `on_arrival` sources: how often the deferred sensor of `driftline_file_drop`
+    # looks, and how long it waits for the date's files before it gives up.
+    poke_seconds: float = Field(300, ge=1, le=86_400)
+    timeout_hours: float = Field(20, gt=0, le=168)
 
     @field_validator("done_marker")
     @classmethod
@@ -215,6 +219,8 @@ class SourceConfig(_Strict):
                 raise ValueError("a sql source needs `conn_id` (an Airflow connection)")
             if self.sql.watermark and self.sql.watermark not in self.columns:
                 raise ValueError(f"sql.watermark {self.sql.watermark!r} is not a declared column")
+            if self.on_arrival:
+                raise ValueError("on_arrival watches for files; a sql source has none")
             return self
         if self.sql is not None:
             raise ValueError("`sql` is only for kind: sql")
@@ -583,6 +589,20 @@ def dag_schedule(path: Path | None = None) -> str:
     """
     schedule = _top_level(path).get("schedule", DEFAULT_SCHEDULE)
     return schedule if isinstance(schedule, str) else DEFAULT_SCHEDULE
+
+
+def arrival_sources(path: Path | None = None) -> list[SourceConfig]:
+    """The sources marked `on_arrival`, read as cheaply as `dag_schedule` (no network).
+
+    An unreadable or invalid pipeline file gives none: the file-drop DAG then parses with
+    no watches, and the nightly run reports the configuration error where it can be read.
+    """
+    target = path or load_settings().resolved_pipeline_file
+    try:
+        pipeline = load_pipeline(target)
+    except ConfigError:
+        return []
+    return [s for s in pipeline.sources if s.on_arrival]
 
 
 def dag_start_date(path: Path | None = None) -> datetime:

@@ -56,6 +56,13 @@ def test_no_cycles_and_expected_order(dagbag) -> None:  # type: ignore[no-untype
     assert "report" in dag.get_task("retrain_policy").downstream_task_ids
 
 
+def test_file_drop_waits_with_deferrable_sensors(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["driftline_file_drop"]
+    sensor = dag.get_task("wait_for_customers")  # `on_arrival: true` in driftline.yaml
+    assert sensor.deferrable
+    assert "ingest_customers" in sensor.downstream_task_ids
+
+
 def test_dag_files_have_no_heavy_imports_at_module_level() -> None:
     for path in DAGS.glob("*.py"):
         tree = ast.parse(path.read_text())

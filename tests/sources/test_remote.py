@@ -17,7 +17,7 @@ from driftline.config import parse_pipeline
 from driftline.context import RunContext
 from driftline.steps import ingest
 from tests.conftest import make_settings
-from tests.sources.conftest import POSTGRES, connection_env
+from tests.servers import POSTGRES, connection_env
 
 pytestmark = pytest.mark.integration
 
