@@ -40,32 +40,35 @@ def with_file_row_numbers(df: DataFrame, column: str, path_column: str) -> DataF
     """Number each file's rows 1..n in file order, without moving rows between tasks.
 
     `row_number()` over a window would pull a whole file into one task. Instead one small
-    aggregate counts the rows of every file block (split) a task read; a block's offset is
-    the rows of the same file's earlier blocks, and inside a block rows keep their order.
-    `df` must come straight from a file scan, so `_metadata` is available; the file's URI
-    is kept as `path_column`.
+    aggregate counts the rows of every file block (split) a task read and comes back to the
+    driver (one row per block); a block's offset is the rows of the same file's earlier
+    blocks, and inside a block rows keep their order. The offsets go back into the plan as
+    a literal map, so numbering costs a map lookup per row, not a join. `df` must come
+    straight from a file scan, so `_metadata` is available; the file's URI is kept as
+    `path_column`.
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    path, start, idx = path_column, "__dl_block", "__dl_idx"
+    start, idx = "__dl_block", "__dl_idx"
     tagged = df.select(
         "*",
-        F.col("_metadata.file_path").alias(path),
+        F.col("_metadata.file_path").alias(path_column),
         F.col("_metadata.file_block_start").alias(start),
         F.monotonically_increasing_id().alias(idx),
     )
-    blocks = tagged.groupBy(path, start).agg(
-        F.min(idx).alias("__dl_first"), F.count(F.lit(1)).alias("__dl_rows")
+    blocks = sorted(
+        tagged.groupBy(path_column, start).agg(F.min(idx), F.count(F.lit(1))).collect(),
+        key=lambda row: (row[0], row[1]),
     )
-    earlier = F.sum("__dl_rows").over(
-        Window.partitionBy(path).orderBy(start).rowsBetween(Window.unboundedPreceding, -1)
-    )
-    offsets = blocks.select(
-        path, start, "__dl_first", F.coalesce(earlier, F.lit(0)).alias("__dl_offset")
-    )
-    return (
-        tagged.join(F.broadcast(offsets), [path, start])
-        .withColumn(column, F.col("__dl_offset") + F.col(idx) - F.col("__dl_first") + 1)
-        .drop(start, idx, "__dl_first", "__dl_offset")
-    )
+    # Row number = id + (rows of the file's earlier blocks - the block's first id + 1).
+    shift: dict[str, int] = {}
+    rows_before: dict[str, int] = {}
+    for path, block, first_id, rows in blocks:
+        before = rows_before.get(path, 0)
+        shift[f"{block}#{path}"] = before - int(first_id) + 1
+        rows_before[path] = before + int(rows)
+    if not shift:
+        return tagged.withColumn(column, F.lit(None).cast("long")).drop(start, idx)
+    lookup = F.create_map(*[F.lit(v) for pair in shift.items() for v in pair])
+    key = F.concat_ws("#", F.col(start).cast("string"), F.col(path_column))
+    return tagged.withColumn(column, F.col(idx) + lookup[key]).drop(start, idx)

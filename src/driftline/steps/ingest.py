@@ -127,10 +127,11 @@ def ingest_source(
     quarantine_parts: list[DataFrame] = []
     cached: list[DataFrame] = []
     for group in parsed:
-        # Parsed once and kept on local disk: the counts, bronze and quarantine all read it,
-        # and Spark refuses to query the corrupt-record column of a raw scan on its own.
+        # Parsed once and kept (in memory, spilling to disk): the counts, bronze and
+        # quarantine all read it, and Spark refuses to query the corrupt-record column of a
+        # raw scan on its own.
         frame = _with_lineage(ctx, source, group.frame, group.members, ingested_at)
-        frame = frame.persist(_disk_only())
+        frame = frame.persist(_memory_and_disk())
         cached.append(frame)
         counts = _count_by_file(frame)
         for member in group.members:
@@ -170,10 +171,10 @@ def ingest_source(
     return outcomes, versions, new_columns
 
 
-def _disk_only() -> StorageLevel:
+def _memory_and_disk() -> StorageLevel:
     from pyspark import StorageLevel
 
-    return StorageLevel.DISK_ONLY
+    return StorageLevel.MEMORY_AND_DISK
 
 
 def _manifest_rows(ctx: RunContext, source: str) -> DataFrame | None:
