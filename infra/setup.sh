@@ -29,6 +29,17 @@ MSG
   fi
 fi
 
+# Headless Chromium and its driver for the Airflow UI test (it skips, saying so, without).
+if ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium and chromium-driver for the Airflow UI test..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+      || echo "warning: could not install chromium; the Airflow UI test will skip" >&2
+  else
+    echo "note: no chromedriver; the Airflow UI test will skip (apt-get install chromium chromium-driver)" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip uv
 # constraints.txt pins the whole dependency tree to what CI tested.

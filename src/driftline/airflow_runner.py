@@ -11,7 +11,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +105,63 @@ def run_queued(dag: Any) -> list[tuple[date, str]]:
         assert logical is not None
         outcomes.append((logical.date(), str(getattr(dag_run.state, "value", dag_run.state))))
     return outcomes
+
+
+def ui_environment(port: int, schedule: bool) -> dict[str, str]:
+    """Settings for `airflow standalone` serving the project's DAGs on `port`.
+
+    DAGs start unpaused so a run triggered from the UI starts at once; with `schedule`
+    off the scheduler creates no runs of its own (no catch-up storm over the pipeline's
+    history) while manual runs and backfills still run.
+    """
+    base_url = f"http://localhost:{port}"
+    return {
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base_url,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(schedule),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+    }
+
+
+def create_backfill(
+    dag_id: str, start: date, end: date, max_active_runs: int = 1, reprocess: str = "completed"
+) -> tuple[int, list[date]]:
+    """Ask Airflow 3 for a backfill of `dag_id` over [start, end]; its scheduler runs it.
+
+    Returns the backfill's id and the logical dates of the runs it created. `reprocess`
+    says what to do with dates that already have a run: `none` skips them, `failed`
+    re-runs failed ones, `completed` re-runs all of them (each date replaces its own data).
+    """
+    from airflow.models.backfill import ReprocessBehavior, _create_backfill
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=timezone.utc)  # noqa: UP017
+
+    if end < start:
+        raise DriftlineError(f"--to {end} is before --from {start}")
+    try:
+        backfill = _create_backfill(
+            dag_id=dag_id,
+            # Whole days, both ends included: a cron schedule's runs are at its hour, not
+            # at midnight (a nightly at 02:00 has logical dates at 02:00).
+            from_date=midnight(start),
+            to_date=midnight(end + timedelta(days=1)) - timedelta(seconds=1),
+            max_active_runs=max_active_runs,
+            reverse=False,
+            dag_run_conf=None,
+            triggering_user_name="driftline-cli",
+            reprocess_behavior=ReprocessBehavior(reprocess),
+        )
+    except Exception as error:  # Airflow's own errors: unknown DAG, running backfill, ...
+        raise DriftlineError(
+            f"Airflow refused the backfill of {dag_id} from {start} to {end}: {error}. Is the "
+            "DAG parsed (dag-processor running) and no other backfill of it active?"
+        ) from error
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.backfill_id == backfill.id).all()
+        dates = sorted(r.logical_date.date() for r in runs if r.logical_date is not None)
+    return int(backfill.id), dates
