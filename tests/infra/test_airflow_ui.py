@@ -192,16 +192,23 @@ def trigger_from_the_ui(driver: Any, airflow: Airflow, day: date) -> None:
     )
     time_field.send_keys(Keys.CONTROL, "a")
     time_field.send_keys("00:00")
-    driver.find_element(By.XPATH, "//*[text()='Trigger Dag - driftline_nightly']").click()
-    time.sleep(1)
     shown = driver.find_element(By.CSS_SELECTOR, "[data-testid=datetime-input]").text
-    assert day.strftime("%b") in shown and str(day.year) in shown, shown
-    buttons = [
-        b
-        for b in driver.find_elements(By.CSS_SELECTOR, "[role=dialog] button")
-        if b.text.strip() == "Trigger"
-    ]
-    buttons[-1].click()
+    assert day.strftime("%b %d, %Y") in shown, shown
+
+    def submitted() -> bool:
+        # The first click outside the date popover may only close the popover.
+        buttons = [
+            b
+            for b in driver.find_elements(By.CSS_SELECTOR, "[role=dialog] button")
+            if b.text.strip() == "Trigger"
+        ]
+        if not buttons:
+            return True
+        buttons[-1].click()
+        time.sleep(1.5)
+        return not driver.find_elements(By.CSS_SELECTOR, "[data-testid=datetime-input]")
+
+    _wait("the trigger dialog to submit", submitted, 30, 0.5)
 
 
 def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> None:  # type: ignore[no-untyped-def]
@@ -231,7 +238,11 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
 
     driver = browser()
     try:
-        trigger_from_the_ui(driver, airflow, TRIGGERED)
+        try:
+            trigger_from_the_ui(driver, airflow, TRIGGERED)
+        except Exception:
+            driver.save_screenshot(str(airflow.workdir / "trigger-failed.png"))
+            raise
         _wait(
             "the UI-triggered run to appear",
             lambda: TRIGGERED.isoformat() in airflow.runs(),
