@@ -211,6 +211,9 @@ def trigger_from_the_ui(driver: Any, airflow: Airflow, day: date) -> None:
     _wait("the trigger dialog to submit", submitted, 30, 0.5)
 
 
+# Three nightly runs, each task in its own process with its own Spark JVM, on a shared
+# machine: far longer than the default per-test limit.
+@pytest.mark.timeout(2700)
 def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
 
@@ -226,6 +229,8 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
             BACKFILLED[0].isoformat(),
             "--to",
             BACKFILLED[-1].isoformat(),
+            "--max-active-runs",
+            "2",
         ],
         env={**os.environ, **airflow.environment},
         capture_output=True,
@@ -256,7 +261,7 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
                 and all(r[d.isoformat()]["state"] in ("success", "failed") for d in SPEC.dates)
                 and r
             ),
-            timeout=1500,
+            timeout=2400,
             every=10,
         )
         assert {d: runs[d.isoformat()]["state"] for d in SPEC.dates} == dict.fromkeys(
