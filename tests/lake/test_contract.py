@@ -140,3 +140,61 @@ def test_partition_values_with_awkward_characters(lake, spark) -> None:  # type:
         "features:scoring",
         "silver/customer",
     ]
+
+
+def split_frame(spark, run_date: str, good: list[int], bad: list[int]):  # type: ignore[no-untyped-def]
+    d = date.fromisoformat(run_date)
+    return spark.createDataFrame(
+        [(i, f"v{i}", None, d, "ingest", "ok") for i in good]
+        + [(i, None, f"raw{i}", d, "ingest", "bad") for i in bad],
+        "id int, v string, raw string, _run_date date, _stage string, target string",
+    )
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["one-write", "fallback"])
+def test_split_write_sends_each_row_to_one_table_and_replaces(lake, spark, native: bool) -> None:  # type: ignore[no-untyped-def]
+    from driftline.lake.base import Lake, SplitTarget
+
+    if not native:  # a backend without the single-write path gets one replace per table
+
+        class Plain:
+            def __init__(self, inner):  # type: ignore[no-untyped-def]
+                self.inner = inner
+
+            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+                if name == "replace_partition_split":
+                    raise AttributeError(name)
+                return getattr(self.inner, name)
+
+        lake = Lake(lake.root, spark, Plain(lake.backend))
+    targets = {
+        "ok": SplitTarget("good", ["id", "v"], {"_run_date": "2024-01-01"}),
+        "bad": SplitTarget(
+            "rejects", ["id", "raw"], {"_stage": "ingest", "_run_date": "2024-01-01"}
+        ),
+    }
+    lake.replace_partition_split(
+        split_frame(spark, "2024-01-01", [1, 2, 3], [4]), "target", targets
+    )
+    written = lake.replace_partition_split(
+        split_frame(spark, "2024-01-01", [1, 2], [5, 6]), "target", targets
+    )
+    assert (written["ok"].rows, written["bad"].rows) == (2, 2)
+    good, rejects = lake.read("good"), lake.read("rejects")
+    assert good.columns == ["id", "v", "_run_date"]
+    assert rejects.columns == ["id", "raw", "_stage", "_run_date"]
+    assert [r[0] for r in rows(good)] == [1, 2]
+    assert [(r[0], r[1]) for r in rows(rejects)] == [(5, "raw5"), (6, "raw6")]
+    # The other table's partition of another date is untouched by a replace.
+    lake.replace_partition_split(
+        split_frame(spark, "2024-01-02", [9], []),
+        "target",
+        {
+            "ok": SplitTarget("good", ["id", "v"], {"_run_date": "2024-01-02"}),
+            "bad": SplitTarget(
+                "rejects", ["id", "raw"], {"_stage": "ingest", "_run_date": "2024-01-02"}
+            ),
+        },
+    )
+    assert [r[0] for r in rows(lake.read("good"))] == [1, 2, 9]
+    assert lake.read("rejects").count() == 2

@@ -31,6 +31,16 @@ class Commit:
     rows: int
 
 
+@dataclass(frozen=True)
+class SplitTarget:
+    """Where the rows of one value of a split column go: a table, the columns it keeps,
+    and the partition they replace (its columns must be constant columns of the frame)."""
+
+    table: str
+    columns: list[str]
+    partition: dict[str, str]
+
+
 class TableBackend(Protocol):
     """Operations on one Delta table at `uri`.
 
@@ -130,6 +140,56 @@ class Lake:
             commit.version,
         )
         return WriteResult(table, commit.version, commit.rows)
+
+    def replace_partition_split(
+        self,
+        df: DataFrame,
+        by: str,
+        targets: dict[str, SplitTarget],
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, WriteResult]:
+        """Replace one partition in each of several tables with the rows of `df` whose `by`
+        column holds that target's key; every row goes to exactly one table.
+
+        Backends that can (delta-rs) write `df` once and commit each table's share of the
+        files; others get one partition replace per table from a cached frame.
+        """
+        native = getattr(self.backend, "replace_partition_split", None)
+        if native is not None:
+            commits = native(
+                df,
+                by,
+                {v: (self.uri(t.table), t.columns, t.partition) for v, t in targets.items()},
+                metadata or {},
+            )
+            results = {
+                v: WriteResult(targets[v].table, c.version, c.rows) for v, c in commits.items()
+            }
+        else:
+            from pyspark.sql import functions as F
+
+            cached = df.persist()
+            try:
+                results = {
+                    value: self.replace_partition(
+                        target.table,
+                        cached.where(F.col(by) == value).select(*target.columns, *target.partition),
+                        target.partition,
+                        metadata,
+                    )
+                    for value, target in targets.items()
+                }
+            finally:
+                cached.unpersist()
+        for value, result in results.items():
+            logger.info(
+                "replaced partition %s of %s with %d rows (version %d)",
+                targets[value].partition,
+                result.table,
+                result.rows,
+                result.version,
+            )
+        return results
 
     def merge(
         self,

@@ -141,6 +141,52 @@ class DeltaRsBackend:
             uri, latest_per_key(None, df, keys, order_by), partition_by, metadata, mode="append"
         )
 
+    def replace_partition_split(
+        self,
+        df: DataFrame,
+        by: str,
+        targets: dict[str, tuple[str, list[str], dict[str, str]]],
+        metadata: dict[str, str],
+    ) -> dict[str, Commit]:
+        """One Spark write of `df`; the rows of each value of `by` replace a partition of
+        their own table (`targets`: value -> (uri, the table's columns, its partition)).
+
+        The rows are parsed and written once, and each table adopts its part of the files,
+        so no cache or second pass is needed to send rows to two tables. Every file holds
+        all of `df`'s columns; each table's schema names only its own, and readers project
+        to it. Partition values are constants of the write and live in folder names and
+        the Delta log, not in the files.
+        """
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        partition_columns = sorted({c for _, _, part in targets.values() for c in part})
+        first_uri = next(iter(targets.values()))[0]
+        write_id = uuid.uuid4().hex
+        staging = f"{first_uri}/{STAGING_DIR}/{write_id}"
+        (
+            df.drop(*partition_columns)
+            .write.mode("error")
+            .option("compression", "snappy")
+            .partitionBy(by)
+            .parquet(spark_uri(staging))
+        )
+        filesystem, staging_root = _filesystem(staging)
+        commits = {}
+        for value, (uri, columns, partition) in targets.items():
+            schema = _nullable(
+                to_arrow_schema(df.select(*columns, *partition).schema, timezone="UTC")
+            )
+            _, root = _filesystem(uri)
+            actions = _adopt_files(
+                filesystem, f"{staging_root}/{by}={value}", root, write_id, partition
+            )
+            filters = [(column, "=", str(v)) for column, v in partition.items()]
+            commits[value] = self._commit(
+                uri, actions, schema, list(partition), metadata, write_id, "overwrite", filters
+            )
+        _remove_dir(filesystem, staging_root)
+        return commits
+
     def _write(
         self,
         uri: str,
@@ -150,8 +196,6 @@ class DeltaRsBackend:
         mode: str,
         partition_filters: list[tuple[str, str, str]] | None = None,
     ) -> Commit:
-        from deltalake import CommitProperties
-        from deltalake.transaction import create_table_with_add_actions
         from pyspark.sql.pandas.types import to_arrow_schema
 
         write_id = uuid.uuid4().hex
@@ -164,6 +208,27 @@ class DeltaRsBackend:
         schema = _nullable(to_arrow_schema(df.schema, timezone="UTC"))
         filesystem, root = _filesystem(uri)
         actions = _publish_staged_files(filesystem, root, write_id, partition_by)
+        commit = self._commit(
+            uri, actions, schema, partition_by, metadata, write_id, mode, partition_filters
+        )
+        _remove_dir(filesystem, f"{root}/{STAGING_DIR}/{write_id}")
+        return commit
+
+    def _commit(
+        self,
+        uri: str,
+        actions: list[Any],
+        schema: pa.Schema,
+        partition_by: list[str],
+        metadata: dict[str, str],
+        write_id: str,
+        mode: str,
+        partition_filters: list[tuple[str, str, str]] | None,
+    ) -> Commit:
+        """One delta-rs transaction adding `actions` (creating the table if need be)."""
+        from deltalake import CommitProperties
+        from deltalake.transaction import create_table_with_add_actions
+
         rows = sum(json.loads(a.stats)["numRecords"] for a in actions)
         commit_properties = CommitProperties(
             custom_metadata={"driftline.write_id": write_id, **metadata}
@@ -196,7 +261,6 @@ class DeltaRsBackend:
                 f"could not commit write {write_id} to {uri}: {error}. The table is unchanged; "
                 "re-run the task (its files are orphans until VACUUM removes them)"
             ) from error
-        _remove_dir(filesystem, f"{root}/{STAGING_DIR}/{write_id}")
         return Commit(version=version, rows=rows)
 
 
@@ -235,6 +299,46 @@ def _publish_staged_files(
                 path=relative_path,
                 size=int(info.size or 0),
                 partition_values=partition_values,
+                modification_time=int(time.time() * 1000),
+                data_change=True,
+                stats=json.dumps({"numRecords": num_rows}),
+            )
+        )
+    return actions
+
+
+def _adopt_files(
+    filesystem: pafs.FileSystem,
+    source_dir: str,
+    root: str,
+    write_id: str,
+    partition: dict[str, str],
+) -> list[Any]:
+    """Move the Parquet files under `source_dir` into the table at `root`, in the folder of
+    `partition`, and describe them for the Delta log (none when the folder is missing)."""
+    from urllib.parse import quote
+
+    import pyarrow.parquet as pq
+    from deltalake.transaction import AddAction
+    from pyarrow import fs as pafs
+
+    relative_dir = "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
+    target_dir = f"{root}/{relative_dir}" if relative_dir else root
+    selector = pafs.FileSelector(source_dir, recursive=True, allow_not_found=True)
+    actions = []
+    for info in filesystem.get_file_info(selector):
+        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+            continue
+        filesystem.create_dir(target_dir, recursive=True)
+        target = f"{target_dir}/{write_id}-{info.path.rsplit('/', 1)[-1]}"
+        filesystem.move(info.path, target)
+        with filesystem.open_input_file(target) as handle:
+            num_rows = pq.read_metadata(handle).num_rows
+        actions.append(
+            AddAction(
+                path=target[len(root) + 1 :],
+                size=int(info.size or 0),
+                partition_values={k: str(v) for k, v in partition.items()},
                 modification_time=int(time.time() * 1000),
                 data_change=True,
                 stats=json.dumps({"numRecords": num_rows}),

@@ -29,7 +29,6 @@ from driftline.sources.staging import fresh_dir
 from driftline.sources.unpack import TEXT_FORMATS, Member, members
 
 if TYPE_CHECKING:
-    from pyspark import StorageLevel
     from pyspark.sql import DataFrame
 
 logger = logging.getLogger(__name__)
@@ -123,58 +122,41 @@ def ingest_source(
     broken.extend(broken_members)
 
     ingested_at = datetime.now(UTC)  # audit metadata only; never used to choose data
-    bronze_parts: list[tuple[DataFrame, list[str]]] = []
-    quarantine_parts: list[DataFrame] = []
-    cached: list[DataFrame] = []
+    extras, added = _bronze_extras(ctx, source, [g.extra_columns for g in parsed])
+    parts: list[DataFrame] = []
     for group in parsed:
-        # Parsed once and kept (in memory, spilling to disk): the counts, bronze and
-        # quarantine all read it, and Spark refuses to query the corrupt-record column of a
-        # raw scan on its own.
         frame = _with_lineage(ctx, source, group.frame, group.members, ingested_at)
-        frame = frame.persist(_memory_and_disk())
-        cached.append(frame)
-        counts = _count_by_file(frame)
+        parts.append(_unified(frame, source, extras))
         for member in group.members:
-            read_rows, bad = counts.get(str(member.path), (0, 0))
-            outcome = by_file[member.parent.checksum]
-            outcome.columns.update(group.extra_columns)
-            outcome.rows_read += read_rows
-            outcome.rows_bronze += read_rows - bad
-            outcome.rows_quarantined += bad
-            if bad:
-                outcome.reasons.append(f"{bad} malformed row(s) in {member.label}")
-        bronze_parts.append((_bronze_rows(frame, source, group.extra_columns), group.extra_columns))
-        quarantine_parts.append(_quarantined_rows(frame))
+            by_file[member.parent.checksum].columns.update(group.extra_columns)
+    whole: dict[str, tuple[DroppedFile, str]] = {}
     for item, reason in broken:
         file = item.parent if isinstance(item, Member) else item
         label = item.label if isinstance(item, Member) else item.name
-        rows = _whole_file(ctx, source, item, reason, ingested_at)
-        count = rows.count()
-        outcome = by_file[file.checksum]
-        outcome.rows_read += count
-        outcome.rows_quarantined += count
-        outcome.reasons.append(f"{label} quarantined whole: {reason}")
-        quarantine_parts.append(rows)
+        parts.append(_unified(_whole_file(ctx, source, item, reason, ingested_at), source, extras))
+        whole[label] = (file, reason)
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
+
+    versions, counts = _write_rows(ctx, source, parts, extras)
+    for (checksum, label, target), rows in sorted(counts.items()):
+        outcome = by_file[checksum]
+        outcome.rows_read += rows
+        if target == BRONZE:
+            outcome.rows_bronze += rows
+        else:
+            outcome.rows_quarantined += rows
+            if label not in whole:
+                outcome.reasons.append(f"{rows} malformed row(s) in {label}")
+    for label, (file, reason) in whole.items():
+        by_file[file.checksum].reasons.append(f"{label} quarantined whole: {reason}")
     for outcome in by_file.values():
         if outcome.rows_read == 0:
             outcome.status = "empty"
             outcome.reasons.append("no rows (empty or header only)")
         elif outcome.rows_bronze == 0:
             outcome.status = "quarantined"
-
-    try:
-        versions, new_columns = _write(ctx, source, bronze_parts, quarantine_parts, outcomes)
-    finally:
-        for frame in cached:
-            frame.unpersist()
-    return outcomes, versions, new_columns
-
-
-def _memory_and_disk() -> StorageLevel:
-    from pyspark import StorageLevel
-
-    return StorageLevel.MEMORY_AND_DISK
+    versions.update(_write_manifest(ctx, source, outcomes, added))
+    return outcomes, versions, added
 
 
 def _manifest_rows(ctx: RunContext, source: str) -> DataFrame | None:
@@ -245,28 +227,6 @@ def _with_lineage(
         lookup(checksums)[path].alias("_file_checksum"),  # type: ignore[index]
         F.lit(ingested_at).alias("_ingested_at"),
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
-    )
-
-
-def _count_by_file(parsed: DataFrame) -> dict[str, tuple[int, int]]:
-    """Rows read and rows malformed per file, in one small aggregate."""
-    from pyspark.sql import functions as F
-
-    rows = parsed.groupBy(PATH).agg(F.count(F.lit(1)), F.count(CORRUPT)).collect()
-    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
-
-
-def _bronze_rows(parsed: DataFrame, source: SourceConfig, extras: list[str]) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    return parsed.where(F.col(CORRUPT).isNull()).select(*source.columns, *extras, *METADATA_COLUMNS)
-
-
-def _quarantined_rows(parsed: DataFrame) -> DataFrame:
-    from pyspark.sql import functions as F
-
-    return parsed.where(F.col(CORRUPT).isNotNull()).select(
-        F.col(CORRUPT).alias("_raw"), F.col(REASON).alias("_reason"), *METADATA_COLUMNS
     )
 
 
@@ -345,22 +305,19 @@ def _preserve(ctx: RunContext, source: SourceConfig, file: DroppedFile) -> str:
     return target
 
 
-def _union(parts: list[DataFrame]) -> DataFrame | None:
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.unionByName(part)
-    return result
+TARGET = "__dl_target"
+BRONZE, QUARANTINE = "bronze", "quarantine"
+QUARANTINE_COLUMNS = ("_raw", "_reason")
 
 
-def _bronze_frame(
-    ctx: RunContext, source: SourceConfig, parts: list[tuple[DataFrame, list[str]]]
-) -> tuple[DataFrame, list[str]]:
-    """Bronze rows with the table's whole schema: declared, every column any file ever
-    added (null where a file lacks it), then lineage; and the columns new to the table."""
-    from pyspark.sql import functions as F
+def _bronze_extras(
+    ctx: RunContext, source: SourceConfig, found: list[list[str]]
+) -> tuple[list[str], list[str]]:
+    """(every undeclared column bronze keeps, those new with this date's files).
 
+    Bronze keeps every column any file ever added (null where a file lacks it), so a date
+    whose files lack a column does not drop it from the table.
+    """
     table = tables.bronze(source.name)
     existing: list[str] = []
     if ctx.lake.exists(table):
@@ -369,18 +326,7 @@ def _bronze_frame(
             for c in ctx.lake.read(table).columns
             if c not in source.columns and c not in METADATA_COLUMNS
         ]
-    added = sorted({c for _, extras in parts for c in extras} - set(existing))
-    extras = existing + added
-    frames = []
-    for frame, own in parts:
-        missing = [F.lit(None).cast("string").alias(c) for c in extras if c not in own]
-        frames.append(
-            frame.select("*", *missing).select(*source.columns, *extras, *METADATA_COLUMNS)
-        )
-    bronze = _union(frames)
-    if bronze is None:
-        declared = ", ".join(f"`{c}` string" for c in [*source.columns, *extras])
-        bronze = ctx.spark.createDataFrame([], f"{declared}, {METADATA_DDL}")
+    added = sorted({c for extras in found for c in extras} - set(existing))
     if added:
         logger.warning(
             "source %s: new column(s) %s added to %s (strings; declare them in the YAML to "
@@ -389,58 +335,113 @@ def _bronze_frame(
             added,
             table,
         )
-    return bronze, added
+    return existing + added, added
 
 
-def _write(
-    ctx: RunContext,
-    source: SourceConfig,
-    bronze_parts: list[tuple[DataFrame, list[str]]],
-    quarantine_parts: list[DataFrame],
-    outcomes: list[FileOutcome],
-) -> tuple[dict[str, int], list[str]]:
-    """Replace this date's partitions of bronze, quarantine and the manifest.
+def _unified(frame: DataFrame, source: SourceConfig, extras: list[str]) -> DataFrame:
+    """Parsed or whole-file rows in the one shape the ingest write takes: bronze's columns,
+    quarantine's `_raw`/`_reason`, lineage, and which table each row belongs to."""
+    from pyspark.sql import functions as F
 
-    The manifest is written last: a crash before it leaves the date looking un-ingested, and
-    the re-run replaces the same partitions again.
+    if CORRUPT in frame.columns:  # parsed rows: the reader's verdict decides
+        raw, reason = F.col(CORRUPT), F.col(REASON)
+        target = F.when(F.col(CORRUPT).isNull(), F.lit(BRONZE)).otherwise(F.lit(QUARANTINE))
+    else:  # a file quarantined whole
+        raw, reason, target = F.col("_raw"), F.col("_reason"), F.lit(QUARANTINE)
+    present = set(frame.columns)
+    data = [
+        (F.col(c) if c in present else F.lit(None)).cast("string").alias(c)
+        for c in [*source.columns, *extras]
+    ]
+    return frame.select(
+        *data,
+        raw.alias("_raw"),
+        reason.alias("_reason"),
+        *[F.col(c) for c in METADATA_COLUMNS],
+        F.lit("ingest").alias(tables.STAGE),
+        target.alias(TARGET),
+    )
+
+
+def _write_rows(
+    ctx: RunContext, source: SourceConfig, parts: list[DataFrame], extras: list[str]
+) -> tuple[dict[str, int], dict[tuple[str, str, str], int]]:
+    """Replace this date's partitions of bronze and quarantine in one Spark write; return
+    the versions and the committed rows per (file checksum, file label, table).
+
+    Every row goes to exactly one of the two tables. The counts are read back from what was
+    committed, so the manifest records what the tables hold.
     """
     from pyspark.sql import functions as F
 
-    partition = {tables.RUN_DATE: ctx.ds}
-    metadata = ctx.commit_metadata("ingest")
-    versions: dict[str, int] = {}
+    from driftline.lake.base import SplitTarget
 
-    bronze, new_columns = _bronze_frame(ctx, source, bronze_parts)
-    written = ctx.lake.replace_partition(tables.bronze(source.name), bronze, partition, metadata)
-    versions[written.table] = written.version
-
-    quarantine = _union(quarantine_parts)
-    if quarantine is None:
-        quarantine = ctx.spark.createDataFrame([], f"_raw string, _reason string, {METADATA_DDL}")
-    quarantine = quarantine.withColumn(tables.STAGE, F.lit("ingest"))
-    q = ctx.lake.replace_partition(
-        tables.quarantine(source.name), quarantine, {tables.STAGE: "ingest", **partition}, metadata
-    )
-    versions[q.table] = q.version
-
-    expected_bronze = sum(o.rows_bronze for o in outcomes)
-    expected_quarantine = sum(o.rows_quarantined for o in outcomes)
-    if (written.rows, q.rows) != (expected_bronze, expected_quarantine):
-        raise SourceError(
-            f"source {source.name}: row accounting failed for {ctx.ds}: counted "
-            f"{expected_bronze} good / {expected_quarantine} bad rows but wrote "
-            f"{written.rows} to bronze and {q.rows} to quarantine; the manifest was not "
-            "updated, re-run the task"
+    if parts:
+        rows = parts[0]
+        for part in parts[1:]:
+            rows = rows.unionByName(part)
+    else:
+        declared = ", ".join(f"`{c}` string" for c in [*source.columns, *extras])
+        rows = ctx.spark.createDataFrame(
+            [],
+            f"{declared}, _raw string, _reason string, {METADATA_DDL}, "
+            f"{tables.STAGE} string, {TARGET} string",
         )
+    lineage = [c for c in METADATA_COLUMNS if c != tables.RUN_DATE]
+    written = ctx.lake.replace_partition_split(
+        rows,
+        TARGET,
+        {
+            BRONZE: SplitTarget(
+                tables.bronze(source.name),
+                [*source.columns, *extras, *lineage],
+                {tables.RUN_DATE: ctx.ds},
+            ),
+            QUARANTINE: SplitTarget(
+                tables.quarantine(source.name),
+                [*QUARANTINE_COLUMNS, *lineage],
+                {tables.STAGE: "ingest", tables.RUN_DATE: ctx.ds},
+            ),
+        },
+        ctx.commit_metadata("ingest"),
+    )
+    counts: dict[tuple[str, str, str], int] = {}
+    for target, result in written.items():
+        committed = ctx.lake.read(result.table, result.version).where(
+            F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
+        )
+        if target == QUARANTINE:
+            committed = committed.where(F.col(tables.STAGE) == "ingest")
+        for checksum, label, n in (
+            committed.groupBy("_file_checksum", "_source_file").count().collect()
+        ):
+            counts[(checksum, label, target)] = int(n)
+        if sum(n for (_, _, t), n in counts.items() if t == target) != result.rows:
+            raise SourceError(
+                f"source {source.name}: row accounting failed for {ctx.ds}: {result.table} "
+                f"committed {result.rows} rows but its partition reads back differently; the "
+                "manifest was not updated, re-run the task"
+            )
+    return {r.table: r.version for r in written.values()}, counts
+
+
+def _write_manifest(
+    ctx: RunContext, source: SourceConfig, outcomes: list[FileOutcome], added: list[str]
+) -> dict[str, int]:
+    """Written last: a crash before it leaves the date looking un-ingested, and the re-run
+    replaces the same partitions again."""
+    from pyspark.sql import functions as F
 
     manifest = ctx.spark.createDataFrame(
-        [_manifest_row(source, o, new_columns, ctx) for o in outcomes], MANIFEST_DDL
+        [_manifest_row(source, o, added, ctx) for o in outcomes], MANIFEST_DDL
     ).withColumn("run_id", F.lit(ctx.run_id))
-    m = ctx.lake.replace_partition(
-        tables.INGEST_MANIFEST, manifest, {"source": source.name, **partition}, metadata
+    written = ctx.lake.replace_partition(
+        tables.INGEST_MANIFEST,
+        manifest,
+        {"source": source.name, tables.RUN_DATE: ctx.ds},
+        ctx.commit_metadata("ingest"),
     )
-    versions[m.table] = m.version
-    return versions, new_columns
+    return {written.table: written.version}
 
 
 def _manifest_row(
