@@ -52,7 +52,7 @@ def pipeline(sftp_conn: str, s3_conn: str) -> dict[str, Any]:
                 "name": "crm_orders",
                 "kind": "sftp",
                 "conn_id": sftp_conn,
-                "path": "/outbox/{run_date}/*.csv",
+                "path": "/file-drop-outbox/{run_date}/*.csv",
                 "on_arrival": True,
                 "arrival": {**FAST, "done_marker": ".done"},
                 "columns": COLUMNS,
@@ -112,7 +112,8 @@ def test_file_drop_dag_waits_deferred_then_ingests(  # type: ignore[no-untyped-d
     (local / "a.csv").write_text(body(1, 3))
     s3_client.create_bucket(Bucket="web-drops")
     s3_client.put_object(Bucket="web-drops", Key="orders/2024-03-01/w.csv", Body=body(10, 2))
-    outbox = sftp_server.root / "outbox" / "2024-03-01"
+    # Its own folder on the shared SFTP server: other tests use /outbox for the same dates.
+    outbox = sftp_server.root / "file-drop-outbox" / "2024-03-01"
     outbox.mkdir(parents=True, exist_ok=True)
     (outbox / "crm.csv").write_text(body(20, 4))  # written, but not yet marked done
 
