@@ -54,12 +54,17 @@ def readable_state(lake: Any, lake_root: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
-def rows_for(lake: Any, table: str, run_date: date) -> int:
+def rows_for(lake: Any, table: str, run_date: date, source: str | None = None) -> int:
+    """Rows of one date's partition; `source` narrows tables partitioned by source too
+    (the manifest), where each source is its own transaction."""
     from pyspark.sql import functions as F
 
     if not lake.exists(table):
         return 0
-    return lake.read(table).where(F.col(tables.RUN_DATE) == F.lit(run_date)).count()
+    rows = lake.read(table).where(F.col(tables.RUN_DATE) == F.lit(run_date))
+    if source is not None:
+        rows = rows.where(F.col("source") == source)
+    return int(rows.count())
 
 
 def run_job(step: str, environment: dict[str, str], kill_after: float | None) -> str:
@@ -99,12 +104,15 @@ def lakehouse(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     return settings, lake, Path(settings.resolved_lake_uri)
 
 
-def kill_trials(step: str, lakehouse: Any, dated: list[str], seed: int) -> list[str]:  # type: ignore[no-untyped-def]
+Partition = tuple[str, str | None]  # (table, source) as rows_for reads it
+
+
+def kill_trials(step: str, lakehouse: Any, dated: list[Partition], seed: int) -> list[str]:
     settings, lake, root = lakehouse
     environment = settings_environment(settings)
     rng = random.Random(seed)
     outcomes = []
-    complete: dict[str, set[int]] = {t: set() for t in dated}
+    complete: dict[Partition, set[int]] = {p: set() for p in dated}
     for _ in range(TRIALS_PER_STEP):
         before = readable_state(lake, root)
         outcome = run_job(step, environment, kill_after=rng.uniform(2.0, 28.0))
@@ -115,14 +123,20 @@ def kill_trials(step: str, lakehouse: Any, dated: list[str], seed: int) -> list[
             assert lake.read(name, version).count() == before[name][1], (
                 f"{name} version {version} no longer reads as before ({outcome})"
             )
-        for table in dated:
-            complete[table].add(rows_for(lake, table, TARGET))
+        for table, source in dated:
+            complete[(table, source)].add(rows_for(lake, table, TARGET, source))
     run_job(step, environment, kill_after=None)
-    for table in dated:
-        final = rows_for(lake, table, TARGET)
+    for table, source in dated:
+        final = rows_for(lake, table, TARGET, source)
         assert final > 0
         # Any partition a killed run left behind was the complete one, never a part of it.
-        assert complete[table] <= {0, final}, (table, complete[table], final, outcomes)
+        assert complete[(table, source)] <= {0, final}, (
+            table,
+            source,
+            complete[(table, source)],
+            final,
+            outcomes,
+        )
     return outcomes
 
 
@@ -135,7 +149,10 @@ def test_sigkill_during_ingest_and_scoring(lakehouse) -> None:  # type: ignore[n
     ingest = kill_trials(
         "ingest",
         lakehouse,
-        [*(tables.bronze(s) for s in sources), tables.INGEST_MANIFEST],
+        [
+            *((tables.bronze(s), None) for s in sources),
+            *((tables.INGEST_MANIFEST, s) for s in sources),
+        ],
         seed=11,
     )
     # Exact counts after the re-run: every line of every file is in bronze or quarantine,
@@ -156,7 +173,7 @@ def test_sigkill_during_ingest_and_scoring(lakehouse) -> None:  # type: ignore[n
     ctx = build_context(TARGET, "faults", settings)
     for step in ("validate", "conform", "features"):
         step_function(step)(ctx)
-    scoring = kill_trials("score", lakehouse, [tables.PREDICTIONS], seed=12)
+    scoring = kill_trials("score", lakehouse, [(tables.PREDICTIONS, None)], seed=12)
     features = rows_for(lake, tables.FEATURES, TARGET)
     predictions = rows_for(lake, tables.PREDICTIONS, TARGET)
     assert predictions > 0 and predictions % features == 0  # each model scored every row once
