@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import mlflow
 import numpy as np
 import pytest
 
@@ -95,7 +96,8 @@ def test_gate_promotes_a_better_model_rejects_a_worse_one_and_rollback_restores(
 
 def test_same_data_versions_and_seed_give_the_same_model(lake_with_three_nights) -> None:  # type: ignore[no-untyped-def]
     day3 = lake_with_three_nights[2]
-    data, versions = train.training_table(day3)
+    frame, versions = train.training_frame(day3)
+    data = frame.toArrow()
     first = train.run(day3, reason="manual")
     second = train.run(day3, reason="manual")
     models = [
@@ -115,6 +117,50 @@ def test_same_data_versions_and_seed_give_the_same_model(lake_with_three_nights)
     )
     assert first.metrics["holdout_auc"] == second.metrics["holdout_auc"]
     assert versions[tables.FEATURES] == day3.lake.version(tables.FEATURES)
+
+
+def test_a_large_training_set_trains_on_the_executors(lake_with_three_nights) -> None:  # type: ignore[no-untyped-def]
+    from driftline.features import FeatureEncoding
+    from driftline.scoring import score_frame
+
+    day3 = lake_with_three_nights[2]
+
+    def with_threshold(rows: int) -> RunContext:
+        model = day3.pipeline.model.model_copy(
+            update={"spark_training_rows": rows, "search_trials": 2}
+        )
+        return _with(day3, day3.pipeline.model_copy(update={"model": model}))
+
+    frame, _ = train.training_frame(day3)
+    rows = frame.count()
+    on_driver = train.run(with_threshold(rows + 1), reason="manual").metrics
+    on_spark = train.run(with_threshold(rows // 3), reason="manual").metrics
+
+    assert on_driver["engine"] == "xgboost"
+    assert on_spark["engine"] == "xgboost.spark"
+    assert on_spark["train_rows"] + on_spark["holdout_rows"] == rows
+    assert on_spark["search_sample_rows"] <= rows // 3 < on_spark["train_rows"]
+    assert on_spark["holdout_auc"] > 0.6, on_spark
+    version = mlflow.MlflowClient().get_model_version(
+        day3.pipeline.model.name, on_spark["model_version"]
+    )
+    assert version.tags["driftline.engine"] == "xgboost.spark"
+
+    # The Spark encoding is the driver's, value for value; the booster scores like any other.
+    loaded = registry.load(
+        registry.ModelRef(
+            day3.pipeline.model.name, on_spark["model_version"], "x", on_spark["mlflow_run_id"]
+        )
+    )
+    data = frame.toArrow()
+    encoding = FeatureEncoding.fit_frame(day3.pipeline, frame)
+    assert encoding == FeatureEncoding.fit(day3.pipeline, data)
+    in_spark = np.array(frame.select(*encoding.columns()).toPandas(), dtype=np.float32)
+    np.testing.assert_array_equal(in_spark, encoding.matrix(data))
+    key = day3.pipeline.entity.key
+    scored = score_frame(frame, loaded.booster, loaded.encoding, keep=[key], top_k=0)
+    scores = np.array([r["score"] for r in scored.collect()])
+    assert len(scores) == rows and np.isfinite(scores).all() and scores.std() > 0
 
 
 def _with(ctx: RunContext, pipeline: PipelineConfig) -> RunContext:

@@ -295,6 +295,13 @@ class ModelConfig(_Strict):
     num_boost_round: int = Field(200, ge=1, le=100_000)
     # Optuna TPE trials over depth, learning rate, min child weight and sampling; 0 = none.
     search_trials: int = Field(8, ge=0, le=500)
+    # From this many labelled rows, the booster trains on the Spark executors
+    # (`xgboost.spark`) instead of in one process on the driver; the search, the baseline
+    # and the reference profile then use a seeded sample of at most this many rows.
+    spark_training_rows: int = Field(2_000_000, ge=1)
+    # `xgboost.spark` workers (one barrier task and one data shard each); None: Spark's
+    # default parallelism.
+    spark_training_workers: int | None = Field(None, ge=1)
     training_window_days: int = Field(28, ge=1)
     seed: int = 42
 

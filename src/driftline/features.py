@@ -16,7 +16,7 @@ from driftline.config import PipelineConfig
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 AS_OF = "as_of_date"
 
@@ -59,6 +59,36 @@ class FeatureEncoding:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeatureEncoding:
         return cls(names=list(data["names"]), categorical=dict(data["categorical"]))
+
+    @classmethod
+    def fit_frame(cls, pipeline: PipelineConfig, data: DataFrame) -> FeatureEncoding:
+        """`fit` for rows that stay in Spark: the same vocabularies, from distinct values."""
+        from pyspark.sql import functions as F
+
+        vocab = {}
+        for feature in pipeline.features:
+            if feature.type == "categorical":
+                rows = data.select(F.col(feature.name).cast("string")).distinct().collect()
+                vocab[feature.name] = sorted(str(r[0]) for r in rows if r[0] is not None)
+        return cls(names=pipeline.feature_names, categorical=vocab)
+
+    def columns(self) -> list[Column]:
+        """`matrix` as Spark columns (float, category code, null for missing or unseen), for
+        `xgboost.spark`, which reads one numeric column per feature."""
+        from pyspark.sql import functions as F
+
+        out = []
+        for name in self.names:
+            if name in self.categorical and not self.categorical[name]:
+                value = F.lit(None)
+            elif name in self.categorical:
+                vocabulary = F.array(*[F.lit(v) for v in self.categorical[name]])
+                position = F.array_position(vocabulary, F.col(name).cast("string"))
+                value = F.when(position > 0, position - 1)
+            else:
+                value = F.col(name)
+            out.append(value.cast("float").alias(name))
+        return out
 
     def matrix(self, data: pa.RecordBatch | pa.Table) -> np.ndarray:
         """A float32 matrix in training order; a null or an unseen category is NaN.

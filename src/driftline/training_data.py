@@ -12,6 +12,7 @@ from driftline.quality.results import gate
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from pyspark.sql import DataFrame
 
 
 def labelled_features(
@@ -22,6 +23,18 @@ def labelled_features(
     versions: dict[str, int],
     check: bool = False,
 ) -> pa.Table:
+    """`labelled_frame`, collected to the driver in (as_of_date, key) order."""
+    return labelled_frame(ctx, after, until, labels_known_by, versions, check).toArrow()
+
+
+def labelled_frame(
+    ctx: RunContext,
+    after: date,
+    until: date,
+    labels_known_by: date,
+    versions: dict[str, int],
+    check: bool = False,
+) -> DataFrame:
     """Feature rows with `after < as_of_date <= until` whose label had arrived by
     `labels_known_by`, read at the given Delta versions (so a model's training or holdout
     data can be read again, identically, later)."""
@@ -39,9 +52,8 @@ def labelled_features(
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
-    joined = (
+    return (
         features.join(labels, [key, AS_OF])
         .select(key, AS_OF, *ctx.pipeline.feature_names, "label")
         .orderBy(AS_OF, key)
     )
-    return joined.toArrow()
