@@ -3,7 +3,8 @@
 Same booster, same 20-feature rows, same run. Throughput in rows/s; each side timed
 `--repeat` times, best kept. Prints the spark_udf ratio, then `RATIO <driftline/raw>` last
 (higher is better; goal >= 0.7, and >= 2x spark_udf). Driftline is measured as it runs in
-production, with top-3 SHAP contributions, and also scores-only.
+production, with top-3 contributions, and also scores-only; a pass-through `mapInArrow`
+with no model shows what the Spark <-> Python round trip alone allows on this machine.
 
     .venv/bin/python benchmarks/score.py --rows 4000000
 """
@@ -90,6 +91,22 @@ def main() -> None:
         )
     udf = mlflow.pyfunc.spark_udf(spark, info.model_uri, result_type="double")
 
+    def transport_only() -> None:
+        """The same Spark -> Arrow -> Python -> Spark round trip with no model at all: the
+        ceiling any Python scoring in Spark has on this machine."""
+
+        def passthrough(batches):  # type: ignore[no-untyped-def]
+            import pyarrow as pa
+
+            for batch in batches:
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column("id"), pa.array(np.zeros(batch.num_rows))], names=["id", "score"]
+                )
+
+        df.select("id", *names).mapInArrow(passthrough, "id long, score double").write.format(
+            "noop"
+        ).mode("overwrite").save()
+
     def spark_udf() -> None:
         df.select("id", udf(*names).alias("score")).write.format("noop").mode("overwrite").save()
 
@@ -98,10 +115,13 @@ def main() -> None:
     scores_rate = rows / best(lambda: driftline(0), args.repeat)
     contrib_rate = rows / best(lambda: driftline(3), args.repeat)
     udf_rate = rows / best(spark_udf, args.repeat)
+    floor_rate = rows / best(transport_only, args.repeat)
     print(
         f"rows={rows} raw_rows_per_s={raw_rate:,.0f} driftline_scores_only={scores_rate:,.0f} "
-        f"driftline_with_top3_contributions={contrib_rate:,.0f} spark_udf={udf_rate:,.0f}"
+        f"driftline_with_top3_contributions={contrib_rate:,.0f} spark_udf={udf_rate:,.0f} "
+        f"transport_only={floor_rate:,.0f}"
     )
+    print(f"transport only (no model) / raw = {floor_rate / raw_rate:.3f}")
     print(
         f"driftline scores-only / raw = {scores_rate / raw_rate:.3f}; "
         f"scores-only / spark_udf = {scores_rate / udf_rate:.3f}"
