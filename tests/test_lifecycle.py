@@ -97,7 +97,7 @@ def test_gate_promotes_a_better_model_rejects_a_worse_one_and_rollback_restores(
 def test_same_data_versions_and_seed_give_the_same_model(lake_with_three_nights) -> None:  # type: ignore[no-untyped-def]
     day3 = lake_with_three_nights[2]
     frame, versions = train.training_frame(day3)
-    data = frame.toArrow()
+    data = frame.orderBy("as_of_date", day3.pipeline.entity.key).toArrow()
     first = train.run(day3, reason="manual")
     second = train.run(day3, reason="manual")
     models = [
@@ -152,6 +152,7 @@ def test_a_large_training_set_trains_on_the_executors(lake_with_three_nights) ->
             day3.pipeline.model.name, on_spark["model_version"], "x", on_spark["mlflow_run_id"]
         )
     )
+    frame = frame.orderBy("as_of_date", day3.pipeline.entity.key)
     data = frame.toArrow()
     encoding = FeatureEncoding.fit_frame(day3.pipeline, frame)
     assert encoding == FeatureEncoding.fit(day3.pipeline, data)

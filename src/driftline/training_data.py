@@ -24,7 +24,8 @@ def labelled_features(
     check: bool = False,
 ) -> pa.Table:
     """`labelled_frame`, collected to the driver in (as_of_date, key) order."""
-    return labelled_frame(ctx, after, until, labels_known_by, versions, check).toArrow()
+    frame = labelled_frame(ctx, after, until, labels_known_by, versions, check)
+    return frame.orderBy(AS_OF, ctx.pipeline.entity.key).toArrow()
 
 
 def labelled_frame(
@@ -52,8 +53,7 @@ def labelled_frame(
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
-    return (
-        features.join(labels, [key, AS_OF])
-        .select(key, AS_OF, *ctx.pipeline.feature_names, "label")
-        .orderBy(AS_OF, key)
+    # Unordered: the executors' fit needs no sort; whoever collects orders (`labelled_features`).
+    return features.join(labels, [key, AS_OF]).select(
+        key, AS_OF, *ctx.pipeline.feature_names, "label"
     )

@@ -63,7 +63,8 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
     if rows >= model.spark_training_rows:
         trained = fit_on_executors(ctx, frame, rows, device)
     else:
-        trained = fit_on_driver(ctx, frame.toArrow(), device)
+        ordered = frame.orderBy(AS_OF, ctx.pipeline.entity.key)  # the same rows, the same model
+        trained = fit_on_driver(ctx, ordered.toArrow(), device)
     result.metrics.update(register(ctx, trained, versions, reason))
     result.table_versions.update(versions)
     return result
