@@ -116,6 +116,9 @@ def ui_environment(port: int, schedule: bool) -> dict[str, str]:
     """
     base_url = f"http://localhost:{port}"
     return {
+        # Every task is a process with its own Spark JVM: more of them at once than there
+        # are cores only makes each slower.
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, os.cpu_count() or 2)),
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base_url,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",

@@ -118,9 +118,11 @@ def ui(
 
     from driftline.airflow_runner import migrate_metadata_db, ui_environment
     from driftline.demo.runner import prepare_environment
+    from driftline.registry import prepare_tracking_store
 
     environment = {**prepare_environment(workdir, project), **ui_environment(port, schedule)}
     migrate_metadata_db(environment)
+    prepare_tracking_store(environment["DRIFTLINE_MLFLOW_TRACKING_URI"])
     console.print(
         f"Airflow UI on http://localhost:{port}  (user admin; password in "
         f"{Path(environment['AIRFLOW_HOME']) / 'simple_auth_manager_passwords.json.generated'})"

@@ -64,6 +64,19 @@ def configure_mlflow(settings: Settings, experiment: str) -> str:
     )
 
 
+def prepare_tracking_store(tracking_uri: str) -> None:
+    """Create MLflow's tables before any task runs.
+
+    MLflow migrates a database-backed store the first time a client opens it; two Airflow
+    tasks doing that at once on a fresh SQLite file race and one fails
+    ("Online migration expected to match one row"). An MLflow server (the compose stack)
+    migrates its own database, so this matters for embedded stores.
+    """
+    import mlflow
+
+    mlflow.MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+
+
 def find_alias(name: str, alias: str = CHAMPION) -> ModelRef | None:
     import mlflow
     from mlflow.exceptions import MlflowException

@@ -1,7 +1,11 @@
 """`driftline ui` (Airflow standalone: API server, scheduler, dag-processor, triggerer,
 LocalExecutor) with the project's DAGs. While `driftline backfill` has Airflow 3's
-scheduler run two past dates, headless Chromium logs in, triggers `driftline_nightly` for a
-third date from the UI and sees it succeed; all three runs commit, nothing is lost."""
+scheduler run a past date, headless Chromium logs in, triggers `driftline_nightly` for the
+next date from the UI and sees it succeed; both runs commit to the same tables at the same
+time, nothing is lost.
+
+Every task of these runs is its own process with its own Spark JVM on a 2-core machine, so
+the test keeps to two dates: one backfilled, one triggered."""
 
 from __future__ import annotations
 
@@ -29,8 +33,8 @@ pytestmark = pytest.mark.integration
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SPEC = DemoData(start=date(2024, 3, 1), days=3, drift_day=99, rows_per_day=150)
-BACKFILLED, TRIGGERED = SPEC.dates[:2], SPEC.dates[2]
+SPEC = DemoData(start=date(2024, 3, 1), days=2, drift_day=99, rows_per_day=150)
+BACKFILLED, TRIGGERED = SPEC.dates[:1], SPEC.dates[1]
 
 
 class Airflow:
@@ -211,7 +215,7 @@ def trigger_from_the_ui(driver: Any, airflow: Airflow, day: date) -> None:
     _wait("the trigger dialog to submit", submitted, 30, 0.5)
 
 
-# Three nightly runs, each task in its own process with its own Spark JVM, on a shared
+# Two nightly runs, each task in its own process with its own Spark JVM, on a shared
 # machine: far longer than the default per-test limit.
 @pytest.mark.timeout(2700)
 def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> None:  # type: ignore[no-untyped-def]
@@ -229,8 +233,6 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
             BACKFILLED[0].isoformat(),
             "--to",
             BACKFILLED[-1].isoformat(),
-            "--max-active-runs",
-            "2",
         ],
         env={**os.environ, **airflow.environment},
         capture_output=True,
@@ -239,7 +241,7 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
         check=False,
     )
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
-    assert "2 run(s) queued" in backfill.stdout
+    assert "1 run(s) queued" in backfill.stdout
 
     driver = browser()
     try:
@@ -253,8 +255,10 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
             lambda: TRIGGERED.isoformat() in airflow.runs(),
             60,
         )
+        # A live DAG page polls the API server every few seconds; the runs need the CPU.
+        driver.get("about:blank")
         runs = _wait(
-            "all three runs to finish",
+            "both runs to finish",
             lambda: (
                 (r := airflow.runs())
                 and all(d.isoformat() in r for d in SPEC.dates)
@@ -283,7 +287,7 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
         driver.quit()
 
     # Nothing lost: every line of every day's extract is in bronze or quarantine, and every
-    # customer that passed validation on any of the three dates is in silver, although
+    # customer that passed validation on either date is in silver, although
     # the dates committed to the same tables at the same time.
     lake = open_lake(str(airflow.workdir / "lakehouse"), spark, "delta-rs")
     for day in SPEC.dates:

@@ -1,5 +1,5 @@
-"""SIGKILL at random points of a Spark ingest and a scoring job (6 kills each): every Delta
-table stays readable at a committed version, a date's partition is either absent or
+"""SIGKILL at random points of a Spark ingest and a scoring job (5 kills each, 10 in all):
+every Delta table stays readable at a committed version, a date's partition is either absent or
 complete (never partial), and the re-run completes with exact row counts.
 
 Each trial runs `jobs/<step>.py` in its own process group (Python driver and its JVM) and
@@ -29,8 +29,8 @@ from tests.conftest import PROJECT, make_settings, settings_environment
 
 pytestmark = pytest.mark.integration
 
-KILLS_PER_STEP = 6
-MAX_TRIALS_PER_STEP = 12
+KILLS_PER_STEP = 5
+MAX_TRIALS_PER_STEP = 10
 SPEC = DemoData(start=date(2024, 3, 1), days=3, drift_day=99, rows_per_day=300)
 TARGET = SPEC.dates[-1]
 
