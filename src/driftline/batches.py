@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 
-def bronze_batch(ctx: RunContext, source: str) -> DataFrame:
-    """The raw rows `ingest` wrote for this run date (partition pruned)."""
+def bronze_batch(ctx: RunContext, source: str, version: int | None = None) -> DataFrame:
+    """The raw rows `ingest` wrote for this run date (partition pruned), at `version`."""
     from pyspark.sql import functions as F
 
-    return ctx.lake.read(tables.bronze(source)).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
+    return ctx.lake.read(tables.bronze(source), version).where(
+        F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class CheckedBatch:
     all: DataFrame  # every row, typed
     good: DataFrame  # rows passing every rule
     bad: DataFrame  # rows failing one, with `_raw`, `_dq_reasons` and `_cast_failed_*`
+    version: int  # of bronze, which all three read
 
 
 def checked_batch(ctx: RunContext, source: str, table: str) -> CheckedBatch:
@@ -35,9 +38,10 @@ def checked_batch(ctx: RunContext, source: str, table: str) -> CheckedBatch:
     the rows conform leaves out."""
     config = ctx.pipeline.source(source)
     suite = load_suite(ctx.settings.resolved_expectations_dir, table)
-    checked = typed(bronze_batch(ctx, source), config, with_checks=True)
+    version = ctx.lake.version(tables.bronze(source))
+    checked = typed(bronze_batch(ctx, source, version), config, with_checks=True)
     good, bad = split_rows(checked, row_rules(suite, cast_checked_columns(config)))
-    return CheckedBatch(drop_checks(checked), drop_checks(good), bad)
+    return CheckedBatch(drop_checks(checked), drop_checks(good), bad, version)
 
 
 def conformed_batch(ctx: RunContext, source: str, key: str, table: str) -> DataFrame:

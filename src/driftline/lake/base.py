@@ -81,6 +81,10 @@ class TableBackend(Protocol):
 
     def history(self, uri: str) -> list[dict[str, Any]]: ...
 
+    def partition_rows(
+        self, uri: str, partition: dict[str, str], version: int | None
+    ) -> int | None: ...
+
 
 class Lake:
     """The lakehouse rooted at `root`: tables are addressed by name (`bronze/customers`)."""
@@ -216,6 +220,15 @@ class Lake:
             commit.version,
         )
         return WriteResult(table, commit.version, commit.rows)
+
+    def partition_rows(
+        self, table: str, partition: dict[str, str], version: int | None = None
+    ) -> int | None:
+        """Rows in one partition, from the Delta log's per-file statistics (no scan), or
+        None where the backend cannot tell without reading the data."""
+        if not self.exists(table):
+            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        return self.backend.partition_rows(self.uri(table), partition, version)
 
     def version(self, table: str) -> int:
         if not self.exists(table):

@@ -44,6 +44,12 @@ class DeltaSparkBackend:
     def history(self, uri: str) -> list[dict[str, Any]]:
         return [row.asDict(recursive=True) for row in self._delta_table(uri).history().collect()]
 
+    def partition_rows(
+        self, uri: str, partition: dict[str, str], version: int | None
+    ) -> int | None:
+        """Not read from the log here: callers count the rows themselves."""
+        return None
+
     def _commit(self, uri: str) -> Commit:
         last = self._delta_table(uri).history(1).collect()[0]
         metrics = last["operationMetrics"] or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -51,80 +52,161 @@ def validate(
     level: str,
     docs_dir: Path | None = None,
     parameters: dict[str, Any] | None = None,
+    row_count: int | None = None,
 ) -> list[ExpectationOutcome]:
     """Run the `level` ("row", "batch" or "all") expectations of `suite` on `df` with GE.
 
     With "all" every outcome counts as batch level: failures warn or block, nothing is
     quarantined (the feature table's gate).
 
-    GE computes its metrics with Spark; only the metrics reach the driver. With `docs_dir`,
-    the run's Data Docs (HTML) are written there.
+    GE computes its metrics with Spark, the suite's aggregates in one pass, plus one for the
+    row count unless `row_count` gives it (`driftline.quality.engine`); only the metrics
+    reach the driver. With `docs_dir`, the run's Data Docs (HTML) are written there.
     """
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
-
     gx_suite = suite.gx_suite(level)
     if not gx_suite.expectations:
         return []
-    from great_expectations.checkpoint import ValidationAction
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    # In-memory stores and no temporary docs site: nothing is left behind in /tmp.
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-            progress_bars=ProgressBarsConfig(globally=False),
-            analytics_enabled=False,
-        ),
-    )
+    gx = _GxSession.get()
     name = f"{suite.table.replace('/', '_')}_{level}"
-    actions: list[ValidationAction] = []
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name="driftline",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    with gx.engine().known_row_count(row_count):
+        if docs_dir is None:
+            results = [gx.validate(df, name, gx_suite, parameters or {})]
+        else:
+            results = gx.validate_with_docs(df, name, gx_suite, parameters or {}, docs_dir)
+    recorded = "row" if level == "row" else "batch"
+    return [_outcome(suite.table, recorded, item) for r in results for item in r.results]
+
+
+DATASOURCE = "driftline"
+DOCS_SITE = "driftline"
+# Counts, not samples: sampling unexpected values costs a Spark job per expectation, and
+# quarantine already keeps every failing row.
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
+
+
+class _GxSession:
+    """The process's one in-memory GE context and what has been added to it.
+
+    Building a context, and adding a suite, a validation definition and a checkpoint to
+    it, costs more than validating a small batch; each is done once per process (per
+    version of a suite), not once per validation.
+    """
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        # Registers GE's `add_driftline_spark` (a Spark datasource, one-pass engine).
+        import driftline.quality.engine  # noqa: F401
+
+        # In-memory stores and no temporary docs site: nothing is left behind in /tmp.
+        self.context = gx.get_context(
+            mode="ephemeral",
+            project_config=DataContextConfig(
+                store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                progress_bars=ProgressBarsConfig(globally=False),
+                analytics_enabled=False,
+            ),
+        )
+        self.datasource = self.context.data_sources.add_driftline_spark(name=DATASOURCE)
+        self._suites: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._checkpoints: dict[tuple[str, str], Any] = {}
+        self._docs_dir: str | None = None
+
+    @classmethod
+    @functools.cache
+    def get(cls) -> _GxSession:
+        return cls()
+
+    def engine(self) -> Any:
+        return self.datasource.get_execution_engine()
+
+    def validate(self, df: DataFrame, name: str, gx_suite: Any, parameters: Any) -> Any:
+        """Validate the batch directly: no results kept, no docs."""
+        stored, batch_definition = self._prepared(name, gx_suite)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": df})
+        return batch.validate(
+            stored, result_format=RESULT_FORMAT, expectation_parameters=parameters
+        )
+
+    def validate_with_docs(
+        self, df: DataFrame, name: str, gx_suite: Any, parameters: Any, docs_dir: Path
+    ) -> list[Any]:
+        """Validate through a checkpoint, which stores the results and renders them as
+        Data Docs in `docs_dir`."""
+        self._point_docs_at(str(docs_dir))
+        result = self._checkpoint(name, gx_suite).run(
+            batch_parameters={"dataframe": df}, expectation_parameters=parameters
+        )
+        return list(result.run_results.values())
+
+    def _prepared(self, name: str, gx_suite: Any) -> tuple[Any, Any]:
+        """(the suite as stored in the context, the batch definition of its asset)."""
+        key = _key(name, gx_suite)
+        if key not in self._suites:
+            try:
+                batch_definition = self.datasource.get_asset(name).get_batch_definition("batch")
+            except LookupError:
+                batch_definition = self.datasource.add_dataframe_asset(
+                    name=name
+                ).add_batch_definition_whole_dataframe("batch")
+            self._suites[key] = (self.context.suites.add_or_update(gx_suite), batch_definition)
+        return self._suites[key]
+
+    def _checkpoint(self, name: str, gx_suite: Any) -> Any:
+        import great_expectations as gx
+        from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction
+
+        key = _key(name, gx_suite)
+        if key not in self._checkpoints:
+            stored, batch_definition = self._prepared(name, gx_suite)
+            definition = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=name, data=batch_definition, suite=stored)
+            )
+            actions: list[ValidationAction] = [
+                UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])
+            ]
+            self._checkpoints[key] = self.context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=name,
+                    validation_definitions=[definition],
+                    actions=actions,
+                    result_format=RESULT_FORMAT,
+                )
+            )
+        return self._checkpoints[key]
+
+    def _point_docs_at(self, docs_dir: str) -> None:
+        """Send Data Docs to `docs_dir` (one folder per run date). A new folder starts
+        from an empty results store, so its index lists only the validations written for
+        it."""
+        if docs_dir == self._docs_dir:
+            return
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            store.remove_key(key)
+        site: Any = {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": docs_dir,
             },
-        )
-        actions.append(UpdateDataDocsAction(name="data_docs", site_names=["driftline"]))
-    batch_definition = (
-        context.data_sources.add_spark(name="driftline")
-        .add_dataframe_asset(name=name)
-        .add_batch_definition_whole_dataframe("batch")
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(
-            name=name, data=batch_definition, suite=context.suites.add(gx_suite)
-        )
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(
-            name=name,
-            validation_definitions=[definition],
-            actions=actions,
-            # Counts, not samples: sampling unexpected values costs a Spark job per
-            # expectation, and quarantine already keeps every failing row.
-            result_format={"result_format": "BASIC", "partial_unexpected_count": 0},
-        )
-    )
-    result = checkpoint.run(
-        batch_parameters={"dataframe": df}, expectation_parameters=parameters or {}
-    )
-    outcomes = []
-    for validation in result.run_results.values():
-        for item in validation.results:
-            outcomes.append(_outcome(suite.table, "row" if level == "row" else "batch", item))
-    return outcomes
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+        if self._docs_dir is None:
+            self.context.add_data_docs_site(site_name=DOCS_SITE, site_config=site)
+        else:
+            self.context.update_data_docs_site(site_name=DOCS_SITE, site_config=site)
+        self._docs_dir = docs_dir
+
+
+def _key(name: str, gx_suite: Any) -> tuple[str, str]:
+    """A suite's identity: its name and its expectations as they are now."""
+    return name, json.dumps(gx_suite.to_json_dict()["expectations"], sort_keys=True)
 
 
 def _outcome(table: str, level: str, item: Any) -> ExpectationOutcome:

@@ -101,16 +101,23 @@ def raise_if_blocked(outcomes: list[ExpectationOutcome], what: str) -> None:
         )
 
 
-def gate(ctx: RunContext, df: DataFrame, suite_table: str, recorded_as: str) -> None:
+def gate(
+    ctx: RunContext,
+    df: DataFrame,
+    suite_table: str,
+    recorded_as: str,
+    row_count: int | None = None,
+) -> None:
     """Run a whole suite on `df`, record it as `recorded_as`, stop on a block failure.
 
     The feature table's suite runs this way at build, training and scoring time, so a
     schema or range skew between training and serving is caught where it happens.
+    `row_count`, where the caller knows it (from the Delta log), saves GE a pass.
     """
     from driftline.quality.gx_runner import validate
     from driftline.quality.suites import load_suite
 
     suite = load_suite(ctx.settings.resolved_expectations_dir, suite_table)
-    outcomes = validate(df, suite, "all", parameters={"run_date": ctx.ds})
+    outcomes = validate(df, suite, "all", parameters={"run_date": ctx.ds}, row_count=row_count)
     write_results(ctx, recorded_as, outcomes)
     raise_if_blocked(outcomes, f"{recorded_as} for {ctx.ds}")

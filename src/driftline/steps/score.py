@@ -45,7 +45,15 @@ def run(ctx: RunContext) -> StepResult:
     features = ctx.lake.read(tables.FEATURES, features_version).where(
         F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
     )
-    gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:scoring")
+    gate(
+        ctx,
+        features,
+        tables.FEATURES,
+        recorded_as=f"{tables.FEATURES}:scoring",
+        row_count=ctx.lake.partition_rows(
+            tables.FEATURES, {tables.RUN_DATE: ctx.ds}, features_version
+        ),
+    )
     key = ctx.pipeline.entity.key
     input_versions = json.dumps({tables.FEATURES: features_version})
     predictions = None
