@@ -46,6 +46,33 @@ def test_replace_partition_is_idempotent_and_leaves_other_dates(lake, spark) -> 
     assert [r[0] for r in rows(lake.read("t"))] == [1, 2, 4, 5]
 
 
+def test_driver_rows_replace_a_partition_like_a_dataframe_would(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    ddl = "id int, v string, score double, at timestamp, source string, _run_date date"
+    at = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    one = date(2024, 1, 1)
+    partition = {"source": "a", "_run_date": "2024-01-01"}
+    lake.replace_partition_rows("m", [(1, "x", 0.5, at, "a", one)], ddl, partition)
+    lake.replace_partition(
+        "m",
+        spark.createDataFrame([(9, "y", 1.0, at, "b", one)], ddl),
+        {"source": "b", "_run_date": "2024-01-01"},
+    )
+    result = lake.replace_partition_rows(
+        "m", [(2, "z", None, at, "a", one), (3, None, 2.0, None, "a", one)], ddl, partition
+    )
+    assert result.rows == 2
+    read = lake.read("m")
+    assert read.schema.simpleString() == spark.createDataFrame([], ddl).schema.simpleString()
+    assert [(r[0], r[1], r[2], r[4]) for r in rows(read)] == [
+        (2, "z", None, "a"),
+        (3, None, 2.0, "a"),
+        (9, "y", 1.0, "b"),
+    ]
+    assert read.where("id = 2").first()["at"] == at.replace(tzinfo=None)
+
+
 def test_time_travel_reads_an_earlier_version(lake, spark) -> None:  # type: ignore[no-untyped-def]
     first = lake.replace_partition("t", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
     lake.replace_partition("t", day(spark, "2024-01-01", [7, 8]), {"_run_date": "2024-01-01"})
@@ -145,9 +172,9 @@ def test_partition_values_with_awkward_characters(lake, spark) -> None:  # type:
 def split_frame(spark, run_date: str, good: list[int], bad: list[int]):  # type: ignore[no-untyped-def]
     d = date.fromisoformat(run_date)
     return spark.createDataFrame(
-        [(i, f"v{i}", None, d, "ingest", "ok") for i in good]
-        + [(i, None, f"raw{i}", d, "ingest", "bad") for i in bad],
-        "id int, v string, raw string, _run_date date, _stage string, target string",
+        [(i, f"v{i}", None, d, "ingest", "ok", i % 2) for i in good]
+        + [(i, None, f"raw{i}", d, "ingest", "bad", i % 2) for i in bad],
+        "id int, v string, raw string, _run_date date, _stage string, target string, unit int",
     )
 
 
@@ -177,14 +204,19 @@ def test_split_write_sends_each_row_to_one_table_and_replaces(lake, spark, nativ
         split_frame(spark, "2024-01-01", [1, 2, 3], [4]), "target", targets
     )
     written = lake.replace_partition_split(
-        split_frame(spark, "2024-01-01", [1, 2], [5, 6]), "target", targets
+        split_frame(spark, "2024-01-01", [1, 2], [5, 6, 7]).repartition(3),
+        "target",
+        targets,
+        count_by="unit",
     )
-    assert (written["ok"].rows, written["bad"].rows) == (2, 2)
+    assert (written["ok"].rows, written["bad"].rows) == (2, 3)
+    # Rows of each unit (say, a delivered file) per table, from what was committed.
+    assert (written["ok"].rows_by, written["bad"].rows_by) == ({"0": 1, "1": 1}, {"0": 1, "1": 2})
     good, rejects = lake.read("good"), lake.read("rejects")
     assert good.columns == ["id", "v", "_run_date"]
     assert rejects.columns == ["id", "raw", "_stage", "_run_date"]
     assert [r[0] for r in rows(good)] == [1, 2]
-    assert [(r[0], r[1]) for r in rows(rejects)] == [(5, "raw5"), (6, "raw6")]
+    assert [(r[0], r[1]) for r in rows(rejects)] == [(5, "raw5"), (6, "raw6"), (7, "raw7")]
     # The other table's partition of another date is untouched by a replace.
     lake.replace_partition_split(
         split_frame(spark, "2024-01-02", [9], []),
@@ -197,4 +229,4 @@ def test_split_write_sends_each_row_to_one_table_and_replaces(lake, spark, nativ
         },
     )
     assert [r[0] for r in rows(lake.read("good"))] == [1, 2, 9]
-    assert lake.read("rejects").count() == 2
+    assert lake.read("rejects").count() == 3

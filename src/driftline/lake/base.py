@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from driftline.errors import TableNotFoundError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
@@ -16,11 +17,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a commit produced: the new table version and how many rows it wrote."""
+    """What a commit produced: the new table version and how many rows it wrote (and,
+    for a split write counting by a column, how many of each of its values)."""
 
     table: str
     version: int
     rows: int
+    rows_by: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Commit:
 
     version: int
     rows: int
+    rows_by: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,14 @@ class TableBackend(Protocol):
         df: DataFrame,
         partition: dict[str, str],
         partition_by: list[str],
+        metadata: dict[str, str],
+    ) -> Commit: ...
+
+    def replace_partition_rows(
+        self,
+        uri: str,
+        rows: pa.Table,
+        partition: dict[str, str],
         metadata: dict[str, str],
     ) -> Commit: ...
 
@@ -145,18 +157,59 @@ class Lake:
         )
         return WriteResult(table, commit.version, commit.rows)
 
+    def replace_partition_rows(
+        self,
+        table: str,
+        rows: list[tuple[Any, ...]],
+        ddl: str,
+        partition: dict[str, str],
+        metadata: dict[str, str] | None = None,
+    ) -> WriteResult:
+        """`replace_partition` for a few rows built on the driver (a manifest, metrics,
+        validation results), in the schema `ddl` (Spark DDL, as `createDataFrame` takes).
+
+        Such rows need no Spark job: on the delta-rs backend they are written as one
+        Parquet file and committed directly, which saves a job per small table per step.
+        """
+        import pyarrow as pa
+        from pyspark.sql.pandas.types import to_arrow_schema
+        from pyspark.sql.types import StructType, _parse_datatype_string
+
+        schema = _parse_datatype_string(ddl)
+        assert isinstance(schema, StructType), ddl
+        arrow = pa.Table.from_pylist(
+            [dict(zip(schema.names, row, strict=True)) for row in rows],
+            schema=to_arrow_schema(schema, timezone="UTC"),
+        )
+        commit = self.backend.replace_partition_rows(
+            self.uri(table), arrow, partition, metadata or {}
+        )
+        logger.info(
+            "replaced partition %s of %s with %d rows (version %d)",
+            partition,
+            table,
+            commit.rows,
+            commit.version,
+        )
+        return WriteResult(table, commit.version, commit.rows)
+
     def replace_partition_split(
         self,
         df: DataFrame,
         by: str,
         targets: dict[str, SplitTarget],
         metadata: dict[str, str] | None = None,
+        count_by: str | None = None,
     ) -> dict[str, WriteResult]:
         """Replace one partition in each of several tables with the rows of `df` whose `by`
         column holds that target's key; every row goes to exactly one table.
 
+        With `count_by`, each result also says how many rows it took of each value of that
+        column (ingest counts the rows of every delivered file this way).
+
         Backends that can (delta-rs) write `df` once and commit each table's share of the
-        files; others get one partition replace per table from a cached frame.
+        files, counting from the files' footers; others get one partition replace per
+        table from a cached frame, and one aggregation for the counts.
         """
         native = getattr(self.backend, "replace_partition_split", None)
         if native is not None:
@@ -165,26 +218,14 @@ class Lake:
                 by,
                 {v: (self.uri(t.table), t.columns, t.partition) for v, t in targets.items()},
                 metadata or {},
+                count_by,
             )
             results = {
-                v: WriteResult(targets[v].table, c.version, c.rows) for v, c in commits.items()
+                v: WriteResult(targets[v].table, c.version, c.rows, c.rows_by)
+                for v, c in commits.items()
             }
         else:
-            from pyspark.sql import functions as F
-
-            cached = df.persist()
-            try:
-                results = {
-                    value: self.replace_partition(
-                        target.table,
-                        cached.where(F.col(by) == value).select(*target.columns, *target.partition),
-                        target.partition,
-                        metadata,
-                    )
-                    for value, target in targets.items()
-                }
-            finally:
-                cached.unpersist()
+            results = self._split_by_partition_replaces(df, by, targets, metadata, count_by)
         for value, result in results.items():
             logger.info(
                 "replaced partition %s of %s with %d rows (version %d)",
@@ -194,6 +235,38 @@ class Lake:
                 result.version,
             )
         return results
+
+    def _split_by_partition_replaces(
+        self,
+        df: DataFrame,
+        by: str,
+        targets: dict[str, SplitTarget],
+        metadata: dict[str, str] | None,
+        count_by: str | None,
+    ) -> dict[str, WriteResult]:
+        from pyspark.sql import functions as F
+
+        cached = df.persist()
+        try:
+            counts: dict[str, dict[str, int]] = {value: {} for value in targets}
+            if count_by is not None:
+                for value, key, n in cached.groupBy(by, count_by).count().collect():
+                    if value in counts:
+                        counts[value][str(key)] = int(n)
+            results = {}
+            for value, target in targets.items():
+                written = self.replace_partition(
+                    target.table,
+                    cached.where(F.col(by) == value).select(*target.columns, *target.partition),
+                    target.partition,
+                    metadata,
+                )
+                results[value] = WriteResult(
+                    written.table, written.version, written.rows, counts[value]
+                )
+            return results
+        finally:
+            cached.unpersist()
 
     def merge(
         self,

@@ -136,6 +136,48 @@ class DeltaRsBackend:
             uri, df, partition_by, metadata, mode="overwrite", partition_filters=filters
         )
 
+    def replace_partition_rows(
+        self,
+        uri: str,
+        rows: pa.Table,
+        partition: dict[str, str],
+        metadata: dict[str, str],
+    ) -> Commit:
+        """One Parquet file written from the driver and committed: no Spark job."""
+        from urllib.parse import quote
+
+        import pyarrow.parquet as pq
+        from deltalake.transaction import AddAction
+
+        write_id = uuid.uuid4().hex
+        filesystem, root = _filesystem(uri)
+        relative_dir = "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
+        relative = f"{relative_dir}/{write_id}-rows.snappy.parquet"
+        filesystem.create_dir(f"{root}/{relative_dir}", recursive=True)
+        data = rows.drop_columns(list(partition))
+        with filesystem.open_output_stream(f"{root}/{relative}") as out:
+            pq.write_table(data, out, compression="snappy")
+        size = filesystem.get_file_info(f"{root}/{relative}").size
+        action = AddAction(
+            path=relative,
+            size=int(size or 0),
+            partition_values={k: str(v) for k, v in partition.items()},
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=json.dumps({"numRecords": rows.num_rows}),
+        )
+        filters = [(column, "=", str(value)) for column, value in partition.items()]
+        return self._commit(
+            uri,
+            [action],
+            _nullable(rows.schema),
+            list(partition),
+            metadata,
+            write_id,
+            "overwrite",
+            filters,
+        )
+
     def merge(
         self,
         uri: str,
@@ -168,6 +210,7 @@ class DeltaRsBackend:
         by: str,
         targets: dict[str, tuple[str, list[str], dict[str, str]]],
         metadata: dict[str, str],
+        count_by: str | None = None,
     ) -> dict[str, Commit]:
         """One Spark write of `df`; the rows of each value of `by` replace a partition of
         their own table (`targets`: value -> (uri, the table's columns, its partition)).
@@ -176,7 +219,8 @@ class DeltaRsBackend:
         so no cache or second pass is needed to send rows to two tables. Every file holds
         all of `df`'s columns; each table's schema names only its own, and readers project
         to it. Partition values are constants of the write and live in folder names and
-        the Delta log, not in the files.
+        the Delta log, not in the files. With `count_by`, the staged files are also
+        grouped by that column, so each file's footer counts the rows of one of its values.
         """
         from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -188,7 +232,7 @@ class DeltaRsBackend:
             df.drop(*partition_columns)
             .write.mode("error")
             .option("compression", "snappy")
-            .partitionBy(by)
+            .partitionBy(by, *([count_by] if count_by else []))
             .parquet(spark_uri(staging))
         )
         filesystem, staging_root = _filesystem(staging)
@@ -198,13 +242,25 @@ class DeltaRsBackend:
                 to_arrow_schema(df.select(*columns, *partition).schema, timezone="UTC")
             )
             _, root = _filesystem(uri)
-            actions = _adopt_files(
-                filesystem, f"{staging_root}/{by}={value}", root, write_id, partition
-            )
+            source_dir = f"{staging_root}/{by}={value}"
+            adopted = _adopt_files(filesystem, source_dir, root, write_id, partition)
             filters = [(column, "=", str(v)) for column, v in partition.items()]
-            commits[value] = self._commit(
-                uri, actions, schema, list(partition), metadata, write_id, "overwrite", filters
+            commit = self._commit(
+                uri,
+                [action for action, _ in adopted],
+                schema,
+                list(partition),
+                metadata,
+                write_id,
+                "overwrite",
+                filters,
             )
+            rows_by: dict[str, int] = {}
+            if count_by is not None:
+                for action, folder in adopted:
+                    key = str(_partition_values(folder, [count_by])[count_by])
+                    rows_by[key] = rows_by.get(key, 0) + json.loads(action.stats)["numRecords"]
+            commits[value] = Commit(commit.version, commit.rows, rows_by)
         _remove_dir(filesystem, staging_root)
         return commits
 
@@ -334,9 +390,13 @@ def _adopt_files(
     root: str,
     write_id: str,
     partition: dict[str, str],
-) -> list[Any]:
+) -> list[tuple[Any, str]]:
     """Move the Parquet files under `source_dir` into the table at `root`, in the folder of
-    `partition`, and describe them for the Delta log (none when the folder is missing)."""
+    `partition`, and describe them for the Delta log (none when the folder is missing).
+
+    Returns each file's add action with the sub-folder of `source_dir` it came from, whose
+    name also goes into the file's new name (Spark names the files of one task alike in
+    every sub-folder)."""
     from urllib.parse import quote
 
     import pyarrow.parquet as pq
@@ -350,21 +410,22 @@ def _adopt_files(
     for info in filesystem.get_file_info(selector):
         if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
             continue
+        folder, _, filename = info.path[len(source_dir) + 1 :].rpartition("/")
+        prefix = "".join(c if c.isalnum() else "-" for c in folder)
         filesystem.create_dir(target_dir, recursive=True)
-        target = f"{target_dir}/{write_id}-{info.path.rsplit('/', 1)[-1]}"
+        target = f"{target_dir}/{write_id}-{prefix + '-' if prefix else ''}{filename}"
         filesystem.move(info.path, target)
         with filesystem.open_input_file(target) as handle:
             num_rows = pq.read_metadata(handle).num_rows
-        actions.append(
-            AddAction(
-                path=target[len(root) + 1 :],
-                size=int(info.size or 0),
-                partition_values={k: str(v) for k, v in partition.items()},
-                modification_time=int(time.time() * 1000),
-                data_change=True,
-                stats=json.dumps({"numRecords": num_rows}),
-            )
+        action = AddAction(
+            path=target[len(root) + 1 :],
+            size=int(info.size or 0),
+            partition_values={k: str(v) for k, v in partition.items()},
+            modification_time=int(time.time() * 1000),
+            data_change=True,
+            stats=json.dumps({"numRecords": num_rows}),
         )
+        actions.append((action, folder))
     return actions
 
 

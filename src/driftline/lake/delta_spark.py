@@ -13,6 +13,7 @@ from driftline.lake.base import Commit
 from driftline.lake.delta_rs import spark_uri
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 
@@ -88,6 +89,18 @@ class DeltaSparkBackend:
             writer = writer.option("replaceWhere", condition)
         writer.save(spark_uri(uri))
         return self._commit(uri)
+
+    def replace_partition_rows(
+        self,
+        uri: str,
+        rows: pa.Table,
+        partition: dict[str, str],
+        metadata: dict[str, str],
+    ) -> Commit:
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        df = self.spark.createDataFrame(rows.to_pylist(), from_arrow_schema(rows.schema))
+        return self.replace_partition(uri, df, partition, list(partition), metadata)
 
     def merge(
         self,

@@ -68,9 +68,10 @@ def write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome
         )
         for o in outcomes
     ]
-    ctx.lake.replace_partition(
+    ctx.lake.replace_partition_rows(
         tables.VALIDATION_RESULTS,
-        ctx.spark.createDataFrame(rows, RESULTS_DDL),
+        rows,
+        RESULTS_DDL,
         {"table_name": table, tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("validate"),
     )

@@ -13,17 +13,21 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
 
 from driftline.config import SourceConfig
+from driftline.sources.line_counts import records_per_block
 from driftline.sources.unpack import Member
+from driftline.transforms import BlockCounter
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 CORRUPT = "_corrupt_record"
 REASON = "_reject_reason"
-PATH = "__dl_path"
+FILE = "__dl_file"  # the row's file: an index into `Parsed.files`
 ROW = "_row_number"
 
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
@@ -34,6 +38,12 @@ class Parsed:
     frame: DataFrame
     members: list[Member]
     extra_columns: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # local paths, as `FILE` indexes them
+
+
+def local_path(uri: str) -> Path:
+    """The local file a Spark file URI (`file:///a%20b.csv`) names."""
+    return Path(unquote(urlparse(uri).path))
 
 
 def column_name(raw: str) -> str:
@@ -55,21 +65,37 @@ def read(
     return readers[source.read_format](spark, source, found)
 
 
-def _finish(scan: DataFrame, source: SourceConfig, extras: list[str], reason: Column) -> DataFrame:
+def line_records(header: bool, skip_blank: bool) -> BlockCounter:
+    """Rows per block of a line-based file, counted on the driver where that is exact."""
+
+    def count(uri: str, starts: list[int]) -> list[int] | None:
+        return records_per_block(local_path(uri), starts, header, skip_blank)
+
+    return count
+
+
+def _finish(
+    scan: DataFrame,
+    source: SourceConfig,
+    members: list[Member],
+    extras: list[str],
+    reason: Column,
+    count_blocks: BlockCounter | None = None,
+) -> Parsed:
     """Number the rows of each file and put the common columns in their common order."""
     from pyspark.sql import functions as F
 
     from driftline.transforms import with_file_row_numbers
 
-    numbered = with_file_row_numbers(scan, ROW, "__dl_file_uri")
-    local_path = F.url_decode(F.regexp_replace(F.col("__dl_file_uri"), r"^file:(//)?", ""))
-    return numbered.select(
+    numbered, uris = with_file_row_numbers(scan, ROW, FILE, count_blocks)
+    frame = numbered.select(
         *[F.col(c).cast("string").alias(c) for c in [*source.columns, *extras]],
         F.col(CORRUPT),
         F.when(F.col(CORRUPT).isNotNull(), reason).alias(REASON),
-        local_path.alias(PATH),
+        F.col(FILE),
         F.col(ROW),
     )
+    return Parsed(frame, members, extras, [local_path(u) for u in uris])
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -125,7 +151,9 @@ def _csv(
         )
         extras = [n for n in header if n not in source.columns]
         reason = F.lit("malformed row: wrong number of fields or unbalanced quotes")
-        parsed.append(Parsed(_finish(scan, source, extras, reason), members, extras))
+        # One record per non-blank line (multi-line records are off), so lines count rows.
+        counter = line_records(header=source.csv.header, skip_blank=True)
+        parsed.append(_finish(scan, source, members, extras, reason, counter))
     empty = groups.get((), [])
     if empty:
         parsed.append(Parsed(_no_rows(spark, source), empty))
@@ -145,7 +173,7 @@ def _header_problem(names: list[str], source: SourceConfig) -> str | None:
 def _no_rows(spark: SparkSession, source: SourceConfig) -> DataFrame:
     declared = ", ".join(f"`{c}` string" for c in source.columns)
     return spark.createDataFrame(
-        [], f"{declared}, {CORRUPT} string, {REASON} string, {PATH} string, {ROW} long"
+        [], f"{declared}, {CORRUPT} string, {REASON} string, {FILE} int, {ROW} long"
     )
 
 
@@ -204,7 +232,7 @@ def _jsonl(
             if old != new:
                 scan = scan.withColumnRenamed(old, new)
         reason = F.lit("malformed row: not a JSON object on one line")
-        parsed.append(Parsed(_finish(scan, source, renamed, reason), members, renamed))
+        parsed.append(_finish(scan, source, members, renamed, reason))
     return parsed, broken
 
 
@@ -269,7 +297,7 @@ def _parquet(
             scan = scan.withColumnRenamed(raw, name)
             extras.append(name)
         scan = scan.withColumn(CORRUPT, F.lit(None).cast("string"))
-        parsed.append(Parsed(_finish(scan, source, extras, F.lit(None)), [member], extras))
+        parsed.append(_finish(scan, source, [member], extras, F.lit(None)))
     return parsed, broken
 
 
@@ -289,7 +317,8 @@ def _fixed_width(
     parsed = []
     if members:
         lines = spark.read.text([str(m.path) for m in members])
-        numbered = with_file_row_numbers(lines, "__dl_line", "__dl_file_uri")
+        counter = line_records(header=False, skip_blank=False)
+        numbered, uris = with_file_row_numbers(lines, "__dl_line", FILE, counter)
         body = numbered.where(F.col("__dl_line") > layout.header_lines).withColumn(
             ROW, F.col("__dl_line") - layout.header_lines
         )
@@ -322,15 +351,20 @@ def _fixed_width(
             )
             for name, c in layout.columns.items()
         ]
-        local_path = F.url_decode(F.regexp_replace(F.col("__dl_file_uri"), r"^file:(//)?", ""))
         frame = body.select(
             *fields,
             F.when(bad, F.col("value")).alias(CORRUPT),
             F.when(bad, reason).alias(REASON),
-            local_path.alias(PATH),
+            F.col(FILE),
             F.col(ROW),
         )
-        parsed.append(Parsed(frame.select(*source.columns, CORRUPT, REASON, PATH, ROW), members))
+        parsed.append(
+            Parsed(
+                frame.select(*source.columns, CORRUPT, REASON, FILE, ROW),
+                members,
+                files=[local_path(u) for u in uris],
+            )
+        )
     empty = [m for m in found if m.path.stat().st_size == 0]
     if empty:
         parsed.append(Parsed(_no_rows(spark, source), empty))

@@ -13,9 +13,10 @@ whose content was already ingested for another date is not ingested again.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driftline import tables
 from driftline.config import SourceConfig
@@ -23,13 +24,13 @@ from driftline.context import RunContext, StepResult
 from driftline.errors import SourceError
 from driftline.sources.acquire import acquire
 from driftline.sources.files import DroppedFile
-from driftline.sources.readers import CORRUPT, PATH, REASON, ROW, read
+from driftline.sources.readers import CORRUPT, FILE, REASON, ROW, Parsed, line_records, read
 from driftline.sources.sql import Watermarks
 from driftline.sources.staging import fresh_dir
 from driftline.sources.unpack import TEXT_FORMATS, Member, members
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,20 @@ def ingest_source(
 
     ingested_at = datetime.now(UTC)  # audit metadata only; never used to choose data
     extras, added = _bronze_extras(ctx, source, [g.extra_columns for g in parsed])
+    # Every readable member and every file quarantined whole gets a number, which the
+    # write groups its files by, so each one's rows are counted from the files written.
+    units: list[tuple[str, str]] = [(m.parent.checksum, m.label) for m in readable]
+    unit_of = {os.path.abspath(m.path): i for i, m in enumerate(readable)}
     parts: list[DataFrame] = []
     for group in parsed:
-        frame = _with_lineage(ctx, source, group.frame, group.members, ingested_at)
+        frame = _with_lineage(
+            ctx,
+            source,
+            group,
+            [unit_of[os.path.abspath(f)] for f in group.files],
+            units,
+            ingested_at,
+        )
         parts.append(_unified(frame, source, extras))
         for member in group.members:
             by_file[member.parent.checksum].columns.update(group.extra_columns)
@@ -133,12 +145,15 @@ def ingest_source(
     for item, reason in broken:
         file = item.parent if isinstance(item, Member) else item
         label = item.label if isinstance(item, Member) else item.name
-        parts.append(_unified(_whole_file(ctx, source, item, reason, ingested_at), source, extras))
+        units.append((file.checksum, label))
+        quarantined = _whole_file(ctx, source, item, reason, ingested_at, len(units) - 1)
+        parts.append(_unified(quarantined, source, extras))
         whole[label] = (file, reason)
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
     versions, counts = _write_rows(ctx, source, parts, extras)
-    for (checksum, label, target), rows in sorted(counts.items()):
+    for (unit, target), rows in sorted(counts.items()):
+        checksum, label = units[unit]
         outcome = by_file[checksum]
         outcome.rows_read += rows
         if target == BRONZE:
@@ -207,26 +222,31 @@ def _watermarks(ctx: RunContext, source: SourceConfig) -> Watermarks:
 def _with_lineage(
     ctx: RunContext,
     source: SourceConfig,
-    frame: DataFrame,
-    group: list[Member],
+    group: Parsed,
+    unit_of_file: list[int],
+    units: list[tuple[str, str]],
     ingested_at: datetime,
 ) -> DataFrame:
-    """Bronze's lineage columns: which delivered file (and archive member), which row."""
+    """Bronze's lineage columns: which delivered file (and archive member), which row.
+
+    The reader numbers each row's file; the file's unit (see `ingest_source`), name and
+    checksum are literal arrays indexed by it.
+    """
     from pyspark.sql import functions as F
 
-    def lookup(values: dict[str, str]) -> object:
-        return F.create_map(*[F.lit(x) for pair in values.items() for x in pair])
+    def by_file(values: list[Any], kind: str) -> Column:
+        if not values:  # no rows (an empty or header-only file)
+            return F.lit(None).cast(kind)
+        return F.element_at(F.array(*[F.lit(v) for v in values]), F.col(FILE) + 1)
 
-    labels = {str(m.path): m.label for m in group}
-    checksums = {str(m.path): m.parent.checksum for m in group}
-    path = F.col(PATH)
-    return frame.select(
+    return group.frame.select(
         "*",
         F.lit(source.name).alias("_source"),
-        lookup(labels)[path].alias("_source_file"),  # type: ignore[index]
-        lookup(checksums)[path].alias("_file_checksum"),  # type: ignore[index]
+        by_file([units[u][1] for u in unit_of_file], "string").alias("_source_file"),
+        by_file([units[u][0] for u in unit_of_file], "string").alias("_file_checksum"),
         F.lit(ingested_at).alias("_ingested_at"),
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
+        by_file(unit_of_file, "int").alias(UNIT),
     )
 
 
@@ -236,6 +256,7 @@ def _whole_file(
     item: Member | DroppedFile,
     reason: str,
     ingested_at: datetime,
+    unit: int,
 ) -> DataFrame:
     """Every line of a file that cannot be ingested, as raw text, so nothing is lost.
 
@@ -256,11 +277,13 @@ def _whole_file(
         F.lit(file.checksum).alias("_file_checksum"),
         F.lit(ingested_at).alias("_ingested_at"),
         F.lit(ctx.run_date).alias(tables.RUN_DATE),
+        F.lit(unit).alias(UNIT),
     ]
     skip = _header_lines(source)
     if isinstance(item, Member) and source.read_format in TEXT_FORMATS:
         lines = ctx.spark.read.text(str(item.path))
-        numbered = with_file_row_numbers(lines, ROW, "__dl_file_uri")
+        counter = line_records(header=False, skip_blank=False)
+        numbered, _ = with_file_row_numbers(lines, ROW, FILE, counter)
     elif source.read_format in TEXT_FORMATS and _is_plain(source, file):
         text = file.path.read_bytes().decode("latin-1")
         numbered = ctx.spark.createDataFrame(
@@ -306,6 +329,7 @@ def _preserve(ctx: RunContext, source: SourceConfig, file: DroppedFile) -> str:
 
 
 TARGET = "__dl_target"
+UNIT = "__dl_unit"  # the delivered file or archive member a row came from
 BRONZE, QUARANTINE = "bronze", "quarantine"
 QUARANTINE_COLUMNS = ("_raw", "_reason")
 
@@ -360,20 +384,19 @@ def _unified(frame: DataFrame, source: SourceConfig, extras: list[str]) -> DataF
         *[F.col(c) for c in METADATA_COLUMNS],
         F.lit("ingest").alias(tables.STAGE),
         target.alias(TARGET),
+        F.col(UNIT),
     )
 
 
 def _write_rows(
     ctx: RunContext, source: SourceConfig, parts: list[DataFrame], extras: list[str]
-) -> tuple[dict[str, int], dict[tuple[str, str, str], int]]:
+) -> tuple[dict[str, int], dict[tuple[int, str], int]]:
     """Replace this date's partitions of bronze and quarantine in one Spark write; return
-    the versions and the committed rows per (file checksum, file label, table).
+    the versions and the committed rows per (unit, table).
 
-    Every row goes to exactly one of the two tables. The counts are read back from what was
-    committed, so the manifest records what the tables hold.
+    Every row goes to exactly one of the two tables. The counts come from the files each
+    commit added (their Parquet footers), so the manifest records what the tables hold.
     """
-    from pyspark.sql import functions as F
-
     from driftline.lake.base import SplitTarget
 
     if parts:
@@ -385,7 +408,7 @@ def _write_rows(
         rows = ctx.spark.createDataFrame(
             [],
             f"{declared}, _raw string, _reason string, {METADATA_DDL}, "
-            f"{tables.STAGE} string, {TARGET} string",
+            f"{tables.STAGE} string, {TARGET} string, {UNIT} int",
         )
     lineage = [c for c in METADATA_COLUMNS if c != tables.RUN_DATE]
     written = ctx.lake.replace_partition_split(
@@ -404,24 +427,13 @@ def _write_rows(
             ),
         },
         ctx.commit_metadata("ingest"),
+        count_by=UNIT,
     )
-    counts: dict[tuple[str, str, str], int] = {}
-    for target, result in written.items():
-        committed = ctx.lake.read(result.table, result.version).where(
-            F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
-        )
-        if target == QUARANTINE:
-            committed = committed.where(F.col(tables.STAGE) == "ingest")
-        for checksum, label, n in (
-            committed.groupBy("_file_checksum", "_source_file").count().collect()
-        ):
-            counts[(checksum, label, target)] = int(n)
-        if sum(n for (_, _, t), n in counts.items() if t == target) != result.rows:
-            raise SourceError(
-                f"source {source.name}: row accounting failed for {ctx.ds}: {result.table} "
-                f"committed {result.rows} rows but its partition reads back differently; the "
-                "manifest was not updated, re-run the task"
-            )
+    counts = {
+        (int(unit), target): n
+        for target, result in written.items()
+        for unit, n in result.rows_by.items()
+    }
     return {r.table: r.version for r in written.values()}, counts
 
 
@@ -430,14 +442,10 @@ def _write_manifest(
 ) -> dict[str, int]:
     """Written last: a crash before it leaves the date looking un-ingested, and the re-run
     replaces the same partitions again."""
-    from pyspark.sql import functions as F
-
-    manifest = ctx.spark.createDataFrame(
-        [_manifest_row(source, o, added, ctx) for o in outcomes], MANIFEST_DDL
-    ).withColumn("run_id", F.lit(ctx.run_id))
-    written = ctx.lake.replace_partition(
+    written = ctx.lake.replace_partition_rows(
         tables.INGEST_MANIFEST,
-        manifest,
+        [(*_manifest_row(source, o, added, ctx), ctx.run_id) for o in outcomes],
+        f"{MANIFEST_DDL}, run_id string",
         {"source": source.name, tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("ingest"),
     )

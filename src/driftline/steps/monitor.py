@@ -79,12 +79,10 @@ def run(ctx: RunContext) -> StepResult:
         )
     )
     rows += _accuracy_rows(ctx, accuracy, baseline)
-    metrics = ctx.spark.createDataFrame(
-        [(*row, ref.name, ref.version, ctx.run_id, ctx.run_date) for row in rows], DDL
-    )
-    written = ctx.lake.replace_partition(
+    written = ctx.lake.replace_partition_rows(
         tables.MONITORING_METRICS,
-        metrics,
+        [(*row, ref.name, ref.version, ctx.run_id, ctx.run_date) for row in rows],
+        DDL,
         {tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("monitor"),
     )
