@@ -9,4 +9,4 @@ ruff check .
 ruff format --check .
 mypy
 pytest -m "not integration" "$@"
-pytest -m integration "$@"
+pytest -m integration --durations=15 "$@"

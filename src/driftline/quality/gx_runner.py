@@ -88,8 +88,8 @@ class _GxSession:
     """The process's one in-memory GE context and what has been added to it.
 
     Building a context, and adding a suite, a validation definition and a checkpoint to
-    it, costs more than validating a small batch; each is done once per process (per
-    version of a suite), not once per validation.
+    it, costs more than validating a small batch; each is done once per process, and
+    again only when a suite's file has changed, not once per validation.
     """
 
     def __init__(self) -> None:
@@ -113,8 +113,8 @@ class _GxSession:
             ),
         )
         self.datasource = self.context.data_sources.add_driftline_spark(name=DATASOURCE)
-        self._suites: dict[tuple[str, str], tuple[Any, Any]] = {}
-        self._checkpoints: dict[tuple[str, str], Any] = {}
+        self._suites: dict[str, tuple[str, Any, Any]] = {}  # name -> (fingerprint, ...)
+        self._checkpoints: dict[str, Any] = {}
         self._docs_dir: str | None = None
 
     @classmethod
@@ -146,31 +146,36 @@ class _GxSession:
 
     def _prepared(self, name: str, gx_suite: Any) -> tuple[Any, Any]:
         """(the suite as stored in the context, the batch definition of its asset)."""
-        key = _key(name, gx_suite)
-        if key not in self._suites:
+        fingerprint = _fingerprint(gx_suite)
+        known = self._suites.get(name)
+        if known is None or known[0] != fingerprint:
+            # A changed suite replaces the stored one (GE refuses to run a stale copy),
+            # and the checkpoint built on the old one goes with it.
             try:
                 batch_definition = self.datasource.get_asset(name).get_batch_definition("batch")
             except LookupError:
                 batch_definition = self.datasource.add_dataframe_asset(
                     name=name
                 ).add_batch_definition_whole_dataframe("batch")
-            self._suites[key] = (self.context.suites.add_or_update(gx_suite), batch_definition)
-        return self._suites[key]
+            stored = self.context.suites.add_or_update(gx_suite)
+            self._suites[name] = (fingerprint, stored, batch_definition)
+            self._checkpoints.pop(name, None)
+        _, stored, batch_definition = self._suites[name]
+        return stored, batch_definition
 
     def _checkpoint(self, name: str, gx_suite: Any) -> Any:
         import great_expectations as gx
         from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction
 
-        key = _key(name, gx_suite)
-        if key not in self._checkpoints:
-            stored, batch_definition = self._prepared(name, gx_suite)
+        stored, batch_definition = self._prepared(name, gx_suite)
+        if name not in self._checkpoints:
             definition = self.context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=name, data=batch_definition, suite=stored)
             )
             actions: list[ValidationAction] = [
                 UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE])
             ]
-            self._checkpoints[key] = self.context.checkpoints.add_or_update(
+            self._checkpoints[name] = self.context.checkpoints.add_or_update(
                 gx.Checkpoint(
                     name=name,
                     validation_definitions=[definition],
@@ -178,7 +183,7 @@ class _GxSession:
                     result_format=RESULT_FORMAT,
                 )
             )
-        return self._checkpoints[key]
+        return self._checkpoints[name]
 
     def _point_docs_at(self, docs_dir: str) -> None:
         """Send Data Docs to `docs_dir` (one folder per run date). A new folder starts
@@ -204,9 +209,9 @@ class _GxSession:
         self._docs_dir = docs_dir
 
 
-def _key(name: str, gx_suite: Any) -> tuple[str, str]:
-    """A suite's identity: its name and its expectations as they are now."""
-    return name, json.dumps(gx_suite.to_json_dict()["expectations"], sort_keys=True)
+def _fingerprint(gx_suite: Any) -> str:
+    """A suite's expectations as they are now, to notice when the file changed."""
+    return json.dumps(gx_suite.to_json_dict()["expectations"], sort_keys=True)
 
 
 def _outcome(table: str, level: str, item: Any) -> ExpectationOutcome:
