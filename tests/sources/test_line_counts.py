@@ -27,6 +27,8 @@ COUNTABLE = {
 FALLBACK = {
     "blank_lines.csv": HEADER + "1,a,b\n\n2,c,d\n   \n3,e,f\n",
     "lone_cr.csv": HEADER + "1,a,b\r2,c,d\n3,e,f\n",
+    "blank_first_line.csv": "  \n" + HEADER + "1,a,b\n",
+    "blank_last_line.csv": HEADER + "1,a,b\n\t ",
 }
 
 

@@ -22,8 +22,12 @@ from pathlib import Path
 # Read into memory to count; larger files are counted by Spark instead.
 MAX_BYTES = 512 * 1024 * 1024
 # A line holding only characters Java's String.trim() removes (<= U+0020), line break
-# excluded: the CSV reader skips it.
-_BLANK_LINE = re.compile(rb"(?:^|\n)[\x00-\x09\x0b-\x20]*(?:\n|\Z)")
+# excluded: the CSV reader skips it. The first line is matched on its own so the search for
+# the others starts from a literal line break, which the regex engine scans for quickly
+# (an `(?:^|\n)` alternative is tried at every byte and is ten times slower).
+_BLANK_REST = rb"[\x00-\x09\x0b-\x20]*(?:\n|\Z)"
+_BLANK_FIRST_LINE = re.compile(_BLANK_REST)
+_BLANK_LATER_LINE = re.compile(rb"\n" + _BLANK_REST)
 
 
 def records_per_block(
@@ -53,12 +57,14 @@ def records_per_block(
 def _countable(data: bytes, starts: list[int], skip_blank: bool) -> bool:
     if not starts or starts[0] != 0 or starts != sorted(starts):
         return False
-    if data.count(b"\r") != data.count(b"\r\n"):
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
         return False  # a CR on its own also breaks lines for Hadoop
     if any(0 < s < len(data) and data[s - 1 : s + 1] == b"\r\n" for s in starts):
         return False  # a CRLF split across a block boundary
     if skip_blank:
-        content = data[:-1] if data.endswith(b"\n") else data
-        if not content or _BLANK_LINE.search(content):
+        end = len(data) - 1 if data.endswith(b"\n") else len(data)  # not a copy of the data
+        if end == 0 or _BLANK_FIRST_LINE.match(data, 0, end):
+            return False
+        if _BLANK_LATER_LINE.search(data, 0, end):
             return False
     return True
