@@ -98,14 +98,18 @@ def with_file_row_numbers(
     numbered = df.select("*", F.monotonically_increasing_id().alias(idx))
     block = _bucket(F.col(idx), [b[0] for b in blocks], 0, len(blocks))
     shift = F.array(*[F.lit(b[1]) for b in blocks])
-    files = F.array(*[F.lit(b[2]) for b in blocks])
     position = F.col("__dl_block") + 1
+    file_index = (
+        F.lit(blocks[0][2])
+        if len(uris) == 1
+        else F.element_at(F.array(*[F.lit(b[2]) for b in blocks]), position)
+    )
     return (
         numbered.withColumn("__dl_block", block)
         .select(
             "*",
             (F.col(idx) + F.element_at(shift, position)).alias(column),
-            F.element_at(files, position).alias(file_column),
+            file_index.alias(file_column),
         )
         .drop(idx, "__dl_block"),
         uris,

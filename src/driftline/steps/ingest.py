@@ -237,6 +237,8 @@ def _with_lineage(
     def by_file(values: list[Any], kind: str) -> Column:
         if not values:  # no rows (an empty or header-only file)
             return F.lit(None).cast(kind)
+        if len(set(values)) == 1:  # one file: a constant, cheaper per row than a lookup
+            return F.lit(values[0]).cast(kind)
         return F.element_at(F.array(*[F.lit(v) for v in values]), F.col(FILE) + 1)
 
     return group.frame.select(
