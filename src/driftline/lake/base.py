@@ -148,14 +148,7 @@ class Lake:
         commit = self.backend.replace_partition(
             self.uri(table), df, partition, list(partition), metadata or {}
         )
-        logger.info(
-            "replaced partition %s of %s with %d rows (version %d)",
-            partition,
-            table,
-            commit.rows,
-            commit.version,
-        )
-        return WriteResult(table, commit.version, commit.rows)
+        return _replaced(partition, WriteResult(table, commit.version, commit.rows))
 
     def replace_partition_rows(
         self,
@@ -184,14 +177,7 @@ class Lake:
         commit = self.backend.replace_partition_rows(
             self.uri(table), arrow, partition, metadata or {}
         )
-        logger.info(
-            "replaced partition %s of %s with %d rows (version %d)",
-            partition,
-            table,
-            commit.rows,
-            commit.version,
-        )
-        return WriteResult(table, commit.version, commit.rows)
+        return _replaced(partition, WriteResult(table, commit.version, commit.rows))
 
     def replace_partition_split(
         self,
@@ -220,21 +206,14 @@ class Lake:
                 metadata or {},
                 count_by,
             )
-            results = {
-                v: WriteResult(targets[v].table, c.version, c.rows, c.rows_by)
+            return {
+                v: _replaced(
+                    targets[v].partition,
+                    WriteResult(targets[v].table, c.version, c.rows, c.rows_by),
+                )
                 for v, c in commits.items()
             }
-        else:
-            results = self._split_by_partition_replaces(df, by, targets, metadata, count_by)
-        for value, result in results.items():
-            logger.info(
-                "replaced partition %s of %s with %d rows (version %d)",
-                targets[value].partition,
-                result.table,
-                result.rows,
-                result.version,
-            )
-        return results
+        return self._split_by_partition_replaces(df, by, targets, metadata, count_by)
 
     def _split_by_partition_replaces(
         self,
@@ -294,21 +273,33 @@ class Lake:
         )
         return WriteResult(table, commit.version, commit.rows)
 
+    def _require(self, table: str) -> None:
+        if not self.exists(table):
+            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+
     def partition_rows(
         self, table: str, partition: dict[str, str], version: int | None = None
     ) -> int | None:
         """Rows in one partition, from the Delta log's per-file statistics (no scan), or
         None where the backend cannot tell without reading the data."""
-        if not self.exists(table):
-            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        self._require(table)
         return self.backend.partition_rows(self.uri(table), partition, version)
 
     def version(self, table: str) -> int:
-        if not self.exists(table):
-            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        self._require(table)
         return self.backend.version(self.uri(table))
 
     def history(self, table: str) -> list[dict[str, Any]]:
-        if not self.exists(table):
-            raise TableNotFoundError(f"Delta table {table!r} does not exist under {self.root}")
+        self._require(table)
         return self.backend.history(self.uri(table))
+
+
+def _replaced(partition: dict[str, str], result: WriteResult) -> WriteResult:
+    logger.info(
+        "replaced partition %s of %s with %d rows (version %d)",
+        partition,
+        result.table,
+        result.rows,
+        result.version,
+    )
+    return result

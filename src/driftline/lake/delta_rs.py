@@ -21,6 +21,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -144,28 +145,19 @@ class DeltaRsBackend:
         metadata: dict[str, str],
     ) -> Commit:
         """One Parquet file written from the driver and committed: no Spark job."""
-        from urllib.parse import quote
-
         import pyarrow.parquet as pq
-        from deltalake.transaction import AddAction
 
         write_id = uuid.uuid4().hex
         filesystem, root = _filesystem(uri)
-        relative_dir = "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
+        relative_dir = _partition_dir(partition)
         relative = f"{relative_dir}/{write_id}-rows.snappy.parquet"
         filesystem.create_dir(f"{root}/{relative_dir}", recursive=True)
         data = rows.drop_columns(list(partition))
         with filesystem.open_output_stream(f"{root}/{relative}") as out:
             pq.write_table(data, out, compression="snappy")
         size = filesystem.get_file_info(f"{root}/{relative}").size
-        action = AddAction(
-            path=relative,
-            size=int(size or 0),
-            partition_values={k: str(v) for k, v in partition.items()},
-            modification_time=int(time.time() * 1000),
-            data_change=True,
-            stats=json.dumps({"numRecords": rows.num_rows}),
-        )
+        values = {k: str(v) for k, v in partition.items()}
+        action = _add_action(relative, size, values, rows.num_rows)
         filters = [(column, "=", str(value)) for column, value in partition.items()]
         return self._commit(
             uri,
@@ -247,7 +239,7 @@ class DeltaRsBackend:
             filters = [(column, "=", str(v)) for column, v in partition.items()]
             commit = self._commit(
                 uri,
-                [action for action, _ in adopted],
+                [action for action, _, _ in adopted],
                 schema,
                 list(partition),
                 metadata,
@@ -257,9 +249,9 @@ class DeltaRsBackend:
             )
             rows_by: dict[str, int] = {}
             if count_by is not None:
-                for action, folder in adopted:
+                for _, folder, rows in adopted:
                     key = str(_partition_values(folder, [count_by])[count_by])
-                    rows_by[key] = rows_by.get(key, 0) + json.loads(action.stats)["numRecords"]
+                    rows_by[key] = rows_by.get(key, 0) + rows
             commits[value] = Commit(commit.version, commit.rows, rows_by)
         _remove_dir(filesystem, staging_root)
         return commits
@@ -352,8 +344,6 @@ def _publish_staged_files(
     filesystem: pafs.FileSystem, root: str, write_id: str, partition_by: list[str]
 ) -> list[Any]:
     """Move staged Parquet files into the table folder and describe them for the Delta log."""
-    import pyarrow.parquet as pq
-    from deltalake.transaction import AddAction
     from pyarrow import fs as pafs
 
     staging = f"{root}/{STAGING_DIR}/{write_id}"
@@ -367,20 +357,8 @@ def _publish_staged_files(
         target_dir = f"{root}/{relative_dir}" if relative_dir else root
         target = f"{target_dir}/{write_id}-{filename}"
         filesystem.create_dir(target_dir, recursive=True)
-        filesystem.move(info.path, target)
-        with filesystem.open_input_file(target) as handle:
-            num_rows = pq.read_metadata(handle).num_rows
-        relative_path = target[len(root) + 1 :]
-        actions.append(
-            AddAction(
-                path=relative_path,
-                size=int(info.size or 0),
-                partition_values=partition_values,
-                modification_time=int(time.time() * 1000),
-                data_change=True,
-                stats=json.dumps({"numRecords": num_rows}),
-            )
-        )
+        rows = _move_and_count(filesystem, info.path, target)
+        actions.append(_add_action(target[len(root) + 1 :], info.size, partition_values, rows))
     return actions
 
 
@@ -390,21 +368,18 @@ def _adopt_files(
     root: str,
     write_id: str,
     partition: dict[str, str],
-) -> list[tuple[Any, str]]:
+) -> list[tuple[Any, str, int]]:
     """Move the Parquet files under `source_dir` into the table at `root`, in the folder of
     `partition`, and describe them for the Delta log (none when the folder is missing).
 
-    Returns each file's add action with the sub-folder of `source_dir` it came from, whose
-    name also goes into the file's new name (Spark names the files of one task alike in
-    every sub-folder)."""
-    from urllib.parse import quote
-
-    import pyarrow.parquet as pq
-    from deltalake.transaction import AddAction
+    Returns each file's add action, the sub-folder of `source_dir` it came from, and its
+    rows. The sub-folder's name also goes into the file's new name: Spark names the files
+    of one task alike in every sub-folder."""
     from pyarrow import fs as pafs
 
-    relative_dir = "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
+    relative_dir = _partition_dir(partition)
     target_dir = f"{root}/{relative_dir}" if relative_dir else root
+    values = {k: str(v) for k, v in partition.items()}
     selector = pafs.FileSelector(source_dir, recursive=True, allow_not_found=True)
     actions = []
     for info in filesystem.get_file_info(selector):
@@ -414,19 +389,43 @@ def _adopt_files(
         prefix = "".join(c if c.isalnum() else "-" for c in folder)
         filesystem.create_dir(target_dir, recursive=True)
         target = f"{target_dir}/{write_id}-{prefix + '-' if prefix else ''}{filename}"
-        filesystem.move(info.path, target)
-        with filesystem.open_input_file(target) as handle:
-            num_rows = pq.read_metadata(handle).num_rows
-        action = AddAction(
-            path=target[len(root) + 1 :],
-            size=int(info.size or 0),
-            partition_values={k: str(v) for k, v in partition.items()},
-            modification_time=int(time.time() * 1000),
-            data_change=True,
-            stats=json.dumps({"numRecords": num_rows}),
-        )
-        actions.append((action, folder))
+        rows = _move_and_count(filesystem, info.path, target)
+        action = _add_action(target[len(root) + 1 :], info.size, values, rows)
+        actions.append((action, folder, rows))
     return actions
+
+
+def _partition_dir(partition: dict[str, str]) -> str:
+    """The folder of a partition inside its table, as Delta and Spark name it."""
+    from urllib.parse import quote
+
+    return "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
+
+
+def _move_and_count(filesystem: pafs.FileSystem, source: str, target: str) -> int:
+    """Move a Parquet file and return its rows, from its footer."""
+    import pyarrow.parquet as pq
+
+    filesystem.move(source, target)
+    with filesystem.open_input_file(target) as handle:
+        return int(pq.read_metadata(handle).num_rows)
+
+
+def _add_action(
+    path: str, size: int | None, partition_values: Mapping[str, str | None], rows: int
+) -> Any:
+    """A file's entry in the Delta log, its row count as the statistics (what
+    `partition_rows` and the commit's row count read back)."""
+    from deltalake.transaction import AddAction
+
+    return AddAction(
+        path=path,
+        size=int(size or 0),
+        partition_values=partition_values,
+        modification_time=int(time.time() * 1000),
+        data_change=True,
+        stats=json.dumps({"numRecords": rows}),
+    )
 
 
 def _partition_values(relative_dir: str, partition_by: list[str]) -> dict[str, str | None]:

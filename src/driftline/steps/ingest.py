@@ -230,7 +230,7 @@ def _with_lineage(
     """Bronze's lineage columns: which delivered file (and archive member), which row.
 
     The reader numbers each row's file; the file's unit (see `ingest_source`), name and
-    checksum are literal arrays indexed by it.
+    checksum are literal arrays indexed by it, or constants where the group is one file.
     """
     from pyspark.sql import functions as F
 
