@@ -42,6 +42,14 @@ def test_bad_value_is_named() -> None:
         parse_pipeline(data)
 
 
+def test_top_contributions_is_bounded_and_named() -> None:
+    data = example()
+    assert parse_pipeline(data).model.top_contributions == 3
+    data["model"]["top_contributions"] = -1
+    with pytest.raises(ConfigError, match=r"model\.top_contributions"):
+        parse_pipeline(data)
+
+
 def test_entity_key_must_be_a_source_column() -> None:
     data = example()
     data["entity"]["key"] = "client_id"

@@ -41,3 +41,79 @@ def test_top_contributions_are_the_largest_by_magnitude_in_order() -> None:
         [{"feature": "d", "contribution": -3.0}, {"feature": "a", "contribution": 2.0}],
     ]
     assert len(top_of(contribs, ["a", "b", "c", "d"], 9)[0]) == 4
+
+
+def _batch(rows: int):  # type: ignore[no-untyped-def]
+    import pyarrow as pa
+
+    rng = np.random.default_rng(9)
+    columns = {name: rng.normal(size=rows) for name in "abcd"}
+    columns["a"][::7] = np.nan
+    return pa.RecordBatch.from_pydict({"id": np.arange(rows), **columns})
+
+
+@pytest.mark.filterwarnings("ignore:.*GPU:UserWarning")
+@pytest.mark.parametrize("from_contributions", [True, False])
+def test_a_batch_on_a_gpu_gets_exact_shap_and_the_same_scores(booster, from_contributions) -> None:  # type: ignore[no-untyped-def]
+    """XGBoost's GPU predictor refuses approximate contributions, so a booster placed on
+    `cuda` must ask for exact ones. Without a GPU XGBoost runs that path on the CPU, which
+    is what this checks: the same scores, and contributions equal to exact TreeSHAP."""
+    import xgboost as xgb
+
+    from driftline.features import FeatureEncoding
+    from driftline.scoring import score_batch
+
+    names = ["a", "b", "c", "d"]
+    encoder = FeatureEncoding(names=names, categorical={})
+    batch = _batch(300)
+    matrix = encoder.matrix(batch)
+    on_gpu = booster.copy()
+    on_gpu.set_param({"device": "cuda"})
+    cpu = score_batch(booster, "cpu", encoder, batch, ["id"], 2, from_contributions)
+    gpu = score_batch(on_gpu, "cuda", encoder, batch, ["id"], 2, from_contributions)
+
+    np.testing.assert_allclose(gpu.column("score"), booster.inplace_predict(matrix), atol=1e-6)
+    np.testing.assert_allclose(cpu.column("score"), gpu.column("score"), atol=1e-6)
+    exact = booster.predict(xgb.DMatrix(matrix, feature_names=names), pred_contribs=True)
+    for row, top in enumerate(gpu.column("top_contributions").to_pylist()):
+        assert [t["feature"] for t in top] == [
+            names[j] for j in np.argsort(-np.abs(exact[row, :-1]), kind="stable")[:2]
+        ]
+        np.testing.assert_allclose(
+            [t["contribution"] for t in top],
+            sorted(exact[row, :-1], key=abs, reverse=True)[:2],
+            atol=1e-5,
+        )
+    assert gpu.column("id").to_pylist() == list(range(300))
+
+
+def test_a_non_finite_score_fails_the_batch_naming_the_row() -> None:
+    import json
+
+    import pyarrow as pa
+    import xgboost as xgb
+
+    from driftline.errors import ScoringError
+    from driftline.features import FeatureEncoding
+    from driftline.scoring import score_batch
+
+    x = np.array([[0.0], [1.0], [2.0]], dtype=np.float32)
+    trained = xgb.train(
+        {"objective": "reg:squarederror", "nthread": 1, "max_depth": 1},
+        xgb.DMatrix(x, label=np.array([0.0, 1.0, 2.0], dtype=np.float32)),
+        2,
+    )
+    # Both trees' right leaf near float32's maximum: only the row reaching both overflows.
+    model = json.loads(trained.save_raw("json"))
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+        right_leaf = [i for i, child in enumerate(tree["left_children"]) if child == -1][-1]
+        tree["split_conditions"][right_leaf] = tree["base_weights"][right_leaf] = 3e38
+    broken = xgb.Booster()
+    broken.load_model(bytearray(json.dumps(model).encode()))
+    batch = pa.RecordBatch.from_pydict({"id": ["r1", "r2", "r3"], "v": [0.0, 1.0, 2.0]})
+    encoder = FeatureEncoding(names=["v"], categorical={})
+
+    with pytest.raises(ScoringError, match=r"1 non-finite score.*'id': 'r3'"):
+        score_batch(broken, "cpu", encoder, batch, ["id"], 0, False)
+    ok = score_batch(broken, "cpu", encoder, batch.slice(0, 2), ["id"], 0, False)
+    assert ok.column("id").to_pylist() == ["r1", "r2"]

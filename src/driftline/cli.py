@@ -293,6 +293,42 @@ def model_history() -> None:
     console.print(table)
 
 
+lake_app = typer.Typer(help="Lakehouse upkeep.")
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("maintain")
+def lake_maintain(
+    retention_days: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="history to keep for time travel (default: DRIFTLINE_AUDIT_RETENTION_DAYS)"
+        ),
+    ] = None,
+) -> None:
+    """VACUUM every table: what is older than the retention and no version needs goes."""
+    from datetime import date as date_type
+
+    from driftline.config import load_settings
+    from driftline.context import build_context
+    from driftline.steps import maintain
+
+    try:
+        settings = load_settings()
+        if retention_days is not None:
+            settings = settings.model_copy(update={"audit_retention_days": retention_days})
+        result = maintain.run(build_context(date_type.today(), "cli-maintain", settings))
+    except DriftlineError as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"kept {result.metrics.pop('retention_days')} days of history")
+    for column in ("table", "files removed", "staging folders removed"):
+        table.add_column(column)
+    for name, done in result.metrics.items():
+        table.add_row(name, str(done["files_removed"]), str(done["staging_folders_removed"]))
+    console.print(table)
+
+
 expectations_app = typer.Typer(help="Great Expectations suites in expectations/.")
 app.add_typer(expectations_app, name="expectations")
 

@@ -304,6 +304,9 @@ class ModelConfig(_Strict):
     spark_training_workers: int | None = Field(None, ge=1)
     training_window_days: int = Field(28, ge=1)
     seed: int = 42
+    # Each prediction row carries its largest feature contributions (XGBoost's own), this
+    # many; 0 writes none and scores about four times faster on a CPU.
+    top_contributions: int = Field(3, ge=0, le=100)
 
 
 class DriftConfig(_Strict):
@@ -462,6 +465,10 @@ class Settings(BaseSettings):
     jobs_dir: Path | None = None
     lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # How far back time travel (audits, the promotion gate) must reach: the Delta log and
+    # the files of superseded versions are kept this long; `driftline lake maintain`
+    # reclaims what is older.
+    audit_retention_days: int = Field(2555, ge=1)
     # `inprocess` runs a step in the Airflow worker's own SparkSession (embedded default);
     # `spark-submit` sends `jobs/<step>.py` to the cluster named by the Airflow connection.
     step_launcher: Literal["inprocess", "spark-submit"] = "inprocess"

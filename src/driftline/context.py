@@ -86,7 +86,9 @@ def build_context(
     settings = settings or load_settings()
     pipeline = load_pipeline(settings.resolved_pipeline_file)
     spark = get_spark(settings, app_name=f"driftline-{pipeline.pipeline}")
-    lake = open_lake(settings.resolved_lake_uri, spark, settings.lake_backend)
+    lake = open_lake(
+        settings.resolved_lake_uri, spark, settings.lake_backend, settings.audit_retention_days
+    )
     return RunContext(
         run_date=parse_run_date(run_date),
         run_id=run_id,

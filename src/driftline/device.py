@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
@@ -9,8 +10,10 @@ import subprocess
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
 def gpu_visible() -> bool:
-    """True when this XGBoost build has CUDA and `nvidia-smi` lists a GPU."""
+    """True when this XGBoost build has CUDA and `nvidia-smi` lists a GPU (asked once per
+    process: a Spark Python worker scores many batches)."""
     import xgboost
 
     if not xgboost.build_info().get("USE_CUDA"):

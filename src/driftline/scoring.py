@@ -1,7 +1,8 @@
 """Scoring a Spark DataFrame with an XGBoost booster, one Arrow batch at a time.
 
 The booster travels to executors as raw bytes in a broadcast; each Python worker rebuilds
-it once and calls `inplace_predict` on whole Arrow batches (no per-row Python, no pandas).
+it once, on its executor's GPU where that executor has one, and predicts whole Arrow
+batches (no per-row Python, no pandas).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from driftline.device import choose_device
 from driftline.errors import ScoringError
 from driftline.features import FeatureEncoding
 
@@ -25,12 +27,14 @@ def score_frame(
     encoding: FeatureEncoding,
     keep: list[str],
     top_k: int = 3,
+    device: str = "auto",
 ) -> DataFrame:
     """`keep` columns, `score` and the `top_k` feature contributions of each row.
 
     Contributions are XGBoost's own (`pred_contribs`, approximate), largest by magnitude
     first, so an auditor sees why a row got its score. A NaN or infinite score fails the
-    task, naming the row.
+    task, naming the row. `device` (auto, cpu, cuda) is resolved on each executor, since
+    only the executor knows whether it has a GPU; the driver may have none.
     """
     from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
@@ -53,39 +57,75 @@ def score_frame(
     from_contributions = top_k > 0 and objective_of(booster) == "binary:logistic"
 
     def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import numpy as np
-        import pyarrow as pa
         import xgboost as xgb
 
         model = xgb.Booster()
         model.load_model(bytearray(model_bytes.value))
-        model.set_param({"nthread": 1})
+        on = choose_device(device)
+        # One thread per Spark task: the executor runs as many tasks as it has cores.
+        model.set_param({"nthread": 1, "device": on})
         encoder = FeatureEncoding.from_dict(encoding_dict)
         for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            matrix = encoder.matrix(batch)
-            if from_contributions:
-                contribs = contributions(model, matrix, encoder.names)
-                scores = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
-                top = top_of(contribs[:, :-1], encoder.names, top_k)
-            else:
-                scores = model.inplace_predict(matrix).astype(np.float64)
-                top = top_contributions(model, matrix, encoder.names, top_k)
-            bad = ~np.isfinite(scores)
-            if bad.any():
-                first = int(np.argmax(bad))
-                raise ScoringError(
-                    f"{int(bad.sum())} non-finite score(s); first for "
-                    f"{ {c: batch.column(c)[first].as_py() for c in keep} }: check the "
-                    "model and the features of that row"
-                )
-            yield pa.RecordBatch.from_arrays(
-                [*[batch.column(c) for c in keep], pa.array(scores), top],
-                names=[*keep, "score", "top_contributions"],
-            )
+            if batch.num_rows:
+                yield score_batch(model, on, encoder, batch, keep, top_k, from_contributions)
 
     return df.select(*keep, *encoding.names).mapInArrow(predict, schema)
+
+
+def score_batch(
+    model: xgb.Booster,
+    device: str,
+    encoder: FeatureEncoding,
+    batch: pa.RecordBatch,
+    keep: list[str],
+    top_k: int,
+    from_contributions: bool,
+) -> pa.RecordBatch:
+    """One Arrow batch's `keep` columns, scores and top contributions (see `score_frame`),
+    by a booster already placed on `device`."""
+    import numpy as np
+    import pyarrow as pa
+
+    # XGBoost's GPU predictor has only exact SHAP (GPUTreeSHAP), which is fast there; the
+    # CPU one takes the approximate contributions (see `contributions`).
+    approx = not device.startswith("cuda")
+    matrix = encoder.matrix(batch)
+    if from_contributions:
+        contribs = contributions(model, matrix, encoder.names, approx)
+        scores = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
+        top = top_of(contribs[:, :-1], encoder.names, top_k)
+    else:
+        scores = predict_scores(model, device, matrix, encoder.names)
+        top = top_contributions(model, matrix, encoder.names, top_k, approx)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise ScoringError(
+            f"{int(bad.sum())} non-finite score(s); first for "
+            f"{ {c: batch.column(c)[first].as_py() for c in keep} }: check the "
+            "model and the features of that row"
+        )
+    return pa.RecordBatch.from_arrays(
+        [*[batch.column(c) for c in keep], pa.array(scores), top],
+        names=[*keep, "score", "top_contributions"],
+    )
+
+
+def predict_scores(
+    model: xgb.Booster, device: str, matrix: np.ndarray, names: list[str]
+) -> np.ndarray:
+    """Scores as float64. On the CPU `inplace_predict` reads the array where it lies; a
+    booster on a GPU (`device`) is given a DMatrix instead, which XGBoost copies to the
+    device (`inplace_predict` would warn about mismatched devices and take that path
+    anyway)."""
+    import numpy as np
+    import xgboost as xgb
+
+    if device.startswith("cuda"):
+        scores = model.predict(xgb.DMatrix(matrix, missing=np.nan, feature_names=names))
+    else:
+        scores = model.inplace_predict(matrix)
+    return np.asarray(scores, dtype=np.float64)
 
 
 def objective_of(booster: xgb.Booster) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from driftline.config import PipelineConfig
+
 INGEST_MANIFEST = "ingest_manifest"
 FEATURES = "features"
 LABELS = "labels"
@@ -37,3 +42,19 @@ def quarantine(source: str) -> str:
 
 def silver(entity: str) -> str:
     return f"silver/{entity}"
+
+
+def all_tables(pipeline: PipelineConfig) -> list[str]:
+    """Every table a pipeline writes (the ones maintenance looks after)."""
+    per_source = [t for s in pipeline.sources for t in (bronze(s.name), quarantine(s.name))]
+    return [
+        *per_source,
+        silver(pipeline.entity.name),
+        INGEST_MANIFEST,
+        VALIDATION_RESULTS,
+        FEATURES,
+        LABELS,
+        PREDICTIONS,
+        MONITORING_METRICS,
+        DECISIONS,
+    ]

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from driftline import tables
+from driftline.config import load_pipeline
 from driftline.demo.data import DemoData, write_demo_drop
 from tests.conftest import PROJECT, make_settings, settings_environment
 
@@ -56,6 +57,13 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
         before = counts(lake, spec.dates[1])
         silver_before = lake.read(tables.silver("customer")).count()
         rerun_state = run_for_date(dag, spec.dates[1])
+        after = counts(lake, spec.dates[1])
+        # The weekly VACUUM, after the re-run superseded a date's files: with the default
+        # seven-year retention it must keep every version readable (the tests below time
+        # travel after it), and take only what a write that crashed eight years ago left.
+        leftovers = _crash_leftovers(Path(lake.uri(tables.PREDICTIONS)), years=8)
+        maintenance = load_dag("driftline_maintenance", PROJECT / "dags")
+        maintenance_state = run_for_date(maintenance, spec.dates[-1])
         yield {
             "states": states,
             "rerun_state": rerun_state,
@@ -64,12 +72,32 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
             "lake": lake,
             "spec": spec,
             "before": before,
-            "after": counts(lake, spec.dates[1]),
+            "after": after,
+            "maintenance_state": maintenance_state,
+            "leftovers": leftovers,
             "silver": (silver_before, lake.read(tables.silver("customer")).count()),
         }
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _crash_leftovers(table: Path, years: int) -> list[Path]:
+    """A data file moved into the table but never committed, and a staging folder, as a
+    write killed `years` ago would have left them."""
+    import shutil
+    import time
+
+    committed = sorted(table.glob("_run_date=*/*.parquet"))[0]
+    moved = committed.parent / "crashed-part-00000.parquet"
+    staged = table / "_staging" / "0123abcd" / committed.parent.name / "part-00000.parquet"
+    staged.parent.mkdir(parents=True)
+    for copy in (moved, staged):
+        shutil.copy(committed, copy)
+    then = time.time() - years * 366 * 86400
+    for path in (moved, staged, staged.parent, staged.parent.parent):
+        os.utime(path, (then, then))
+    return [moved, staged.parent.parent]
 
 
 def counts(lake, day: date) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -84,6 +112,24 @@ def counts(lake, day: date) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def test_three_nights_succeed(nightly_run) -> None:  # type: ignore[no-untyped-def]
     assert nightly_run["states"] == ["success", "success", "success"]
     assert nightly_run["rerun_state"] == "success"
+
+
+def test_weekly_maintenance_vacuums_every_table_and_keeps_the_history(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from deltalake import DeltaTable
+
+    assert nightly_run["maintenance_state"] == "success"
+    assert not any(path.exists() for path in nightly_run["leftovers"])
+    lake = nightly_run["lake"]
+    vacuumed = DeltaTable(lake.uri(tables.PREDICTIONS)).history(2)
+    assert [h["operation"] for h in vacuumed] == ["VACUUM END", "VACUUM START"]
+    settings = nightly_run["settings"]
+    for table in tables.all_tables(load_pipeline(settings.resolved_pipeline_file)):
+        if lake.exists(table):
+            configuration = DeltaTable(lake.uri(table)).metadata().configuration
+            assert configuration["delta.logRetentionDuration"] == "interval 2555 days", table
+    # Nothing younger than the retention went: the first version of a re-run date is whole.
+    first = lake.read(tables.FEATURES, version=0)
+    assert first.count() == 200
 
 
 def test_rerunning_a_date_changes_no_row_count(nightly_run) -> None:  # type: ignore[no-untyped-def]

@@ -123,6 +123,79 @@ def test_failed_write_leaves_previous_version_intact(lake, spark) -> None:  # ty
     assert [r[0] for r in rows(lake.read("t"))] == [1, 2]
 
 
+def _data_files(uri: str) -> set[str]:
+    """Parquet files in the table's folders; hidden ones (`_delta_log`, `_staging`) aside,
+    partition folders (`_run_date=...`) not."""
+    root = Path(uri)
+
+    def hidden(folder: str) -> bool:
+        return folder.startswith(("_", ".")) and "=" not in folder
+
+    return {
+        str(f.relative_to(root))
+        for f in root.rglob("*.parquet")
+        if not any(hidden(part) for part in f.relative_to(root).parts[:-1])
+    }
+
+
+def test_tables_keep_the_audit_retention_until_maintenance_reclaims_it(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    from deltalake import DeltaTable
+
+    if lake.backend.name == "delta-spark":
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    first = lake.replace_partition("t", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
+    lake.replace_partition("t", day(spark, "2024-01-01", [7, 8]), {"_run_date": "2024-01-01"})
+    lake.replace_partition("t", day(spark, "2024-01-02", [9]), {"_run_date": "2024-01-02"})
+    config = DeltaTable(lake.uri("t")).metadata().configuration
+    assert config["delta.logRetentionDuration"] == "interval 2555 days"
+    assert config["delta.deletedFileRetentionDuration"] == "interval 2555 days"
+
+    kept = lake.maintain("t", retention_days=2555)
+    assert kept.files_removed == 0
+    assert [r[0] for r in rows(lake.read("t", version=first.version))] == [1]
+
+    reclaimed = lake.maintain("t", retention_days=0)
+    assert reclaimed.files_removed >= 1
+    assert [r[0] for r in rows(lake.read("t"))] == [7, 8, 9]
+    current = DeltaTable(lake.uri("t"))
+    assert _data_files(lake.uri("t")) == {
+        f.removeprefix(lake.uri("t") + "/") for f in current.file_uris()
+    }
+    assert current.metadata().configuration["delta.logRetentionDuration"] == "interval 0 days"
+
+
+def test_maintenance_reclaims_what_a_crashed_write_left_behind(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    """A write killed after its files were staged, or moved in, but before its commit."""
+    import os
+    import shutil
+    import time
+
+    if lake.backend.name == "delta-spark":
+        spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
+    lake.replace_partition("t", day(spark, "2024-01-01", [1, 2]), {"_run_date": "2024-01-01"})
+    root = Path(lake.uri("t"))
+    committed = _data_files(str(root))
+    orphan = root / "_run_date=2024-01-01" / "crashed-part-00000.parquet"
+    shutil.copy(root / sorted(committed)[0], orphan)
+    staged = root / "_staging" / "0123abcd" / "_run_date=2024-01-01"
+    staged.mkdir(parents=True)
+    shutil.copy(orphan, staged / "part-00000.parquet")
+    an_hour_ago = time.time() - 3600
+    for path in (orphan, staged / "part-00000.parquet"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+
+    lake.maintain("t", retention_days=1)  # younger than the retention: could be in flight
+    assert orphan.exists() and (staged / "part-00000.parquet").exists()
+
+    done = lake.maintain("t", retention_days=0)
+    assert not orphan.exists()
+    assert _data_files(str(root)) == committed
+    if lake.backend.name == "delta-rs":
+        assert done.staging_folders_removed == 1
+        assert not (root / "_staging" / "0123abcd").exists()
+    assert [r[0] for r in rows(lake.read("t"))] == [1, 2]
+
+
 def test_append_adds_rows(lake, spark) -> None:  # type: ignore[no-untyped-def]
     lake.append("a", day(spark, "2024-01-01", [1]), ["_run_date"])
     lake.append("a", day(spark, "2024-01-01", [2]), ["_run_date"])

@@ -35,6 +35,27 @@ class Commit:
     rows_by: dict[str, int] = field(default_factory=dict)
 
 
+# How long superseded versions stay readable by default: seven years, a common record
+# retention in regulated industries. `DRIFTLINE_AUDIT_RETENTION_DAYS` sets it.
+DEFAULT_RETENTION_DAYS = 2555
+
+
+def retention_properties(days: int) -> dict[str, str]:
+    """Delta table properties that keep `days` of history: the log entries time travel
+    reads (Delta's default is 30 days) and the files of removed versions (7 days)."""
+    interval = f"interval {days} days"
+    return {"delta.logRetentionDuration": interval, "delta.deletedFileRetentionDuration": interval}
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """What one table's maintenance reclaimed."""
+
+    table: str
+    files_removed: int
+    staging_folders_removed: int = 0
+
+
 @dataclass(frozen=True)
 class SplitTarget:
     """Where the rows of one value of a split column go: a table, the columns it keeps,
@@ -96,6 +117,8 @@ class TableBackend(Protocol):
     def partition_rows(
         self, uri: str, partition: dict[str, str], version: int | None
     ) -> int | None: ...
+
+    def maintain(self, uri: str, retention_days: int) -> Maintenance: ...
 
 
 class Lake:
@@ -284,6 +307,25 @@ class Lake:
         None where the backend cannot tell without reading the data."""
         self._require(table)
         return self.backend.partition_rows(self.uri(table), partition, version)
+
+    def maintain(self, table: str, retention_days: int) -> Maintenance:
+        """VACUUM `table`: delete files no version younger than `retention_days` needs.
+
+        Time travel, which audits and the promotion gate rely on, reaches back exactly that
+        far afterwards, so the retention also becomes the table's Delta log and deleted-file
+        retention. Files of writes that crashed before their commit are reclaimed too, once
+        older than the retention (the delta-rs backend also clears its staging folders).
+        """
+        self._require(table)
+        done = self.backend.maintain(self.uri(table), retention_days)
+        logger.info(
+            "maintained %s: %d file(s) and %d staging folder(s) older than %d day(s) removed",
+            table,
+            done.files_removed,
+            done.staging_folders_removed,
+            retention_days,
+        )
+        return Maintenance(table, done.files_removed, done.staging_folders_removed)
 
     def version(self, table: str) -> int:
         self._require(table)

@@ -12,7 +12,7 @@ A write has three phases:
 3. One delta-rs transaction adds those files (and removes replaced ones).
 
 A crash before phase 3 leaves unreferenced files only: every reader still sees the previous
-version, and `VACUUM` reclaims the orphans.
+version, and `maintain` (VACUUM, `driftline lake maintain`) reclaims the orphans.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from driftline.errors import LakeWriteError, TableNotFoundError
-from driftline.lake.base import Commit
+from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -46,9 +46,16 @@ def spark_uri(uri: str) -> str:
 class DeltaRsBackend:
     name = "delta-rs"
 
-    def __init__(self, spark: SparkSession, storage_options: dict[str, str] | None = None):
+    def __init__(
+        self,
+        spark: SparkSession,
+        storage_options: dict[str, str] | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+    ):
         self.spark = spark
         self.storage_options = storage_options or {}
+        # New tables keep this much history; `maintain` aligns older tables.
+        self.retention_days = retention_days
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -116,6 +123,38 @@ class DeltaRsBackend:
         if any(n is None for n in counts):
             return None
         return int(sum(counts))
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def maintain(self, uri: str, retention_days: int) -> Maintenance:
+        """Align the table's retention properties, VACUUM in full mode (which also takes
+        files a crashed write moved in but never committed) and clear staging folders no
+        write has touched within the retention."""
+        from pyarrow import fs as pafs
+
+        table = self._table(uri)
+        wanted = retention_properties(retention_days)
+        if any(table.metadata().configuration.get(k) != v for k, v in wanted.items()):
+            table.alter.set_table_properties(wanted, raise_if_not_exists=False)
+        removed = table.vacuum(
+            retention_hours=retention_days * 24,
+            dry_run=False,
+            enforce_retention_duration=False,
+            full=True,
+        )
+        filesystem, root = _filesystem(uri)
+        cutoff = time.time() - retention_days * 86400
+        stale = 0
+        staging = pafs.FileSelector(f"{root}/{STAGING_DIR}", allow_not_found=True)
+        for folder in filesystem.get_file_info(staging):
+            inside = filesystem.get_file_info(pafs.FileSelector(folder.path, recursive=True))
+            touched = [i.mtime.timestamp() for i in inside if i.mtime is not None]
+            if folder.mtime is not None:
+                touched.append(folder.mtime.timestamp())
+            if max(touched, default=0.0) < cutoff:
+                _remove_dir(filesystem, folder.path)
+                stale += 1
+        return Maintenance(uri, len(removed), stale)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -321,6 +360,7 @@ class DeltaRsBackend:
                     actions,
                     mode="append",
                     partition_by=partition_by or None,
+                    configuration=retention_properties(self.retention_days),
                     storage_options=self.storage_options,
                     commit_properties=commit_properties,
                 )
@@ -328,7 +368,8 @@ class DeltaRsBackend:
         except Exception as error:
             raise LakeWriteError(
                 f"could not commit write {write_id} to {uri}: {error}. The table is unchanged; "
-                "re-run the task (its files are orphans until VACUUM removes them)"
+                "re-run the task (its files are orphans until `driftline lake maintain` removes "
+                "them)"
             ) from error
         return Commit(version=version, rows=rows)
 
@@ -444,7 +485,7 @@ def _remove_dir(filesystem: pafs.FileSystem, path: str) -> None:
     try:
         filesystem.delete_dir(path)
     except OSError:
-        logger.warning("could not remove staging folder %s; VACUUM will", path)
+        logger.warning("could not remove staging folder %s; `driftline lake maintain` will", path)
 
 
 def _nullable(schema: pa.Schema) -> pa.Schema:

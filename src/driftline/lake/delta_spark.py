@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from driftline.lake.base import Commit
+from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 from driftline.lake.delta_rs import spark_uri
 
 if TYPE_CHECKING:
@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 class DeltaSparkBackend:
     name = "delta-spark"
 
-    def __init__(self, spark: SparkSession) -> None:
+    def __init__(self, spark: SparkSession, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.spark = spark
+        # Delta's documented session defaults for the properties of tables created later.
+        for key, value in retention_properties(retention_days).items():
+            spark.conf.set(f"spark.databricks.delta.properties.defaults.{key[6:]}", value)
 
     def _delta_table(self, uri: str) -> Any:
         from delta.tables import DeltaTable
@@ -50,6 +53,21 @@ class DeltaSparkBackend:
     ) -> int | None:
         """Not read from the log here: callers count the rows themselves."""
         return None
+
+    def maintain(self, uri: str, retention_days: int) -> Maintenance:
+        """Align the table's retention properties and VACUUM it (Delta's VACUUM also takes
+        untracked files older than the retention). Delta refuses a retention under 7 days
+        unless `spark.databricks.delta.retentionDurationCheck.enabled` is false."""
+        properties = ", ".join(
+            f"'{k}' = '{v}'" for k, v in retention_properties(retention_days).items()
+        )
+        self.spark.sql(f"ALTER TABLE delta.`{spark_uri(uri)}` SET TBLPROPERTIES ({properties})")
+        self._delta_table(uri).vacuum(retention_days * 24)
+        last = self._delta_table(uri).history(1).collect()[0]
+        removed = 0
+        if last["operation"] == "VACUUM END":
+            removed = int((last["operationMetrics"] or {}).get("numDeletedFiles") or 0)
+        return Maintenance(uri, removed)
 
     def _commit(self, uri: str) -> Commit:
         last = self._delta_table(uri).history(1).collect()[0]

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from driftline.errors import ConfigError
-from driftline.lake.base import Lake, TableBackend
+from driftline.lake.base import DEFAULT_RETENTION_DAYS, Lake, TableBackend
 from driftline.lake.delta_rs import DeltaRsBackend
 from driftline.lake.delta_spark import DeltaSparkBackend
 from driftline.spark import has_delta_jars
@@ -17,8 +17,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def open_lake(root: str, spark: SparkSession, backend: str = "auto") -> Lake:
-    """`auto` picks delta-spark when the session can load Delta's classes, else delta-rs."""
+def open_lake(
+    root: str,
+    spark: SparkSession,
+    backend: str = "auto",
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> Lake:
+    """`auto` picks delta-spark when the session can load Delta's classes, else delta-rs.
+    New tables keep `retention_days` of history for time travel."""
     if backend == "auto":
         backend = "delta-spark" if has_delta_jars(spark) else "delta-rs"
     chosen: TableBackend
@@ -29,9 +35,9 @@ def open_lake(root: str, spark: SparkSession, backend: str = "auto") -> Lake:
                 "classpath: add io.delta:delta-spark_2.13 to the cluster image, or set "
                 "DRIFTLINE_LAKE_BACKEND=delta-rs"
             )
-        chosen = DeltaSparkBackend(spark)
+        chosen = DeltaSparkBackend(spark, retention_days)
     elif backend == "delta-rs":
-        chosen = DeltaRsBackend(spark)
+        chosen = DeltaRsBackend(spark, retention_days=retention_days)
     else:
         raise ConfigError(f"DRIFTLINE_LAKE_BACKEND: unknown backend {backend!r}")
     logger.info("lakehouse %s on the %s backend", root, chosen.name)

@@ -18,6 +18,7 @@ STEP_NAMES = (
     "policy",
     "report",
     "promote",
+    "maintain",
 )
 
 

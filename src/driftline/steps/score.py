@@ -61,7 +61,14 @@ def run(ctx: RunContext) -> StepResult:
     # replace writes them all, so a re-run never mixes models from two runs.
     for ref in refs:
         model = registry.load(ref)
-        scored = score_frame(features, model.booster, model.encoding, keep=[key, AS_OF]).select(
+        scored = score_frame(
+            features,
+            model.booster,
+            model.encoding,
+            keep=[key, AS_OF],
+            top_k=ctx.pipeline.model.top_contributions,
+            device=ctx.settings.device,
+        ).select(
             key,
             AS_OF,
             "score",
