@@ -120,3 +120,18 @@ def demo_in_child(
         check=False,
         env={**os.environ, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
     )
+
+
+def data_files_on_disk(uri: str) -> set[str]:
+    """Parquet files in the table's folders; hidden ones (`_delta_log`, `_staging`) aside,
+    partition folders (`_run_date=...`) not."""
+    root = Path(uri)
+
+    def hidden(folder: str) -> bool:
+        return folder.startswith(("_", ".")) and "=" not in folder
+
+    return {
+        str(f.relative_to(root))
+        for f in root.rglob("*.parquet")
+        if not any(hidden(part) for part in f.relative_to(root).parts[:-1])
+    }

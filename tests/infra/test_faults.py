@@ -25,7 +25,7 @@ import pytest
 
 from driftline import tables
 from driftline.demo.data import DemoData, write_demo_drop
-from tests.conftest import PROJECT, make_settings, settings_environment
+from tests.conftest import PROJECT, data_files_on_disk, make_settings, settings_environment
 
 pytestmark = pytest.mark.integration
 
@@ -191,3 +191,31 @@ def test_sigkill_during_ingest_and_scoring(lakehouse) -> None:  # type: ignore[n
     predictions = rows_for(lake, tables.PREDICTIONS, TARGET)
     assert predictions > 0 and predictions % features == 0  # each model scored every row once
     print("fault trials:", ingest + scoring)
+
+    # Maintenance with no retention reclaims every file the current versions do not use
+    # (superseded by re-runs, or left by the kills: moved in but never committed, or
+    # staged) and nothing else: every table reads exactly as before.
+    root = Path(settings.resolved_lake_uri)
+    before = {name: rows for name, (_, rows) in readable_state(lake, root).items()}
+    unused = {
+        name: (
+            len(data_files_on_disk(str(root / name)) - _snapshot_files(root / name)),
+            len(list((root / name / "_staging").glob("*"))),
+        )
+        for name in before
+    }
+    for name in before:
+        lake.maintain(name, retention_days=0)
+    after = readable_state(lake, root)
+    assert {name: rows for name, (_, rows) in after.items()} == before
+    for name in before:
+        assert data_files_on_disk(str(root / name)) == _snapshot_files(root / name), name
+        assert not list((root / name / "_staging").glob("*")), name
+    print("unused (files, staging folders) reclaimed by maintenance:", unused)
+
+
+def _snapshot_files(table: Path) -> set[str]:
+    from deltalake import DeltaTable
+
+    prefix = f"{table}/"
+    return {uri.removeprefix(prefix) for uri in DeltaTable(str(table)).file_uris()}
