@@ -321,10 +321,10 @@ def lake_maintain(
     except DriftlineError as error:
         console.print(f"[red]error:[/] {error}")
         raise typer.Exit(1) from None
-    table = Table(title=f"kept {result.metrics.pop('retention_days')} days of history")
+    table = Table(title=f"kept {result.metrics['retention_days']} days of history")
     for column in ("table", "files removed", "staging folders removed"):
         table.add_column(column)
-    for name, done in result.metrics.items():
+    for name, done in result.metrics["tables"].items():
         table.add_row(name, str(done["files_removed"]), str(done["staging_folders_removed"]))
     console.print(table)
 

@@ -88,15 +88,15 @@ def score_batch(
 
     # XGBoost's GPU predictor has only exact SHAP (GPUTreeSHAP), which is fast there; the
     # CPU one takes the approximate contributions (see `contributions`).
-    approx = not device.startswith("cuda")
+    on_gpu = device.startswith("cuda")
     matrix = encoder.matrix(batch)
     if from_contributions:
-        contribs = contributions(model, matrix, encoder.names, approx)
+        contribs = contributions(model, matrix, encoder.names, approx=not on_gpu)
         scores = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
         top = top_of(contribs[:, :-1], encoder.names, top_k)
     else:
-        scores = predict_scores(model, device, matrix, encoder.names)
-        top = top_contributions(model, matrix, encoder.names, top_k, approx)
+        scores = predict_scores(model, matrix, encoder.names, on_gpu)
+        top = top_contributions(model, matrix, encoder.names, top_k, approx=not on_gpu)
     bad = ~np.isfinite(scores)
     if bad.any():
         first = int(np.argmax(bad))
@@ -112,16 +112,15 @@ def score_batch(
 
 
 def predict_scores(
-    model: xgb.Booster, device: str, matrix: np.ndarray, names: list[str]
+    model: xgb.Booster, matrix: np.ndarray, names: list[str], on_gpu: bool
 ) -> np.ndarray:
     """Scores as float64. On the CPU `inplace_predict` reads the array where it lies; a
-    booster on a GPU (`device`) is given a DMatrix instead, which XGBoost copies to the
-    device (`inplace_predict` would warn about mismatched devices and take that path
-    anyway)."""
+    booster on a GPU is given a DMatrix instead, which XGBoost copies to the device
+    (`inplace_predict` would warn about mismatched devices and take that path anyway)."""
     import numpy as np
     import xgboost as xgb
 
-    if device.startswith("cuda"):
+    if on_gpu:
         scores = model.predict(xgb.DMatrix(matrix, missing=np.nan, feature_names=names))
     else:
         scores = model.inplace_predict(matrix)

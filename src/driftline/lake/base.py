@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from driftline.errors import TableNotFoundError
@@ -325,7 +325,7 @@ class Lake:
             done.staging_folders_removed,
             retention_days,
         )
-        return Maintenance(table, done.files_removed, done.staging_folders_removed)
+        return replace(done, table=table)
 
     def version(self, table: str) -> int:
         self._require(table)

@@ -130,8 +130,6 @@ class DeltaRsBackend:
         """Align the table's retention properties, VACUUM in full mode (which also takes
         files a crashed write moved in but never committed) and clear staging folders no
         write has touched within the retention."""
-        from pyarrow import fs as pafs
-
         table = self._table(uri)
         wanted = retention_properties(retention_days)
         if any(table.metadata().configuration.get(k) != v for k, v in wanted.items()):
@@ -143,17 +141,7 @@ class DeltaRsBackend:
             full=True,
         )
         filesystem, root = _filesystem(uri)
-        cutoff = time.time() - retention_days * 86400
-        stale = 0
-        staging = pafs.FileSelector(f"{root}/{STAGING_DIR}", allow_not_found=True)
-        for folder in filesystem.get_file_info(staging):
-            inside = filesystem.get_file_info(pafs.FileSelector(folder.path, recursive=True))
-            touched = [i.mtime.timestamp() for i in inside if i.mtime is not None]
-            if folder.mtime is not None:
-                touched.append(folder.mtime.timestamp())
-            if max(touched, default=0.0) < cutoff:
-                _remove_dir(filesystem, folder.path)
-                stale += 1
+        stale = _remove_stale_staging(filesystem, root, time.time() - retention_days * 86400)
         return Maintenance(uri, len(removed), stale)
 
     # -- writing ---------------------------------------------------------------------------
@@ -479,6 +467,22 @@ def _partition_values(relative_dir: str, partition_by: list[str]) -> dict[str, s
     if missing:
         raise LakeWriteError(f"staged file has no value for partition columns {sorted(missing)}")
     return values
+
+
+def _remove_stale_staging(filesystem: pafs.FileSystem, root: str, cutoff: float) -> int:
+    """Remove the table's staging folders in which nothing changed after `cutoff` (epoch
+    seconds): writes that died. Returns how many."""
+    from pyarrow import fs as pafs
+
+    removed = 0
+    staging = pafs.FileSelector(f"{root}/{STAGING_DIR}", allow_not_found=True)
+    for folder in filesystem.get_file_info(staging):
+        inside = filesystem.get_file_info(pafs.FileSelector(folder.path, recursive=True))
+        touched = [i.mtime.timestamp() for i in [folder, *inside] if i.mtime is not None]
+        if max(touched, default=0.0) < cutoff:
+            _remove_dir(filesystem, folder.path)
+            removed += 1
+    return removed
 
 
 def _remove_dir(filesystem: pafs.FileSystem, path: str) -> None:

@@ -24,7 +24,8 @@ class DeltaSparkBackend:
         self.spark = spark
         # Delta's documented session defaults for the properties of tables created later.
         for key, value in retention_properties(retention_days).items():
-            spark.conf.set(f"spark.databricks.delta.properties.defaults.{key[6:]}", value)
+            name = key.removeprefix("delta.")
+            spark.conf.set(f"spark.databricks.delta.properties.defaults.{name}", value)
 
     def _delta_table(self, uri: str) -> Any:
         from delta.tables import DeltaTable

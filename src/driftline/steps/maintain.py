@@ -20,14 +20,15 @@ logger = logging.getLogger(__name__)
 def run(ctx: RunContext) -> StepResult:
     result = StepResult("maintain", ctx.ds)
     retention = ctx.settings.audit_retention_days
+    maintained: dict[str, dict[str, int]] = {}
     for table in tables.all_tables(ctx.pipeline):
         if not ctx.lake.exists(table):
             continue
         done = ctx.lake.maintain(table, retention)
         result.table_versions[table] = ctx.lake.version(table)
-        result.metrics[table] = {
+        maintained[table] = {
             "files_removed": done.files_removed,
             "staging_folders_removed": done.staging_folders_removed,
         }
-    result.metrics["retention_days"] = retention
+    result.metrics.update({"retention_days": retention, "tables": maintained})
     return result
