@@ -69,6 +69,7 @@ def test_audit_reports_the_model_and_data_of_the_day(spark, tmp_path: Path) -> N
     assert set(record.feature_values) == set(pipeline.feature_names)
     assert len(record.contributions) == 3
     assert abs(record.contributions[0][1]) >= abs(record.contributions[-1][1])
+    assert record.contribution_method == "saabas"  # scored on a CPU executor
     assert len(record.exact_contributions) == 3
 
     (latest,) = audit(

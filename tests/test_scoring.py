@@ -85,6 +85,9 @@ def test_a_batch_on_a_gpu_gets_exact_shap_and_the_same_scores(booster, from_cont
             atol=1e-5,
         )
     assert gpu.column("id").to_pylist() == list(range(300))
+    # Each row says which kind of contributions it carries.
+    assert set(gpu.column("contribution_method").to_pylist()) == {"tree_shap"}
+    assert set(cpu.column("contribution_method").to_pylist()) == {"saabas"}
 
 
 def test_a_non_finite_score_fails_the_batch_naming_the_row() -> None:
@@ -117,3 +120,4 @@ def test_a_non_finite_score_fails_the_batch_naming_the_row() -> None:
         score_batch(broken, "cpu", encoder, batch, ["id"], 0, False)
     ok = score_batch(broken, "cpu", encoder, batch.slice(0, 2), ["id"], 0, False)
     assert ok.column("id").to_pylist() == ["r1", "r2"]
+    assert ok.column("contribution_method").to_pylist() == [None, None]  # none kept

@@ -30,6 +30,8 @@ class AuditRecord:
     training: dict[str, str]
     feature_values: dict[str, Any]
     contributions: list[tuple[str, float]] = field(default_factory=list)
+    # saabas | tree_shap; None for predictions written before rows recorded it
+    contribution_method: str | None = None
     exact_contributions: list[tuple[str, float]] = field(default_factory=list)
 
 
@@ -95,6 +97,7 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
                     (c["feature"], float(c["contribution"]))
                     for c in (row["top_contributions"] or [])
                 ],
+                contribution_method=row["contribution_method"],
                 exact_contributions=exact,
             )
         )

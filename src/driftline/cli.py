@@ -199,8 +199,9 @@ def audit(
             table.add_row(f"training {name}", value)
         for name, value in record.feature_values.items():
             table.add_row(f"feature {name}", str(value))
+        recorded = record.contribution_method or "method not recorded"
         for feature, contribution in record.contributions:
-            table.add_row(f"contribution {feature} (recorded)", f"{contribution:+.4f}")
+            table.add_row(f"contribution {feature} (recorded, {recorded})", f"{contribution:+.4f}")
         for feature, contribution in record.exact_contributions:
             table.add_row(f"SHAP {feature} (exact, recomputed)", f"{contribution:+.4f}")
         console.print(table)

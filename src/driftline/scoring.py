@@ -29,10 +29,12 @@ def score_frame(
     top_k: int = 3,
     device: str = "auto",
 ) -> DataFrame:
-    """`keep` columns, `score` and the `top_k` feature contributions of each row.
+    """`keep` columns, `score`, the `top_k` feature contributions of each row and the
+    method that computed them.
 
-    Contributions are XGBoost's own (`pred_contribs`, approximate), largest by magnitude
-    first, so an auditor sees why a row got its score. A NaN or infinite score fails the
+    Contributions are XGBoost's own (`pred_contribs`), largest by magnitude first, so an
+    auditor sees why a row got its score: approximate (Saabas) on a CPU, exact (TreeSHAP)
+    on a GPU, and each row says which. A NaN or infinite score fails the
     task, naming the row. `device` (auto, cpu, cuda) is resolved on each executor, since
     only the executor knows whether it has a GPU; the driver may have none.
     """
@@ -49,6 +51,7 @@ def score_frame(
             *[df.schema[c] for c in keep],
             StructField("score", DoubleType()),
             StructField("top_contributions", ArrayType(contribution)),
+            StructField("contribution_method", StringType()),
         ]
     )
 
@@ -105,10 +108,23 @@ def score_batch(
             f"{ {c: batch.column(c)[first].as_py() for c in keep} }: check the "
             "model and the features of that row"
         )
+    method = pa.scalar(contribution_method(top_k, on_gpu), pa.string())
     return pa.RecordBatch.from_arrays(
-        [*[batch.column(c) for c in keep], pa.array(scores), top],
-        names=[*keep, "score", "top_contributions"],
+        [*[batch.column(c) for c in keep], pa.array(scores), top, pa.repeat(method, len(scores))],
+        names=[*keep, "score", "top_contributions", "contribution_method"],
     )
+
+
+SAABAS, TREE_SHAP = "saabas", "tree_shap"
+
+
+def contribution_method(top_k: int, on_gpu: bool) -> str | None:
+    """How a row's recorded contributions were computed: XGBoost's approximate (Saabas)
+    ones on a CPU, exact SHAP on a GPU (see `contributions`); None when none are kept.
+    They can rank features differently, so an auditor must know which they are reading."""
+    if top_k <= 0:
+        return None
+    return TREE_SHAP if on_gpu else SAABAS
 
 
 def predict_scores(

@@ -152,6 +152,7 @@ def test_every_prediction_names_its_model_and_features_version(nightly_run) -> N
             F.col("model_version").isNull()
             | F.col("features_version").isNull()
             | F.col("mlflow_run_id").isNull()
+            | F.col("contribution_method").isNull()
         ).count()
         == 0
     )

@@ -74,6 +74,46 @@ def test_driver_rows_replace_a_partition_like_a_dataframe_would(lake, spark) -> 
     assert read.where("id = 2").first()["at"] == at.replace(tzinfo=None)
 
 
+def test_a_replace_that_brings_a_new_column_evolves_the_schema(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    """Bronze gains a source's new column and predictions gain lineage columns over time:
+    the later date's rows carry it, the earlier date's read it as null, and the version
+    before the change still reads with its own schema."""
+    from pyspark.sql import functions as F
+
+    from driftline.lake.base import SplitTarget
+
+    first = lake.replace_partition("t", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
+    wider = spark.createDataFrame(
+        [(2, "v2", "gold", date(2024, 1, 2))], "id int, v string, tier string, _run_date date"
+    )
+    lake.replace_partition("t", wider, {"_run_date": "2024-01-02"})
+    read = lake.read("t")
+    assert read.columns == ["id", "v", "tier", "_run_date"]
+    assert [(r["id"], r["tier"]) for r in read.orderBy("id").collect()] == [(1, None), (2, "gold")]
+    assert lake.read("t", version=first.version).columns == ["id", "v", "_run_date"]
+    targets = {
+        "ok": SplitTarget("good", ["id", "v"], {"_run_date": "2024-01-01"}),
+        "bad": SplitTarget(
+            "rejects", ["id", "raw"], {"_stage": "ingest", "_run_date": "2024-01-01"}
+        ),
+    }
+    lake.replace_partition_split(split_frame(spark, "2024-01-01", [1], [2]), "target", targets)
+    wider_split = split_frame(spark, "2024-01-02", [3], []).withColumn("tier", F.lit("gold"))
+    lake.replace_partition_split(
+        wider_split,
+        "target",
+        {
+            "ok": SplitTarget("good", ["id", "v", "tier"], {"_run_date": "2024-01-02"}),
+            "bad": SplitTarget(
+                "rejects", ["id", "raw"], {"_stage": "ingest", "_run_date": "2024-01-02"}
+            ),
+        },
+    )
+    good = lake.read("good")
+    assert good.columns == ["id", "v", "tier", "_run_date"]
+    assert [(r["id"], r["tier"]) for r in good.orderBy("id").collect()] == [(1, None), (3, "gold")]
+
+
 def test_time_travel_reads_an_earlier_version(lake, spark) -> None:  # type: ignore[no-untyped-def]
     first = lake.replace_partition("t", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
     lake.replace_partition("t", day(spark, "2024-01-01", [7, 8]), {"_run_date": "2024-01-01"})

@@ -79,7 +79,13 @@ class DeltaSparkBackend:
     def _writer(self, df: DataFrame, partition_by: list[str], metadata: dict[str, str]) -> Any:
         import json
 
-        writer = df.write.format("delta").option("userMetadata", json.dumps(metadata))
+        # Additive schema evolution, as the delta-rs backend does: bronze gains a source's
+        # new columns, and a table gains lineage columns as Driftline grows.
+        writer = (
+            df.write.format("delta")
+            .option("userMetadata", json.dumps(metadata))
+            .option("mergeSchema", "true")
+        )
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         return writer

@@ -73,6 +73,7 @@ def run(ctx: RunContext) -> StepResult:
             AS_OF,
             "score",
             "top_contributions",
+            "contribution_method",
             F.lit(ref.name).alias("model_name"),
             F.lit(ref.version).alias("model_version"),
             F.lit(ref.alias).alias("model_alias"),
