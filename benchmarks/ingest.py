@@ -4,9 +4,11 @@ One generated CSV of `--rows` rows (eight columns, like the example pipeline's e
 the same SparkSession, the same run. Driftline's side is the whole ingest step: checksum,
 arrival check, UTF-8 validation, parsing with malformed-row capture, per-file row
 numbers, row accounting, and Delta commits of bronze, quarantine and the manifest. The
-plain side reads the same file with an all-string schema and writes Parquet. Each is
-measured `--repeat` times and the best kept; prints `RATIO <driftline/plain>` last (lower
-is better).
+plain side reads the same file with an all-string schema and writes Parquet. A third
+side shows the floor bronze's contract sets for any implementation: the plain read with
+the malformed-row column that quarantine needs and a row number, written as Parquet, with
+no lineage, no bookkeeping and no Delta commit. Each is measured `--repeat` times and the
+best kept; prints `RATIO <driftline/plain>` last (lower is better).
 
     .venv/bin/python benchmarks/ingest.py --rows 1000000
 """
@@ -46,6 +48,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
+    from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     from driftline.config import load_pipeline, load_settings
@@ -73,13 +76,22 @@ def main() -> None:
     source = pipeline.source("customers")
     schema = StructType([StructField(c, StringType()) for c in source.columns])
 
-    plain_times, driftline_times = [], []
+    floor_schema = StructType([*schema.fields, StructField("_corrupt_record", StringType())])
+    plain_times, floor_times, driftline_times = [], [], []
     for i in range(args.repeat):
         start = time.perf_counter()
         spark.read.schema(schema).option("header", True).csv(str(csv)).write.mode(
             "overwrite"
         ).parquet(str(root / f"plain{i}"))
         plain_times.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        spark.read.schema(floor_schema).option("header", True).option("mode", "PERMISSIVE").option(
+            "columnNameOfCorruptRecord", "_corrupt_record"
+        ).csv(str(csv)).withColumn("_row_number", F.monotonically_increasing_id() + 1).write.mode(
+            "overwrite"
+        ).parquet(str(root / f"floor{i}"))
+        floor_times.append(time.perf_counter() - start)
 
         lake = open_lake(str(root / f"lake{i}"), spark, "delta-rs")
         ctx = RunContext(date(2024, 3, 1), f"bench-{i}", settings, pipeline, spark, lake)
@@ -89,12 +101,13 @@ def main() -> None:
         assert result.metrics["customers"]["rows_bronze"] == args.rows
 
     shutil.rmtree(root, ignore_errors=True)
-    plain, driftline = min(plain_times), min(driftline_times)
+    plain, floor, driftline = min(plain_times), min(floor_times), min(driftline_times)
     print(
         f"rows={args.rows} csv_mb={size_mb:.0f} plain_csv_to_parquet_s={plain:.2f} "
-        f"driftline_ingest_s={driftline:.2f} (all runs: plain {plain_times}, "
-        f"driftline {driftline_times})"
+        f"contract_floor_s={floor:.2f} driftline_ingest_s={driftline:.2f} (all runs: plain "
+        f"{plain_times}, floor {floor_times}, driftline {driftline_times})"
     )
+    print(f"contract floor (malformed-row capture + row number) / plain = {floor / plain:.3f}")
     print(f"RATIO {driftline / plain:.3f}")
 
 

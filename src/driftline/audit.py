@@ -97,7 +97,8 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
                     (c["feature"], float(c["contribution"]))
                     for c in (row["top_contributions"] or [])
                 ],
-                contribution_method=row["contribution_method"],
+                # Absent from a table no scoring run has written since rows recorded it.
+                contribution_method=row.asDict().get("contribution_method"),
                 exact_contributions=exact,
             )
         )
