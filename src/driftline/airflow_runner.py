@@ -20,6 +20,9 @@ from driftline.errors import DriftlineError
 logger = logging.getLogger(__name__)
 
 
+SQLITE_LOCK_WAIT_S = 60
+
+
 def airflow_environment(
     airflow_home: Path, dags_folder: Path, db_url: str | None = None
 ) -> dict[str, str]:
@@ -30,8 +33,12 @@ def airflow_environment(
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder.resolve()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # SQLite lets one writer in at a time; the others wait up to `timeout` seconds for
+        # the lock (Python's default is 5). With the scheduler, the dag-processor, the API
+        # server and a `driftline backfill` all writing on a busy 2-core machine, 5 s was
+        # not always enough and a backfill failed with "database is locked".
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url
-        or f"sqlite:///{(airflow_home / 'airflow.db').resolve()}",
+        or f"sqlite:///{(airflow_home / 'airflow.db').resolve()}?timeout={SQLITE_LOCK_WAIT_S}",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get(
             "AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"
         ),
