@@ -19,11 +19,28 @@ console = Console(width=110)
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log at INFO")] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="DRIFTLINE_WORKDIR",
+            help="act on the folders `driftline demo` and `ui` use (e.g. demo): its "
+            "lakehouse, MLflow store and Airflow database",
+        ),
+    ] = None,
+    project: Annotated[
+        Path, typer.Option(help="with --workdir: the folder holding driftline.yaml and dags/")
+    ] = Path("."),
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if workdir is not None:
+        from driftline.demo.runner import prepare_environment
+
+        # The same settings `demo` and `ui` run with, over any in the environment: a
+        # stray AIRFLOW_HOME must not send a backfill to another Airflow.
+        prepare_environment(workdir, project)
 
 
 @app.command()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_in_child
+from tests.conftest import PROJECT, demo_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -121,3 +121,38 @@ def test_nightly_on_a_standalone_cluster(cluster: dict[str, object]) -> None:
     assert "Asked to launch executor" in worker_log
     # Three nights, each row of the summary table printed by the demo.
     assert completed.stdout.count("success") >= 3
+
+    # An auditor's question about the demo, from a shell pointed at its folders.
+    from datetime import date
+
+    from deltalake import DeltaTable
+
+    scored = DeltaTable(str(root / "demo" / "lakehouse" / "predictions")).to_pyarrow_table(
+        columns=["customer_id"], filters=[("_run_date", "=", date(2024, 3, 3))]
+    )
+    entity = sorted(scored.column("customer_id").to_pylist())[0]
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "driftline.cli",
+            "--workdir",
+            str(root / "demo"),
+            "--project",
+            str(PROJECT),
+            "audit",
+            "--entity",
+            entity,
+            "--date",
+            "2024-03-03",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "DRIFTLINE_DEVICE": "cpu"},
+    )
+    assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-3000:]
+    assert f"{entity} on 2024-03-03" in answer.stdout
+    assert "(recorded, saabas)" in answer.stdout
+    assert "(exact, recomputed)" in answer.stdout

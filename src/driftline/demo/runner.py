@@ -35,7 +35,8 @@ def prepare_environment(
 ) -> dict[str, str]:
     """Environment for a demo run: every path under `workdir`, config from `project`;
     Airflow's metadata and MLflow's backend in SQLite files there unless URLs are given
-    (e.g. PostgreSQL, as the stack runs them)."""
+    (e.g. PostgreSQL, as the stack runs them). `driftline demo` and `ui` run in it, and
+    `driftline --workdir` points the other commands at it."""
     from driftline.airflow_runner import airflow_environment
 
     workdir = workdir.resolve()
