@@ -54,6 +54,7 @@ def main() -> None:
     from driftline.config import load_pipeline, load_settings
     from driftline.context import RunContext
     from driftline.lake import open_lake
+    from driftline.sources.readers import CORRUPT, ROW
     from driftline.spark import get_spark
     from driftline.steps import ingest
 
@@ -76,7 +77,7 @@ def main() -> None:
     source = pipeline.source("customers")
     schema = StructType([StructField(c, StringType()) for c in source.columns])
 
-    floor_schema = StructType([*schema.fields, StructField("_corrupt_record", StringType())])
+    floor_schema = StructType([*schema.fields, StructField(CORRUPT, StringType())])
     plain_times, floor_times, driftline_times = [], [], []
     for i in range(args.repeat):
         start = time.perf_counter()
@@ -87,8 +88,8 @@ def main() -> None:
 
         start = time.perf_counter()
         spark.read.schema(floor_schema).option("header", True).option("mode", "PERMISSIVE").option(
-            "columnNameOfCorruptRecord", "_corrupt_record"
-        ).csv(str(csv)).withColumn("_row_number", F.monotonically_increasing_id() + 1).write.mode(
+            "columnNameOfCorruptRecord", CORRUPT
+        ).csv(str(csv)).withColumn(ROW, F.monotonically_increasing_id() + 1).write.mode(
             "overwrite"
         ).parquet(str(root / f"floor{i}"))
         floor_times.append(time.perf_counter() - start)

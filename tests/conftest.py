@@ -94,31 +94,36 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def cli_in_child(
+    *args: str, environment: dict[str, str] | None = None, timeout: int = 1200
+) -> subprocess.CompletedProcess[str]:
+    """`driftline ARGS...` in a child process (its own Airflow settings and JVM), on CPU."""
+    return subprocess.run(
+        [sys.executable, "-m", "driftline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
+    )
+
+
 def demo_in_child(
     workdir: Path, *options: str, environment: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`driftline demo --days 3` in a child process (its own Airflow settings and JVM)."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftline.cli",
-            "demo",
-            "--days",
-            "3",
-            "--rows-per-day",
-            "150",
-            "--workdir",
-            str(workdir),
-            "--project",
-            str(PROJECT),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-        env={**os.environ, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
+    """`driftline demo --days 3` in a child process."""
+    return cli_in_child(
+        "demo",
+        "--days",
+        "3",
+        "--rows-per-day",
+        "150",
+        "--workdir",
+        str(workdir),
+        "--project",
+        str(PROJECT),
+        *options,
+        environment=environment,
     )
 
 

@@ -92,14 +92,15 @@ def score_batch(
     # XGBoost's GPU predictor has only exact SHAP (GPUTreeSHAP), which is fast there; the
     # CPU one takes the approximate contributions (see `contributions`).
     on_gpu = device.startswith("cuda")
+    approx = not on_gpu
     matrix = encoder.matrix(batch)
     if from_contributions:
-        contribs = contributions(model, matrix, encoder.names, approx=not on_gpu)
+        contribs = contributions(model, matrix, encoder.names, approx)
         scores = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
         top = top_of(contribs[:, :-1], encoder.names, top_k)
     else:
         scores = predict_scores(model, matrix, encoder.names, on_gpu)
-        top = top_contributions(model, matrix, encoder.names, top_k, approx=not on_gpu)
+        top = top_contributions(model, matrix, encoder.names, top_k, approx)
     bad = ~np.isfinite(scores)
     if bad.any():
         first = int(np.argmax(bad))

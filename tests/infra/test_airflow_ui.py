@@ -27,7 +27,7 @@ import pytest
 
 from driftline import tables
 from driftline.demo.data import DemoData, write_demo_drop
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, cli_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -223,28 +223,19 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
 
     from driftline.lake import open_lake
 
-    backfill = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftline.cli",
-            "--workdir",
-            str(airflow.workdir),
-            "--project",
-            str(PROJECT),
-            "backfill",
-            "--from",
-            BACKFILLED[0].isoformat(),
-            "--to",
-            BACKFILLED[-1].isoformat(),
-        ],
-        # As from a user's shell next to `driftline ui`: --workdir finds its Airflow, over
-        # the test session's own AIRFLOW_HOME.
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
+    # As from a user's shell next to `driftline ui`: --workdir finds its Airflow, over the
+    # test session's own AIRFLOW_HOME (still set in the child's environment).
+    backfill = cli_in_child(
+        "--workdir",
+        str(airflow.workdir),
+        "--project",
+        str(PROJECT),
+        "backfill",
+        "--from",
+        BACKFILLED[0].isoformat(),
+        "--to",
+        BACKFILLED[-1].isoformat(),
         timeout=300,
-        check=False,
     )
     assert backfill.returncode == 0, backfill.stdout + backfill.stderr
     assert "1 run(s) queued" in backfill.stdout

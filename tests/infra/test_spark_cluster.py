@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, demo_in_child
+from tests.conftest import PROJECT, cli_in_child, demo_in_child
 
 pytestmark = pytest.mark.integration
 
@@ -131,26 +131,17 @@ def test_nightly_on_a_standalone_cluster(cluster: dict[str, object]) -> None:
         columns=["customer_id"], filters=[("_run_date", "=", date(2024, 3, 3))]
     )
     entity = sorted(scored.column("customer_id").to_pylist())[0]
-    answer = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "driftline.cli",
-            "--workdir",
-            str(root / "demo"),
-            "--project",
-            str(PROJECT),
-            "audit",
-            "--entity",
-            entity,
-            "--date",
-            "2024-03-03",
-        ],
-        capture_output=True,
-        text=True,
+    answer = cli_in_child(
+        "--workdir",
+        str(root / "demo"),
+        "--project",
+        str(PROJECT),
+        "audit",
+        "--entity",
+        entity,
+        "--date",
+        "2024-03-03",
         timeout=300,
-        check=False,
-        env={**os.environ, "DRIFTLINE_DEVICE": "cpu"},
     )
     assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-3000:]
     assert f"{entity} on 2024-03-03" in answer.stdout
