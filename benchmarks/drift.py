@@ -90,11 +90,12 @@ class PeakMemory:
 def run_driftline(folder: Path, rows: int) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from driftline.config import DriftConfig, load_settings
-    from driftline.drift import compare
-    from driftline.drift_scan import scan
-    from driftline.profile import categorical_profile, numeric_profile
-    from driftline.spark import get_spark
+    from driftline.core.pipeline import DriftConfig
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import get_spark
+    from driftline.data.profile import categorical_profile, numeric_profile
+    from driftline.monitoring.drift import compare
+    from driftline.monitoring.drift_scan import scan
 
     spark = get_spark(load_settings(spark_master="local[2]", spark_driver_memory="2g"), "bench")
     spark.range(1).collect()  # the JVM is warm in a nightly run

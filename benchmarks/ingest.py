@@ -51,11 +51,12 @@ def main() -> None:
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
-    from driftline.config import load_pipeline, load_settings
     from driftline.context import RunContext
+    from driftline.core.loading import load_pipeline
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import get_spark
     from driftline.lake import open_lake
     from driftline.sources.readers import CORRUPT, ROW
-    from driftline.spark import get_spark
     from driftline.steps import ingest
 
     root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))

@@ -24,9 +24,9 @@ def main() -> None:
 
     from pyspark.sql import functions as F
 
-    from driftline.config import load_settings
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import get_spark
     from driftline.lake import open_lake
-    from driftline.spark import get_spark
 
     spark = get_spark(load_settings(spark_shuffle_partitions=4), app_name="bench-lake-write")
     df = (

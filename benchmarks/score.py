@@ -44,10 +44,10 @@ def main() -> None:
     from mlflow.models import infer_signature
     from pyspark.sql import functions as F
 
-    from driftline.config import load_settings
-    from driftline.features import FeatureEncoding
-    from driftline.scoring import score_frame
-    from driftline.spark import get_spark
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import get_spark
+    from driftline.data.features import FeatureEncoding
+    from driftline.model.scoring import score_frame
 
     names = [f"f{i}" for i in range(FEATURES)]
     rng = np.random.default_rng(0)

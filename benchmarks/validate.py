@@ -97,8 +97,8 @@ def main() -> None:
 
     import logging
 
-    from driftline.config import load_settings
-    from driftline.spark import get_spark
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import get_spark
 
     logging.disable(logging.INFO)
     spark = get_spark(load_settings(spark_shuffle_partitions=4), app_name="bench-validate")

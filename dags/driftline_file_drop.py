@@ -6,7 +6,7 @@ files, or for their done-markers, without holding a worker slot; then the source
 ingested for that date. Ingest replaces the date's partition, so the nightly run ingesting
 the same files again later changes nothing.
 
-Wiring only: sensors come from `driftline.arrival_watch`, ingest from
+Wiring only: sensors come from `driftline.orchestration.arrival_watch`, ingest from
 `driftline.orchestration.run_step`.
 """
 
@@ -20,9 +20,9 @@ from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import dag, task
 
-from driftline.arrival_watch import drop_root, sensor_kwargs
-from driftline.config import arrival_sources, dag_start_date
-from driftline.notify import task_failed
+from driftline.core.loading import arrival_sources, dag_start_date
+from driftline.orchestration.arrival_watch import drop_root, sensor_kwargs
+from driftline.orchestration.callbacks import task_failed
 
 DEFAULT_ARGS = {
     "owner": "driftline",

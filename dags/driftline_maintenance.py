@@ -12,8 +12,8 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from driftline.config import dag_start_date
-from driftline.notify import task_failed
+from driftline.core.loading import dag_start_date
+from driftline.orchestration.callbacks import task_failed
 
 DEFAULT_ARGS = {
     "owner": "driftline",

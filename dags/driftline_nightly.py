@@ -13,8 +13,8 @@ from typing import Any
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag, task
 
-from driftline.config import dag_schedule, dag_start_date
-from driftline.notify import task_failed
+from driftline.core.loading import dag_schedule, dag_start_date
+from driftline.orchestration.callbacks import task_failed
 
 DEFAULT_ARGS = {
     "owner": "driftline",

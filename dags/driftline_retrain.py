@@ -1,7 +1,7 @@
 """driftline_retrain: train a challenger -> promotion gate (promote or reject).
 
 Triggered by `driftline_nightly` when the retraining policy fires, from the UI with a
-reason, or from the CLI. Wiring only; the gate's rules live in `driftline.promotion`.
+reason, or from the CLI. Wiring only; the gate's rules live in `driftline.model.promotion`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from driftline.config import dag_start_date
-from driftline.notify import task_failed
+from driftline.core.loading import dag_start_date
+from driftline.orchestration.callbacks import task_failed
 
 DEFAULT_ARGS = {
     "owner": "driftline",

@@ -2,7 +2,7 @@
 
 import sys
 
-from driftline.job import main
+from driftline.orchestration.job import main
 
 if __name__ == "__main__":
     sys.exit(main("validate"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.config import Settings, load_settings
+from driftline.core.settings import Settings, load_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 # Airflow reads its configuration when first imported, so its home is fixed before any test
 # module can import it: a throwaway folder with a SQLite metadata DB.
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="driftline-airflow-"))
-from driftline.airflow_runner import airflow_environment  # noqa: E402
+from driftline.orchestration.airflow_runner import airflow_environment  # noqa: E402
 
 AIRFLOW_ENV = airflow_environment(_AIRFLOW_HOME, PROJECT / "dags")
 os.environ.update(AIRFLOW_ENV)
@@ -35,7 +35,7 @@ os.environ.update(AIRFLOW_ENV)
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from driftline.spark import get_spark
+    from driftline.core.spark import get_spark
 
     warehouse = tmp_path_factory.mktemp("spark")
     os.chdir(warehouse)  # keep derby/metastore litter out of the checkout
@@ -83,7 +83,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def airflow_db() -> dict[str, str]:
     """A migrated Airflow metadata DB (once per test run)."""
-    from driftline.airflow_runner import migrate_metadata_db
+    from driftline.orchestration.airflow_runner import migrate_metadata_db
 
     migrate_metadata_db(AIRFLOW_ENV)
     return AIRFLOW_ENV

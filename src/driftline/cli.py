@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from driftline.errors import DriftlineError
+from driftline.core.errors import DriftlineError
 
 app = typer.Typer(help="Driftline: batch ML pipelines that notice drift.", no_args_is_help=True)
 console = Console(width=110)
@@ -133,9 +133,9 @@ def ui(
     import os
     import sys
 
-    from driftline.airflow_runner import migrate_metadata_db, ui_environment
     from driftline.demo.runner import prepare_environment
-    from driftline.registry import prepare_tracking_store
+    from driftline.model.registry import prepare_tracking_store
+    from driftline.orchestration.airflow_runner import migrate_metadata_db, ui_environment
 
     environment = {**prepare_environment(workdir, project), **ui_environment(port, schedule)}
     migrate_metadata_db(environment)
@@ -169,8 +169,8 @@ def backfill(
     partitions, so a backfill can run next to the nightly schedule without touching the
     dates the nightly run writes.
     """
-    from driftline.airflow_runner import create_backfill
     from driftline.context import parse_run_date
+    from driftline.orchestration.airflow_runner import create_backfill
 
     if reprocess not in ("none", "failed", "completed"):
         raise typer.BadParameter("use none, failed or completed", param_hint="--reprocess")
@@ -193,8 +193,8 @@ def audit(
     date: Annotated[str, typer.Option(help="the prediction's date, YYYY-MM-DD")],
 ) -> None:
     """Which model and which data produced a past prediction, and its top contributions."""
-    from driftline.audit import audit as run_audit
     from driftline.context import build_context, parse_run_date
+    from driftline.model.audit import audit as run_audit
 
     try:
         ctx = build_context(date, "audit")
@@ -230,7 +230,7 @@ def report(
 ) -> None:
     """Write the static HTML report of a run date (drift, accuracy, champions, quality)."""
     from driftline.context import build_context
-    from driftline.report import build
+    from driftline.monitoring.report import build
 
     try:
         path = build(build_context(date, "cli-report"))
@@ -280,7 +280,7 @@ def model_rollback() -> None:
     from datetime import date as date_type
 
     from driftline.context import build_context
-    from driftline.lifecycle import rollback
+    from driftline.model.lifecycle import rollback
 
     try:
         version = rollback(build_context(date_type.today(), "cli-rollback"))
@@ -294,7 +294,7 @@ def model_rollback() -> None:
 def model_history() -> None:
     """Who held `champion` when, and how they got it."""
     from driftline.context import build_context
-    from driftline.lifecycle import history
+    from driftline.model.lifecycle import history
 
     table = Table(title="champion history")
     for column in ("version", "since", "until", "how", "by", "run date"):
@@ -327,8 +327,8 @@ def lake_maintain(
     """VACUUM every table: what is older than the retention and no version needs goes."""
     from datetime import date as date_type
 
-    from driftline.config import load_settings
     from driftline.context import build_context
+    from driftline.core.settings import load_settings
     from driftline.steps import maintain
 
     try:

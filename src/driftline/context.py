@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from driftline.config import PipelineConfig, Settings, load_pipeline, load_settings
+from driftline.core.loading import load_pipeline
+from driftline.core.pipeline import PipelineConfig
+from driftline.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -80,8 +82,8 @@ def build_context(
     settings: Settings | None = None,
 ) -> RunContext:
     """Load settings and the pipeline file, and attach to (or start) the SparkSession."""
+    from driftline.core.spark import get_spark
     from driftline.lake import open_lake
-    from driftline.spark import get_spark
 
     settings = settings or load_settings()
     pipeline = load_pipeline(settings.resolved_pipeline_file)

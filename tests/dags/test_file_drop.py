@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from driftline import tables
+from driftline.core import tables
 from tests.conftest import PROJECT, make_settings, settings_environment
 from tests.servers import SFTP_PASSWORD, SFTP_USER, connection_env
 
@@ -82,8 +82,8 @@ def pipeline(sftp_conn: str, s3_conn: str) -> dict[str, Any]:
 def test_file_drop_dag_waits_deferred_then_ingests(  # type: ignore[no-untyped-def]
     spark, airflow_db, tmp_path: Path, sftp_server, s3_endpoint, s3_client
 ) -> None:
-    from driftline.airflow_runner import load_dag, run_for_date
     from driftline.lake import open_lake
+    from driftline.orchestration.airflow_runner import load_dag, run_for_date
 
     (tmp_path / "driftline.yaml").write_text(yaml.safe_dump(pipeline("drop_sftp", "drop_s3")))
     settings = make_settings(tmp_path, pipeline_file=tmp_path / "driftline.yaml")

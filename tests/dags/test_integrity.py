@@ -77,7 +77,7 @@ def test_dag_files_have_no_heavy_imports_at_module_level() -> None:
 
 
 def test_in_process_replay_follows_the_dag(dagbag) -> None:  # type: ignore[no-untyped-def]
-    from driftline.replay import NIGHTLY_TASKS
+    from driftline.orchestration.replay import NIGHTLY_TASKS
 
     order = [t.task_id for t in dagbag.dags["driftline_nightly"].topological_sort()]
     replayed = [task_id for task_id, _, _ in NIGHTLY_TASKS]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftline import tables
-from driftline.config import load_pipeline
+from driftline.core import tables
+from driftline.core.loading import load_pipeline
 from driftline.demo.data import DemoData, write_demo_drop
 from tests.conftest import PROJECT, make_settings, settings_environment
 
@@ -37,8 +37,8 @@ DATED_TABLES = [
 
 @pytest.fixture(scope="module")
 def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped-def]
-    from driftline.airflow_runner import load_dag, run_for_date, run_queued
     from driftline.lake import open_lake
+    from driftline.orchestration.airflow_runner import load_dag, run_for_date, run_queued
 
     root = tmp_path_factory.mktemp("nightly")
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
@@ -192,7 +192,7 @@ def test_policy_fired_and_the_triggered_retrain_ran(nightly_run) -> None:  # typ
 
 
 def test_each_night_writes_its_report(nightly_run) -> None:  # type: ignore[no-untyped-def]
-    from driftline.report import report_path
+    from driftline.monitoring.report import report_path
 
     for day in nightly_run["spec"].dates:
         page = report_path(nightly_run["settings"].resolved_lake_uri, day)

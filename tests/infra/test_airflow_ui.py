@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from driftline import tables
+from driftline.core import tables
 from driftline.demo.data import DemoData, write_demo_drop
 from tests.conftest import PROJECT, cli_in_child
 
@@ -86,7 +86,7 @@ def _wait(what: str, check: Any, timeout: float, every: float = 2.0) -> Any:
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.skip("no chromium/chromedriver (Debian: apt-get install chromium chromium-driver)")
-    from driftline.airflow_runner import airflow_environment
+    from driftline.orchestration.airflow_runner import airflow_environment
 
     workdir = tmp_path_factory.mktemp("ui")
     write_demo_drop(workdir / "drop", SPEC)

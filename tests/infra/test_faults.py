@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from driftline import tables
+from driftline.core import tables
 from driftline.demo.data import DemoData, write_demo_drop
 from tests.conftest import PROJECT, data_files_on_disk, make_settings, settings_environment
 
@@ -98,7 +98,7 @@ def run_job(
 @pytest.fixture(scope="module")
 def lakehouse(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     from driftline.lake import open_lake
-    from driftline.replay import replay_night
+    from driftline.orchestration.replay import replay_night
 
     root = tmp_path_factory.mktemp("faults")
     settings = make_settings(root)

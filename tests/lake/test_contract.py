@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.errors import TableNotFoundError
+from driftline.core.errors import TableNotFoundError
 from tests.conftest import data_files_on_disk
 
 pytestmark = pytest.mark.integration
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["delta-rs", "delta-spark"])
 def lake(request: pytest.FixtureRequest, spark, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from driftline.core.spark import has_delta_jars
     from driftline.lake import open_lake
-    from driftline.spark import has_delta_jars
 
     if request.param == "delta-spark" and not has_delta_jars(spark):
         pytest.skip(

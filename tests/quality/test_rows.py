@@ -80,7 +80,7 @@ def test_spark_rules_match_ge_unexpected_counts(spark, tmp_path: Path) -> None: 
 
 
 def test_suite_with_bad_severity_names_it(tmp_path: Path) -> None:
-    from driftline.errors import ConfigError
+    from driftline.core.errors import ConfigError
 
     broken = {
         "name": "t",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from driftline.config import ArrivalRule
+from driftline.core.source_config import ArrivalRule
 from driftline.sources.arrival import Listed, ready_files
 
 

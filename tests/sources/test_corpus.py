@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from driftline import tables
-from driftline.config import load_pipeline
 from driftline.context import RunContext
+from driftline.core import tables
+from driftline.core.loading import load_pipeline
 from driftline.steps import ingest
 from tests.conftest import make_settings
 
@@ -94,7 +94,7 @@ def test_values_survive_encodings_quotes_and_layouts(corpus_ctx) -> None:  # typ
 
 
 def test_decimal_comma_is_read_as_a_number(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
-    from driftline.casting import typed
+    from driftline.data.casting import typed
 
     source = corpus_ctx.pipeline.source("orders_cp1252")
     amounts = typed(corpus_ctx.lake.read(tables.bronze("orders_cp1252")), source)

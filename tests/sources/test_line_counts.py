@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from driftline.core.transforms import _predicted_blocks, with_file_row_numbers
 from driftline.sources.line_counts import records_per_block
 from driftline.sources.readers import line_records, local_path
-from driftline.transforms import _predicted_blocks, with_file_row_numbers
 
 pytestmark = pytest.mark.integration
 

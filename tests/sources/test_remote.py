@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from driftline import tables
-from driftline.config import parse_pipeline
 from driftline.context import RunContext
+from driftline.core import tables
+from driftline.core.loading import parse_pipeline
 from driftline.steps import ingest
 from tests.conftest import make_settings
 from tests.servers import POSTGRES, connection_env

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
 from driftline.sources.staging import inside, safe_name
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from driftline.config import load_pipeline
 from driftline.context import RunContext
+from driftline.core.loading import load_pipeline
 from tests.conftest import PROJECT, make_settings
 
 HEADER = "customer_id,snapshot_date,tenure_months,monthly_spend,support_calls,age,region,plan\n"

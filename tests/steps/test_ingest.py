@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from driftline import tables
+from driftline.core import tables
 from driftline.steps import ingest
 from tests.steps.conftest import HEADER, row
 

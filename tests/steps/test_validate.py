@@ -7,8 +7,8 @@ import json
 import pytest
 from pyspark.sql import functions as F
 
-from driftline import tables
-from driftline.errors import ValidationFailedError
+from driftline.core import tables
+from driftline.core.errors import ValidationFailedError
 from driftline.steps import conform, features, ingest, validate
 from tests.steps.conftest import HEADER, row
 

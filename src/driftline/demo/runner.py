@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from driftline.core.errors import DriftlineError
 from driftline.demo.data import DemoData, write_demo_drop
-from driftline.errors import DriftlineError
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def prepare_environment(
     Airflow's metadata and MLflow's backend in SQLite files there unless URLs are given
     (e.g. PostgreSQL, as the stack runs them). `driftline demo` and `ui` run in it, and
     `driftline --workdir` points the other commands at it."""
-    from driftline.airflow_runner import airflow_environment
+    from driftline.orchestration.airflow_runner import airflow_environment
 
     workdir = workdir.resolve()
     environment = {
@@ -63,7 +63,12 @@ def run_demo(
     airflow_db_url: str | None = None,
     mlflow_tracking_uri: str | None = None,
 ) -> list[DayReport]:
-    from driftline.airflow_runner import load_dag, migrate_metadata_db, run_for_date, run_queued
+    from driftline.orchestration.airflow_runner import (
+        load_dag,
+        migrate_metadata_db,
+        run_for_date,
+        run_queued,
+    )
 
     if not (project / "driftline.yaml").is_file():
         raise DriftlineError(
@@ -97,8 +102,8 @@ def retrain_outcome(day: date) -> str:
     """ "promoted v3" or "rejected v3", from the decision the retrain run recorded."""
     from pyspark.sql import functions as F
 
-    from driftline import tables
     from driftline.context import build_context
+    from driftline.core import tables
 
     ctx = build_context(day, "demo-report")
     rows = (
@@ -119,8 +124,8 @@ def summarise(day: date, state: str, retrain: str | None = None) -> DayReport:
     """One day's numbers, read back from the lakehouse tables the run wrote."""
     from pyspark.sql import functions as F
 
-    from driftline import tables
     from driftline.context import build_context
+    from driftline.core import tables
 
     ctx = build_context(day, "demo-report")
     on_day = F.col(tables.RUN_DATE) == F.lit(day)

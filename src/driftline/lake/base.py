@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from driftline.errors import TableNotFoundError
+from driftline.core.errors import TableNotFoundError
 
 if TYPE_CHECKING:
     import pyarrow as pa

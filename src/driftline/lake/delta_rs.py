@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from driftline.errors import LakeWriteError, TableNotFoundError
+from driftline.core.errors import LakeWriteError, TableNotFoundError
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ class DeltaRsBackend:
         right for silver tables of entities (one row per key) and wrong for fact tables:
         those use `replace_partition`.
         """
-        from driftline.transforms import latest_per_key
+        from driftline.core.transforms import latest_per_key
 
         if self.exists(uri):
             current = self.read(uri, None)

@@ -136,7 +136,7 @@ class DeltaSparkBackend:
         partition_by: list[str],
         metadata: dict[str, str],
     ) -> Commit:
-        from driftline.transforms import latest_per_key
+        from driftline.core.transforms import latest_per_key
 
         source = latest_per_key(None, df, keys, order_by)
         if not self.exists(uri):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from driftline.errors import ConfigError
+from driftline.core.errors import ConfigError
+from driftline.core.spark import has_delta_jars
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Lake, TableBackend
 from driftline.lake.delta_rs import DeltaRsBackend
 from driftline.lake.delta_spark import DeltaSparkBackend
-from driftline.spark import has_delta_jars
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

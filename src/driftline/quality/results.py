@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from driftline import tables
 from driftline.context import RunContext
-from driftline.errors import ValidationFailedError
+from driftline.core import tables
+from driftline.core.errors import ValidationFailedError
 from driftline.quality.gx_runner import ExpectationOutcome
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome
     for outcome in warnings:
         logger.warning("expectation warning: %s", outcome.describe())
     if warnings:
-        from driftline import notify
+        from driftline.core import notify
 
         notify.send(
             ctx.settings,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from driftline.errors import ConfigError
+from driftline.core.errors import ConfigError
 from driftline.quality.suites import Suite
 
 if TYPE_CHECKING:

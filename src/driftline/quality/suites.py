@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftline.errors import ConfigError
+from driftline.core.errors import ConfigError
 
 # GE phones home on import unless told not to; Driftline runs on air-gapped hosts.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

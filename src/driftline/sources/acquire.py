@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from driftline.config import Settings, SourceConfig
+from driftline.core.settings import Settings
+from driftline.core.source_config import SourceConfig
 from driftline.sources.files import Acquired, local_files
 from driftline.sources.sql import Watermarks
 from driftline.sources.staging import fresh_dir

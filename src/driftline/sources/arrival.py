@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from driftline.config import ArrivalRule
+from driftline.core.source_config import ArrivalRule
 
 logger = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from driftline.config import SourceConfig
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 
 _CHUNK = 1 << 20

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
-from driftline.config import SourceConfig
+from driftline.core.source_config import SourceConfig
+from driftline.core.transforms import BlockCounter
 from driftline.sources.line_counts import records_per_block
 from driftline.sources.unpack import Member
-from driftline.transforms import BlockCounter
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -85,7 +85,7 @@ def _finish(
     """Number the rows of each file and put the common columns in their common order."""
     from pyspark.sql import functions as F
 
-    from driftline.transforms import with_file_row_numbers
+    from driftline.core.transforms import with_file_row_numbers
 
     numbered, uris = with_file_row_numbers(scan, ROW, FILE, count_blocks)
     frame = numbered.select(
@@ -309,7 +309,7 @@ def _fixed_width(
 ) -> tuple[list[Parsed], list[tuple[Member, str]]]:
     from pyspark.sql import functions as F
 
-    from driftline.transforms import with_file_row_numbers
+    from driftline.core.transforms import with_file_row_numbers
 
     layout = source.fixed_width
     assert layout is not None

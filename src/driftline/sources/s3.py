@@ -9,7 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from driftline.config import SourceConfig
+from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
 from driftline.sources.staging import inside, safe_name

@@ -14,8 +14,8 @@ import stat
 from datetime import date
 from pathlib import Path
 
-from driftline.config import SourceConfig
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
 from driftline.sources.staging import inside, safe_name

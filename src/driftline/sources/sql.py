@@ -16,8 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from driftline.config import SourceConfig
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import shutil
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]")
 

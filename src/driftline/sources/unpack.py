@@ -15,8 +15,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from driftline.config import SourceConfig
-from driftline.errors import SourceError
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
 from driftline.sources.staging import inside, safe_name
 

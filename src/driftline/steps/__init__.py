@@ -1,5 +1,5 @@
 """Pipeline steps. Each module exposes `run(ctx) -> StepResult` and talks to the others
-only through lakehouse tables (and `driftline.features`, shared by train and score)."""
+only through lakehouse tables (and `driftline.data.features`, shared by train and score)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from driftline import tables
-from driftline.batches import checked_batch, conformed_batch
-from driftline.casting import latest_within_batch
 from driftline.context import RunContext, StepResult
+from driftline.core import tables
+from driftline.data.batches import checked_batch, conformed_batch
+from driftline.data.casting import latest_within_batch
 
 
 def run(ctx: RunContext) -> StepResult:

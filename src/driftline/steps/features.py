@@ -6,10 +6,10 @@ latest state), so re-running an old date reproduces that date's features exactly
 
 from __future__ import annotations
 
-from driftline import tables
-from driftline.batches import conformed_batch
 from driftline.context import RunContext, StepResult
-from driftline.features import build_features
+from driftline.core import tables
+from driftline.data.batches import conformed_batch
+from driftline.data.features import build_features
 from driftline.quality.results import gate
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from driftline import tables
-from driftline.config import SourceConfig
 from driftline.context import RunContext, StepResult
-from driftline.errors import SourceError
+from driftline.core import tables
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
 from driftline.sources.acquire import acquire
 from driftline.sources.files import DroppedFile
 from driftline.sources.readers import CORRUPT, FILE, REASON, ROW, Parsed, line_records, read
@@ -268,7 +268,7 @@ def _whole_file(
     """
     from pyspark.sql import functions as F
 
-    from driftline.transforms import with_file_row_numbers
+    from driftline.core.transforms import with_file_row_numbers
 
     file = item.parent if isinstance(item, Member) else item
     label = item.label if isinstance(item, Member) else item.name

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from driftline import tables
 from driftline.context import RunContext, StepResult
+from driftline.core import tables
 
 logger = logging.getLogger(__name__)
 

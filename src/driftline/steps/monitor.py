@@ -12,12 +12,13 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from driftline import notify, registry, tables
-from driftline.accuracy import OVERALL, Accuracy, live_accuracy
 from driftline.context import RunContext, StepResult
-from driftline.drift import FeatureDrift, compare, importance_weighted_share
-from driftline.drift_scan import scan
-from driftline.features import AS_OF
+from driftline.core import notify, tables
+from driftline.data.features import AS_OF
+from driftline.model import registry
+from driftline.monitoring.accuracy import OVERALL, Accuracy, live_accuracy
+from driftline.monitoring.drift import FeatureDrift, compare, importance_weighted_share
+from driftline.monitoring.drift_scan import scan
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from driftline import notify, registry, tables
 from driftline.context import RunContext, StepResult
-from driftline.decisions import DecisionRecord, record
-from driftline.retraining import PolicyFacts, decide
+from driftline.core import notify, tables
+from driftline.model import registry
+from driftline.model.decisions import DecisionRecord, record
+from driftline.monitoring.policy import PolicyFacts, decide
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from driftline import notify, registry, tables
 from driftline.context import RunContext, StepResult
-from driftline.decisions import DecisionRecord, record
-from driftline.promotion import as_numbers, decide, evaluate
-from driftline.training_data import labelled_features
+from driftline.core import notify, tables
+from driftline.model import registry
+from driftline.model.decisions import DecisionRecord, record
+from driftline.model.promotion import as_numbers, decide, evaluate
+from driftline.model.training_data import labelled_features
 
 logger = logging.getLogger(__name__)
 

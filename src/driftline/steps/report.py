@@ -1,9 +1,9 @@
-"""Report: the static HTML page of the run date (see `driftline.report`)."""
+"""Report: the static HTML page of the run date (see `driftline.monitoring.report`)."""
 
 from __future__ import annotations
 
 from driftline.context import RunContext, StepResult
-from driftline.report import build
+from driftline.monitoring.report import build
 
 
 def run(ctx: RunContext) -> StepResult:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import logging
 
-from driftline import registry, tables
 from driftline.context import RunContext, StepResult
-from driftline.features import AS_OF
-from driftline.lifecycle import champion_on
+from driftline.core import tables
+from driftline.data.features import AS_OF
+from driftline.model import registry
+from driftline.model.lifecycle import champion_on
+from driftline.model.scoring import score_frame
 from driftline.quality.results import gate
-from driftline.scoring import score_frame
 
 logger = logging.getLogger(__name__)
 

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from driftline import __version__, registry, tables
+from driftline import __version__
 from driftline.context import RunContext, StepResult
-from driftline.decisions import DecisionRecord, record
-from driftline.device import choose_device
-from driftline.features import AS_OF, FeatureEncoding
-from driftline.profile import categorical_profile, numeric_profile
-from driftline.training_data import labelled_frame
+from driftline.core import tables
+from driftline.core.device import choose_device
+from driftline.data.features import AS_OF, FeatureEncoding
+from driftline.data.profile import categorical_profile, numeric_profile
+from driftline.model import registry
+from driftline.model.decisions import DecisionRecord, record
+from driftline.model.training_data import labelled_frame
 
 if TYPE_CHECKING:
     import numpy as np
@@ -113,7 +115,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
     import numpy as np
     import pyarrow as pa
 
-    from driftline.training import fit_baseline, fit_booster, latest_dates_mask
+    from driftline.model.booster import fit_baseline, fit_booster, latest_dates_mask
 
     model = ctx.pipeline.model
     encoding = FeatureEncoding.fit(ctx.pipeline, data)
@@ -168,8 +170,8 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
     """
     import numpy as np
 
-    from driftline.spark_training import fit_on_spark
-    from driftline.training import fit_baseline, fit_booster
+    from driftline.model.booster import fit_baseline, fit_booster
+    from driftline.model.spark_training import fit_on_spark
 
     model = ctx.pipeline.model
     key = ctx.pipeline.entity.key
@@ -267,7 +269,7 @@ def holdout_metrics(
     import numpy as np
     import pyarrow as pa
 
-    from driftline.promotion import evaluate, metric_value
+    from driftline.model.promotion import evaluate, metric_value
 
     x = encoding.matrix(data.filter(pa.array(holdout)))
     y = np.asarray(data.column("label").to_numpy(), dtype=np.float32)[holdout]
@@ -304,7 +306,7 @@ def register(
     from mlflow.data.pandas_dataset import from_pandas
     from mlflow.models import infer_signature
 
-    from driftline.training import importance_figure
+    from driftline.model.booster import importance_figure
 
     model = ctx.pipeline.model
     figure, importance = importance_figure(trained.booster)
@@ -312,13 +314,13 @@ def register(
         "driftline.holdout_start": trained.holdout_dates[0],
         "driftline.holdout_end": trained.holdout_dates[1],
         "driftline.reason": reason,
-        "driftline.device": str(trained.params.get("device", "cpu")),
+        "driftline.core.device": str(trained.params.get("device", "cpu")),
         "driftline.engine": trained.engine,
         "driftline.code_version": code_version(),
         "driftline.run_date": ctx.ds,
         "driftline.window_start": trained.window[0],
         "driftline.window_end": trained.window[1],
-        "driftline.features": ",".join(trained.encoding.names),
+        "driftline.data.features": ",".join(trained.encoding.names),
         "driftline.beats_baseline": str(bool(trained.metrics["beats_baseline"])).lower(),
         **{f"driftline.input.{table}.version": str(v) for table, v in versions.items()},
     }
@@ -381,7 +383,7 @@ def register(
         "model_version": version,
         "alias": alias,
         "mlflow_run_id": run_id,
-        "device": tags["driftline.device"],
+        "device": tags["driftline.core.device"],
         "engine": trained.engine,
         **trained.metrics,
     }

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from driftline import tables
-from driftline.batches import checked_batch
-from driftline.casting import cast_checked_columns
 from driftline.context import RunContext, StepResult
+from driftline.core import tables
+from driftline.data.batches import checked_batch
+from driftline.data.casting import cast_checked_columns
 from driftline.quality import ExpectationOutcome, load_suite, validate
 from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
 

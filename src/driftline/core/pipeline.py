@@ -1,0 +1,213 @@
+"""The pipeline file `driftline.yaml`: entity, features, label, model, monitoring and
+retraining policy, and the cross-references between them and the sources.
+
+Every reference is resolved on construction (a segment that is not a feature, a label
+column the label source lacks), so a typo fails with its dotted key when the file loads.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from driftline.core.errors import ConfigError
+from driftline.core.source_config import SourceConfig
+from driftline.core.validation import Identifier, Strict
+
+DEFAULT_SCHEDULE = "0 2 * * *"
+DEFAULT_START_DATE = date(2024, 1, 1)
+
+
+class EntityConfig(Strict):
+    """The thing predictions are about; its silver table is `silver/<name>`."""
+
+    name: Identifier
+    key: Identifier
+    source: Identifier
+
+
+class FeatureConfig(Strict):
+    """One feature, defined once for training and scoring.
+
+    `expr` is a Spark SQL expression over the entity's silver columns; without it the
+    feature is the column of the same name.
+    """
+
+    name: Identifier
+    type: Literal["numeric", "categorical"] = "numeric"
+    expr: str | None = None
+
+
+class LabelConfig(Strict):
+    """Delayed ground truth: the source it arrives in and how to read it."""
+
+    source: Identifier
+    column: Identifier
+    # The label source names the date the outcome belongs to in this column.
+    date_column: Identifier
+    positive: str = "1"
+
+
+class PromotionPolicy(Strict):
+    """When a challenger may replace the champion (both judged on the challenger's frozen
+    holdout)."""
+
+    metric: Literal["auc", "logloss"] = "auc"
+    margin: float = Field(0.005, ge=0)
+    slices: list[Identifier] = Field(default_factory=list)
+    slice_tolerance: float = Field(0.02, ge=0)
+    min_slice_rows: int = Field(30, ge=1)
+
+
+class ModelConfig(Strict):
+    name: str = Field(min_length=1, max_length=256)
+    promotion: PromotionPolicy = PromotionPolicy()
+    params: dict[str, Any] = Field(default_factory=dict)
+    # Upper bound: early stopping on the latest training dates picks the actual count.
+    num_boost_round: int = Field(200, ge=1, le=100_000)
+    # Optuna TPE trials over depth, learning rate, min child weight and sampling; 0 = none.
+    search_trials: int = Field(8, ge=0, le=500)
+    # From this many labelled rows, the booster trains on the Spark executors
+    # (`xgboost.spark`) instead of in one process on the driver; the search, the baseline
+    # and the reference profile then use a seeded sample of at most this many rows.
+    spark_training_rows: int = Field(2_000_000, ge=1)
+    # `xgboost.spark` workers (one barrier task and one data shard each); None: Spark's
+    # default parallelism.
+    spark_training_workers: int | None = Field(None, ge=1)
+    training_window_days: int = Field(28, ge=1)
+    seed: int = 42
+    # Each prediction row carries its largest feature contributions (XGBoost's own), this
+    # many; 0 writes none and scores about four times faster on a CPU.
+    top_contributions: int = Field(3, ge=0, le=100)
+
+
+class DriftConfig(Strict):
+    """How drift is measured and judged, per feature and for the score.
+
+    With `method: auto` the test is chosen the way Evidently documents its defaults: on a
+    small reference (at most `small_reference_rows`) a statistical test, two-sample
+    Kolmogorov-Smirnov for numeric features and chi-square for categorical ones or numeric
+    ones with at most 5 distinct values, judged at `p_value`; on a larger reference a
+    distance, normalised Wasserstein for numeric and Jensen-Shannon for categorical,
+    judged at `distance_threshold`. PSI is always computed and reported against
+    `psi_warn`/`psi_breach`.
+    """
+
+    method: Literal["auto", "psi", "ks", "chisquare", "wasserstein", "jensenshannon"] = "auto"
+    small_reference_rows: int = Field(1000, ge=1)
+    p_value: float = Field(0.05, gt=0, lt=1)
+    distance_threshold: float = Field(0.1, gt=0)
+    psi_warn: float = Field(0.1, ge=0)
+    psi_breach: float = Field(0.25, ge=0)
+
+    @model_validator(mode="after")
+    def _warn_below_breach(self) -> DriftConfig:
+        if self.psi_warn > self.psi_breach:
+            raise ValueError("psi_warn must not be greater than psi_breach")
+        return self
+
+
+class AccuracyConfig(Strict):
+    """Live accuracy once delayed labels arrive: over the last `window_days` of
+    predictions, overall and per segment (a categorical feature)."""
+
+    window_days: int = Field(7, ge=1)
+    decision_threshold: float = Field(0.5, gt=0, lt=1)
+    segments: list[Identifier] = Field(default_factory=list)
+    # Fewer matured labels than this and the window's accuracy is reported, not judged.
+    min_labelled_rows: int = Field(100, ge=1)
+
+
+class MonitoringConfig(Strict):
+    drift: DriftConfig = DriftConfig()
+    accuracy: AccuracyConfig = AccuracyConfig()
+
+
+class RetrainingPolicy(Strict):
+    """When the nightly run asks `driftline_retrain` for a challenger.
+
+    Any one trigger fires it, unless the last retraining is younger than `cooldown_days`:
+    - drift: in at least `drift_runs` of the last `drift_window_runs` monitored runs, the
+      drifted features carry at least `drift_importance_share` of the champion's feature
+      importance (so drift in a feature the model ignores does not retrain it);
+    - accuracy: live `metric` is worse than the champion's holdout value by more than
+      `accuracy_margin`, on at least `accuracy.min_labelled_rows` matured labels;
+    - age: the champion was trained more than `max_model_age_days` ago.
+    """
+
+    enabled: bool = True
+    drift_runs: int = Field(2, ge=1)
+    drift_window_runs: int = Field(3, ge=1)
+    drift_importance_share: float = Field(0.3, gt=0, le=1)
+    metric: Literal["auc", "logloss"] = "auc"
+    accuracy_margin: float = Field(0.05, ge=0)
+    max_model_age_days: int | None = Field(90, ge=1)
+    cooldown_days: int = Field(7, ge=0)
+
+    @model_validator(mode="after")
+    def _k_of_n(self) -> RetrainingPolicy:
+        if self.drift_runs > self.drift_window_runs:
+            raise ValueError("drift_runs must not be greater than drift_window_runs")
+        return self
+
+
+class PipelineConfig(Strict):
+    """The contents of `driftline.yaml`."""
+
+    pipeline: Identifier
+    schedule: str = DEFAULT_SCHEDULE
+    start_date: date = DEFAULT_START_DATE
+    entity: EntityConfig
+    sources: list[SourceConfig] = Field(min_length=1)
+    features: list[FeatureConfig] = Field(min_length=1)
+    label: LabelConfig
+    model: ModelConfig
+    monitoring: MonitoringConfig = MonitoringConfig()
+    retraining: RetrainingPolicy = RetrainingPolicy()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> PipelineConfig:
+        names = [s.name for s in self.sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique, repeated: {duplicates}")
+        by_name = {s.name: s for s in self.sources}
+        if self.entity.source not in by_name:
+            raise ValueError(f"entity.source {self.entity.source!r} is not one of {names}")
+        if self.entity.key not in by_name[self.entity.source].columns:
+            raise ValueError(
+                f"entity.key {self.entity.key!r} is not a column of source {self.entity.source!r}"
+            )
+        if self.label.source not in by_name:
+            raise ValueError(f"label.source {self.label.source!r} is not one of {names}")
+        label_columns = by_name[self.label.source].columns
+        for key in (self.entity.key, self.label.column, self.label.date_column):
+            if key not in label_columns:
+                raise ValueError(f"label source {self.label.source!r} must have a column {key!r}")
+        feature_names = [f.name for f in self.features]
+        if len(set(feature_names)) != len(feature_names):
+            raise ValueError("feature names must be unique")
+        unknown = [s for s in self.model.promotion.slices if s not in feature_names]
+        if unknown:
+            raise ValueError(f"model.promotion.slices {unknown} are not features: {feature_names}")
+        unknown = [s for s in self.monitoring.accuracy.segments if s not in feature_names]
+        if unknown:
+            raise ValueError(
+                f"monitoring.accuracy.segments {unknown} are not features: {feature_names}"
+            )
+        return self
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(
+            f"no source named {name!r} in the pipeline file; known sources: "
+            f"{[s.name for s in self.sources]}"
+        )
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]

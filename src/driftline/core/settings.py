@@ -1,0 +1,130 @@
+"""Environment settings (`DRIFTLINE_*`): where things live and how they run.
+
+Validated when built, so a bad value fails at start-up naming the variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from driftline.core.errors import ConfigError
+from driftline.core.validation import describe
+
+
+class Settings(BaseSettings):
+    """Where things live and how they run, from `DRIFTLINE_*` environment variables.
+
+    Secrets never live here: they come from Airflow connections or the environment of the
+    process that needs them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DRIFTLINE_", extra="ignore", frozen=True)
+
+    home: Path = Path(".")
+    pipeline_file: Path | None = None
+    lake_uri: str | None = None
+    drop_root: Path | None = None
+    # Where remote files and SQL extracts are downloaded before Spark reads them; one
+    # folder per source and date, replaced when the date is re-run.
+    staging_root: Path | None = None
+    expectations_dir: Path | None = None
+    mlflow_tracking_uri: str | None = None
+    mlflow_artifact_root: str | None = None
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+    spark_ui: bool = False
+    spark_shuffle_partitions: int = Field(8, ge=1)
+    jobs_dir: Path | None = None
+    lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # How far back time travel (audits, the promotion gate) must reach: the Delta log and
+    # the files of superseded versions are kept this long; `driftline lake maintain`
+    # reclaims what is older.
+    audit_retention_days: int = Field(2555, ge=1)
+    # `inprocess` runs a step in the Airflow worker's own SparkSession (embedded default);
+    # `spark-submit` sends `jobs/<step>.py` to the cluster named by the Airflow connection.
+    step_launcher: Literal["inprocess", "spark-submit"] = "inprocess"
+    spark_conn_id: str = "spark_default"
+    # Where alerts go: any of log, webhook, email (comma-separated).
+    alert_channels: str = "log"
+    # A Slack-compatible incoming-webhook URL; a secret, so only ever from the environment.
+    alert_webhook_url: SecretStr | None = None
+    alert_email_to: str | None = None
+    smtp_conn_id: str = "smtp_default"
+
+    @field_validator("alert_channels")
+    @classmethod
+    def _known_channels(cls, value: str) -> str:
+        unknown = sorted(set(cls.split_channels(value)) - {"log", "webhook", "email"})
+        if unknown:
+            raise ValueError(f"unknown alert channels {unknown}: use log, webhook, email")
+        return value
+
+    @model_validator(mode="after")
+    def _channels_have_targets(self) -> Settings:
+        channels = self.split_channels(self.alert_channels)
+        if "webhook" in channels and self.alert_webhook_url is None:
+            raise ValueError("the webhook channel needs DRIFTLINE_ALERT_WEBHOOK_URL")
+        url = self.alert_webhook_url.get_secret_value() if self.alert_webhook_url else ""
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("DRIFTLINE_ALERT_WEBHOOK_URL must be an http(s) URL")
+        if "email" in channels and not self.alert_email_to:
+            raise ValueError("the email channel needs DRIFTLINE_ALERT_EMAIL_TO")
+        return self
+
+    @staticmethod
+    def split_channels(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
+
+    @property
+    def resolved_pipeline_file(self) -> Path:
+        return self.pipeline_file or self.home / "driftline.yaml"
+
+    @property
+    def resolved_lake_uri(self) -> str:
+        if self.lake_uri:
+            return self.lake_uri
+        return str((self.home / "lakehouse").resolve())
+
+    @property
+    def resolved_drop_root(self) -> Path:
+        return (self.drop_root or self.home / "drop").resolve()
+
+    @property
+    def resolved_staging_root(self) -> Path:
+        return (self.staging_root or self.home / "staging").resolve()
+
+    @property
+    def resolved_jobs_dir(self) -> Path:
+        return (self.jobs_dir or self.home / "jobs").resolve()
+
+    @property
+    def resolved_expectations_dir(self) -> Path:
+        return (self.expectations_dir or self.home / "expectations").resolve()
+
+    @property
+    def resolved_mlflow_tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def resolved_mlflow_artifact_root(self) -> str:
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        return (self.home / "mlartifacts").resolve().as_uri()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; `overrides` win (used by the CLI and tests)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(
+            "invalid Driftline settings (environment variables DRIFTLINE_*):\n"
+            + describe(error, prefix="DRIFTLINE_")
+        ) from None

@@ -1,0 +1,209 @@
+"""The `sources:` part of the pipeline file: where a siloed source's data arrives, in what
+format, with what columns.
+
+Validated when the file loads, so a source that cannot be read (a sql source without a
+table, a fixed-width layout with overlapping fields) fails at start-up, not at 02:00.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from driftline.core.validation import Identifier, Strict, check_identifier
+
+# Spark SQL type names a source column may declare. Kept small on purpose: these are the
+# types a legacy extract can be parsed into without guessing.
+ColumnType = Literal["string", "int", "bigint", "double", "boolean", "date", "timestamp"]
+
+
+class CsvOptions(Strict):
+    delimiter: str = Field(",", min_length=1, max_length=1)
+    header: bool = True
+    quote: str = Field('"', min_length=1, max_length=1)
+    # "," for European exports (12,5): numeric columns are read with it as the decimal mark.
+    decimal: Literal[".", ","] = "."
+
+
+class FixedWidthColumn(Strict):
+    """Where a field sits on a line: 1-based `start` and `width`, as layouts on paper say."""
+
+    start: int = Field(ge=1)
+    width: int = Field(ge=1)
+
+
+class FixedWidthOptions(Strict):
+    """The column layout of a fixed-width (mainframe/COBOL-style) export."""
+
+    columns: dict[str, FixedWidthColumn]
+    header_lines: int = Field(0, ge=0)
+    # A line shorter than the layout is always malformed; with `strict_length` a longer one
+    # is too (it usually means the layout changed).
+    strict_length: bool = False
+
+    @field_validator("columns")
+    @classmethod
+    def _layout_is_sane(cls, value: dict[str, FixedWidthColumn]) -> dict[str, FixedWidthColumn]:
+        if not value:
+            raise ValueError("a fixed-width layout needs at least one column")
+        spans = sorted((c.start, c.start + c.width - 1, name) for name, c in value.items())
+        for (_, end, left), (start, _, right) in itertools.pairwise(spans):
+            if start <= end:
+                raise ValueError(f"columns {left!r} and {right!r} overlap")
+        for name in value:
+            check_identifier(name)
+        return value
+
+    @property
+    def line_length(self) -> int:
+        return max(c.start + c.width - 1 for c in self.columns.values())
+
+
+class ArrivalRule(Strict):
+    """When a dropped file counts as complete, so a file still being written is not read.
+
+    With `done_marker` (e.g. ".done") a file is ready once `<name><marker>` exists next to
+    it; otherwise it is ready when its size and modification time are unchanged across a
+    wait of `stable_seconds` (0 trusts the sender to rename into place atomically).
+    """
+
+    done_marker: str | None = Field(None, min_length=1, max_length=32)
+    stable_seconds: float = Field(0, ge=0, le=3600)
+    # For `on_arrival` sources: how often the deferred sensor of `driftline_file_drop`
+    # looks, and how long it waits for the date's files before it gives up.
+    poke_seconds: float = Field(300, ge=1, le=86_400)
+    timeout_hours: float = Field(20, gt=0, le=168)
+
+    @field_validator("done_marker")
+    @classmethod
+    def _marker_is_a_suffix(cls, value: str | None) -> str | None:
+        if value is not None and ("/" in value or "\\" in value or value in {".", ".."}):
+            raise ValueError("must be a file-name suffix such as '.done', not a path")
+        return value
+
+
+class SqlExtract(Strict):
+    """A table of a legacy database, extracted in full or incrementally by a watermark.
+
+    The declared `columns` are what is selected; names are validated here and quoted by
+    SQLAlchemy, never pasted into SQL.
+    """
+
+    table: str = Field(min_length=1, max_length=257)
+    # Incremental: only rows whose watermark is above the one recorded for the previous
+    # extract. Without it every run extracts the whole table (unchanged content is then a
+    # duplicate and not ingested again).
+    watermark: Identifier | None = None
+    fetch_rows: int = Field(50_000, ge=1)
+
+    @field_validator("table")
+    @classmethod
+    def _schema_and_table(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) > 2:
+            raise ValueError("use 'table' or 'schema.table'")
+        for part in parts:
+            check_identifier(part)
+        return value
+
+    @property
+    def schema_and_name(self) -> tuple[str | None, str]:
+        schema, _, name = self.table.rpartition(".")
+        return (schema or None), name
+
+
+class SourceConfig(Strict):
+    """One siloed source: where its data arrives, in what format, with what columns.
+
+    Credentials are never part of it: `conn_id` names an Airflow connection (which may come
+    from an `AIRFLOW_CONN_*` environment variable).
+    """
+
+    name: Identifier
+    kind: Literal["local", "sftp", "s3", "sql"] = "local"
+    # local: a glob relative to the drop root; sftp: a remote glob (absolute or relative to
+    # the login folder); s3: a key glob inside `bucket`. `{run_date}` is replaced by the
+    # logical date (YYYY-MM-DD), so a run only ever picks the files of its own date.
+    path: str | None = None
+    conn_id: str | None = Field(None, min_length=1, max_length=250)
+    bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    sql: SqlExtract | None = None
+    format: Literal["csv", "jsonl", "parquet", "fixed_width"] = "csv"
+    # "auto" unpacks by file-name suffix (.gz, .zip); a zip may hold several files.
+    compression: Literal["auto", "none", "gzip", "zip"] = "auto"
+    encoding: str = "utf-8"
+    csv: CsvOptions = CsvOptions()
+    fixed_width: FixedWidthOptions | None = None
+    arrival: ArrivalRule = ArrivalRule()
+    # Also watched by the `driftline_file_drop` DAG, which ingests it as soon as it lands.
+    on_arrival: bool = False
+    columns: dict[str, ColumnType]
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_are_identifiers(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("a source must declare at least one column")
+        for column in value:
+            check_identifier(column)
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path_stays_inside(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if ".." in Path(value).parts:
+            raise ValueError("must not contain '..'")
+        if info.data.get("kind", "local") in ("local", "s3") and value.startswith("/"):
+            raise ValueError("must be a glob relative to DRIFTLINE_DROP_ROOT (or the bucket)")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (try utf-8, latin-1, cp1252)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _kind_has_what_it_needs(self) -> SourceConfig:
+        if self.kind == "sql":
+            if self.sql is None:
+                raise ValueError("a sql source needs `sql: {table: ...}`")
+            if self.conn_id is None:
+                raise ValueError("a sql source needs `conn_id` (an Airflow connection)")
+            if self.sql.watermark and self.sql.watermark not in self.columns:
+                raise ValueError(f"sql.watermark {self.sql.watermark!r} is not a declared column")
+            if self.on_arrival:
+                raise ValueError("on_arrival watches for files; a sql source has none")
+            return self
+        if self.sql is not None:
+            raise ValueError("`sql` is only for kind: sql")
+        if self.path is None:
+            raise ValueError(f"a {self.kind} source needs `path`")
+        if self.kind in ("sftp", "s3") and self.conn_id is None:
+            raise ValueError(f"a {self.kind} source needs `conn_id` (an Airflow connection)")
+        if self.kind == "s3" and self.bucket is None:
+            raise ValueError("an s3 source needs `bucket`")
+        if self.format == "fixed_width":
+            if self.fixed_width is None:
+                raise ValueError("format fixed_width needs a `fixed_width.columns` layout")
+            if set(self.fixed_width.columns) != set(self.columns):
+                raise ValueError(
+                    "fixed_width.columns must lay out exactly the declared columns; differ: "
+                    f"{sorted(set(self.fixed_width.columns) ^ set(self.columns))}"
+                )
+        return self
+
+    @property
+    def read_format(self) -> str:
+        """What Spark reads: SQL extracts are staged as Parquet whatever `format` says."""
+        return "parquet" if self.kind == "sql" else self.format

@@ -1,0 +1,79 @@
+"""The one place a SparkSession is made.
+
+Every entry point (Airflow task, spark-submit job, CLI, tests) goes through `get_spark`, so
+the settings that keep Driftline correct are set once: Python workers run the driver's own
+interpreter (a virtualenv's xgboost is importable on executors), session time zone is UTC
+(dates never shift with the host), and the UI is off unless asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from driftline.core.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+
+
+def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
+    """Return the active session or build one from `settings`.
+
+    An existing session is reused as is: inside one process (an Airflow `dag.test()` run,
+    the test suite, a spark-submit job) all steps share one JVM.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+
+    # Workers must start the interpreter that has our dependencies installed. Without this,
+    # PySpark starts `python3` from PATH and the executors fail to import xgboost.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.spark_master)
+        .config("spark.driver.memory", settings.spark_driver_memory)
+        .config("spark.ui.enabled", str(settings.spark_ui).lower())
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        # Larger Arrow batches amortise per-batch Python and XGBoost call overhead in scoring.
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN,console")
+    )
+    if settings.lake_backend == "delta-spark":
+        builder = builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
+            "spark.sql.catalog.spark_catalog", DELTA_CATALOG
+        )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    logger.info("started Spark %s on %s", session.version, settings.spark_master)
+    return session
+
+
+def has_delta_jars(spark: SparkSession) -> bool:
+    """Whether Delta Lake's JVM classes are on this session's classpath."""
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+    except Exception:
+        return False
+    return True

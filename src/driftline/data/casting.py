@@ -1,0 +1,59 @@
+"""From raw bronze strings to the types a source declares (pure transforms)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from driftline.core import tables
+from driftline.core.source_config import SourceConfig
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+# Typed batches keep bronze's lineage columns next to the declared ones.
+LINEAGE_COLUMNS = tables.BRONZE_METADATA
+
+
+def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) -> DataFrame:
+    """Cast every declared column; a value that does not parse becomes null.
+
+    `try_cast` (not `cast`) because Spark's ANSI mode would fail the whole job on the first
+    bad value. With `with_checks`, each non-string column gets a `_cast_failed_<column>`
+    flag (raw value present, typed value null) and `_raw` keeps the raw row as JSON, so the
+    quality gate can quarantine exactly those rows with their original text.
+    """
+    from pyspark.sql import functions as F
+
+    columns = []
+    checks = []
+    for name, kind in source.columns.items():
+        if kind == "string":
+            columns.append(F.col(name))
+            continue
+        raw = F.trim(F.col(name))
+        if source.csv.decimal == "," and kind == "double":
+            raw = F.regexp_replace(raw, ",", ".")
+        cast = raw.try_cast(kind)
+        columns.append(cast.alias(name))
+        if with_checks:
+            checks.append(
+                ((raw.isNotNull() & (raw != "")) & cast.isNull()).alias(f"_cast_failed_{name}")
+            )
+    if with_checks:
+        checks.append(F.to_json(F.struct(*[F.col(c) for c in source.columns])).alias("_raw"))
+    return bronze.select(*columns, *[F.col(c) for c in LINEAGE_COLUMNS], *checks)
+
+
+def cast_checked_columns(source: SourceConfig) -> list[str]:
+    return [name for name, kind in source.columns.items() if kind != "string"]
+
+
+def drop_checks(df: DataFrame) -> DataFrame:
+    return df.drop("_raw", *[c for c in df.columns if c.startswith("_cast_failed_")])
+
+
+def latest_within_batch(df: DataFrame, key: str) -> DataFrame:
+    """One row per key within one date's batch: the last one in file order wins."""
+    from driftline.core.transforms import latest_per_key
+
+    return latest_per_key(None, df, [key], ["_source_file", "_row_number"])

@@ -1,0 +1,182 @@
+"""MLflow tracking and the model registry: where models come from and how they're found.
+
+A registered model version carries everything scoring and monitoring need (booster,
+feature encoding, reference profile) in its own artifacts, so `models:/<name>/<version>`
+alone reproduces a past prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from driftline.core.errors import ModelNotFoundError
+from driftline.core.settings import Settings
+
+if TYPE_CHECKING:
+    import xgboost as xgb
+
+    from driftline.data.features import FeatureEncoding
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER_PREFIX = "challenger-"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: str
+    alias: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    ref: ModelRef
+    booster: xgb.Booster
+    encoding: FeatureEncoding
+    profile: dict[str, Any]
+    importance: dict[str, float]
+
+
+def configure_mlflow(settings: Settings, experiment: str) -> str:
+    """Point MLflow at the configured backend and return the experiment id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(settings.resolved_mlflow_tracking_uri)
+    mlflow.set_registry_uri(settings.resolved_mlflow_tracking_uri)
+    client = mlflow.MlflowClient()
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        return str(found.experiment_id)
+    return str(
+        client.create_experiment(
+            experiment, artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}"
+        )
+    )
+
+
+def prepare_tracking_store(tracking_uri: str) -> None:
+    """Create MLflow's tables before any task runs.
+
+    MLflow migrates a database-backed store the first time a client opens it; two Airflow
+    tasks doing that at once on a fresh SQLite file race and one fails
+    ("Online migration expected to match one row"). An MLflow server (the compose stack)
+    migrates its own database, so this matters for embedded stores.
+    """
+    import mlflow
+
+    mlflow.MlflowClient(tracking_uri=tracking_uri).search_experiments(max_results=1)
+
+
+def find_alias(name: str, alias: str = CHAMPION) -> ModelRef | None:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return ModelRef(name, str(version.version), alias, str(version.run_id))
+
+
+def challenger_alias(run_date: str) -> str:
+    return f"{CHALLENGER_PREFIX}{run_date.replace('-', '')}"
+
+
+def scoring_models(name: str) -> list[ModelRef]:
+    """The champion first, then every `challenger-*` (scored in shadow), newest last."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        aliases = client.get_registered_model(name).aliases or {}
+    except MlflowException:
+        return []
+    refs = []
+    champion = aliases.get(CHAMPION)
+    for alias, version in aliases.items():
+        if alias.startswith(CHALLENGER_PREFIX) and version == champion:
+            continue  # already scored as the champion
+        if alias == CHAMPION or alias.startswith(CHALLENGER_PREFIX):
+            run_id = client.get_model_version(name, str(version)).run_id
+            refs.append(ModelRef(name, str(version), alias, str(run_id)))
+    return sorted(refs, key=lambda r: (r.alias != CHAMPION, int(r.version)))
+
+
+def run_id_of(name: str, version: str) -> str:
+    import mlflow
+
+    return str(mlflow.MlflowClient().get_model_version(name, version).run_id)
+
+
+def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:
+    ref = find_alias(name, alias)
+    if ref is None:
+        raise ModelNotFoundError(
+            f"registered model {name!r} has no version with alias {alias!r}: train one "
+            "(`driftline_retrain` DAG, or the nightly run once labels have arrived)"
+        )
+    return ref
+
+
+def load(ref: ModelRef) -> LoadedModel:
+    import mlflow
+    from mlflow.models import Model
+
+    from driftline.data.features import FeatureEncoding
+
+    booster = mlflow.xgboost.load_model(ref.uri)
+    metadata = Model.load(ref.uri).metadata or {}
+    if "driftline" not in metadata:
+        raise ModelNotFoundError(
+            f"{ref.uri} was not logged by Driftline (no feature encoding in its metadata)"
+        )
+    info = metadata["driftline"]
+    return LoadedModel(
+        ref=ref,
+        booster=booster,
+        encoding=FeatureEncoding.from_dict(info["encoding"]),
+        profile=json.loads(info["profile"])
+        if isinstance(info["profile"], str)
+        else info["profile"],
+        importance={k: float(v) for k, v in (info.get("importance") or {}).items()},
+    )
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """What the retraining policy needs to know about a version: when it was trained
+    (the logical date of its training run) and its frozen-holdout metrics."""
+
+    trained_on: str
+    holdout: dict[str, float]
+    tags: dict[str, str]
+
+
+def version_facts(ref: ModelRef) -> VersionFacts:
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    version = client.get_model_version(ref.name, ref.version)
+    metrics = client.get_run(ref.run_id).data.metrics if ref.run_id else {}
+    tags = dict(version.tags or {})
+    return VersionFacts(
+        trained_on=tags.get("driftline.run_date", ""),
+        holdout={
+            key.removeprefix("holdout_"): float(value)
+            for key, value in metrics.items()
+            if key.startswith("holdout_") and "__" not in key
+        },
+        tags=tags,
+    )

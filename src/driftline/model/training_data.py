@@ -1,0 +1,59 @@
+"""Labelled feature rows, as training and the promotion gate read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from driftline.context import RunContext
+from driftline.core import tables
+from driftline.data.features import AS_OF
+from driftline.quality.results import gate
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
+
+
+def labelled_features(
+    ctx: RunContext,
+    after: date,
+    until: date,
+    labels_known_by: date,
+    versions: dict[str, int],
+    check: bool = False,
+) -> pa.Table:
+    """`labelled_frame`, collected to the driver in (as_of_date, key) order."""
+    frame = labelled_frame(ctx, after, until, labels_known_by, versions, check)
+    return frame.orderBy(AS_OF, ctx.pipeline.entity.key).toArrow()
+
+
+def labelled_frame(
+    ctx: RunContext,
+    after: date,
+    until: date,
+    labels_known_by: date,
+    versions: dict[str, int],
+    check: bool = False,
+) -> DataFrame:
+    """Feature rows with `after < as_of_date <= until` whose label had arrived by
+    `labels_known_by`, read at the given Delta versions (so a model's training or holdout
+    data can be read again, identically, later)."""
+    from pyspark.sql import functions as F
+
+    key = ctx.pipeline.entity.key
+    features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).where(
+        (F.col(AS_OF) > F.lit(after)) & (F.col(AS_OF) <= F.lit(until))
+    )
+    if check:
+        gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
+    labels = (
+        ctx.lake.read(tables.LABELS, versions[tables.LABELS])
+        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
+        .select(key, F.col("label_date").alias(AS_OF), "label")
+        .dropDuplicates([key, AS_OF])
+    )
+    # Unordered: the executors' fit needs no sort; whoever collects orders (`labelled_features`).
+    return features.join(labels, [key, AS_OF]).select(
+        key, AS_OF, *ctx.pipeline.feature_names, "label"
+    )

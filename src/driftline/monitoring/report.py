@@ -1,0 +1,214 @@
+"""`driftline report`: one static HTML page per run date, under the lakehouse.
+
+Plots are rendered with matplotlib and embedded as PNG, so the file is self-contained:
+it can be attached to a ticket or archived with an audit. The page only reads the small
+metric tables (`monitoring_metrics`, `validation_results`, `decisions`) up to the date,
+so a report for a past date shows what was known then.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from datetime import date
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from driftline.context import RunContext
+from driftline.core import tables
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+logger = logging.getLogger(__name__)
+
+
+def report_path(lake_uri: str, run_date: date) -> str:
+    return f"{lake_uri.rstrip('/')}/reports/{run_date.isoformat()}/report.html"
+
+
+def build(ctx: RunContext) -> str:
+    """Write the report for `ctx.run_date` and return where it went."""
+    metrics = _read(ctx, tables.MONITORING_METRICS)
+    validation = _read(ctx, tables.VALIDATION_RESULTS)
+    decisions = _read(ctx, tables.DECISIONS)
+    sections = [
+        _section("Drift per feature", _drift_figure(metrics), _drift_table(metrics, ctx.run_date)),
+        _section("Live accuracy and label maturity", _accuracy_figure(metrics), ""),
+        _section("Champion timeline", _champion_figure(decisions), _decisions_table(decisions)),
+        _section("Data quality", _quality_figure(validation, metrics), ""),
+    ]
+    title = f"Driftline report: {escape(ctx.pipeline.pipeline)}, {ctx.ds}"
+    html = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{title}</h1><p>Model <code>{escape(ctx.pipeline.model.name)}</code>; "
+        f"data up to and including {ctx.ds}.</p>{''.join(sections)}</body></html>"
+    )
+    target = report_path(ctx.settings.resolved_lake_uri, ctx.run_date)
+    _write(target, html.encode("utf-8"))
+    logger.info("report for %s written to %s", ctx.ds, target)
+    return target
+
+
+_CSS = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}"
+    "img{max-width:100%}.drifted{color:#b00;font-weight:bold}"
+)
+
+
+def _read(ctx: RunContext, table: str) -> pd.DataFrame:
+    import pandas as pd
+    from pyspark.sql import functions as F
+
+    if not ctx.lake.exists(table):
+        return pd.DataFrame()
+    frame = ctx.lake.read(table).where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+    return frame.toPandas()
+
+
+def _write(target: str, data: bytes) -> None:
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
+    filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    with filesystem.open_output_stream(path) as stream:
+        stream.write(data)
+
+
+def _section(title: str, figure: Figure | None, extra: str) -> str:
+    body = _embed(figure) if figure is not None else "<p>No data yet.</p>"
+    return f"<h2>{escape(title)}</h2>{body}{extra}"
+
+
+def _embed(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"<img alt='plot' src='data:image/png;base64,{encoded}'>"
+
+
+def _figure(rows: int = 1) -> Figure:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(11, 3.2 * rows), layout="constrained")
+
+
+def _drift_figure(metrics: pd.DataFrame) -> Figure | None:
+    if metrics.empty or "psi" not in set(metrics["metric"]):
+        return None
+    figure = _figure(2)
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    for metric, axes in (("psi", top), ("drift", bottom)):
+        rows = metrics[metrics["metric"] == metric]
+        pivot = rows.pivot_table(index=tables.RUN_DATE, columns="feature", values="value")
+        for feature in pivot.columns:
+            axes.plot(pivot.index, pivot[feature], marker=".", label=feature)
+        axes.set_ylabel("PSI" if metric == "psi" else "chosen drift statistic")
+    top.legend(fontsize=8, ncol=4)
+    return figure
+
+
+def _drift_table(metrics: pd.DataFrame, run_date: date) -> str:
+    if metrics.empty:
+        return ""
+    today = metrics[(metrics[tables.RUN_DATE] == run_date) & (metrics["metric"] == "drift")]
+    lines = []
+    for _, row in today.sort_values("feature").iterrows():
+        css = " class='drifted'" if row["breached"] else ""
+        lines.append(
+            f"<tr{css}><td>{escape(str(row['feature']))}</td><td>{row['value']:.4f}</td>"
+            f"<td>{row['threshold']}</td><td>{'drifted' if row['breached'] else 'ok'}</td></tr>"
+        )
+    if not lines:
+        return ""
+    header = "<tr><th>feature</th><th>statistic</th><th>threshold</th><th>verdict</th></tr>"
+    return f"<table>{header}{''.join(lines)}</table>"
+
+
+def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
+    if metrics.empty:
+        return None
+    rows = metrics[(metrics["feature"] == tables.MODEL_LEVEL) & (metrics["segment"] == "all")]
+    if rows.empty or not {"auc", "label_maturity"} & set(rows["metric"]):
+        return None
+    figure = _figure()
+    axes = figure.subplots()
+    for metric in ("auc", "label_maturity", "precision", "recall"):
+        series = rows[rows["metric"] == metric].sort_values(tables.RUN_DATE)
+        if not series.empty:
+            axes.plot(series[tables.RUN_DATE], series["value"], marker=".", label=metric)
+    limits = rows[(rows["metric"] == "auc") & rows["threshold"].notna()]
+    if not limits.empty:
+        axes.plot(limits[tables.RUN_DATE], limits["threshold"], "k--", label="auc limit")
+    axes.set_ylim(0, 1.05)
+    axes.legend(fontsize=8)
+    return figure
+
+
+def _champion_figure(decisions: pd.DataFrame) -> Figure | None:
+    if decisions.empty:
+        return None
+    changes = decisions[decisions["kind"].isin(["bootstrap", "promote", "rollback"])]
+    if changes.empty:
+        return None
+    changes = changes.sort_values(["decided_at"])
+    figure = _figure()
+    axes = figure.subplots()
+    axes.step(
+        changes[tables.RUN_DATE],
+        changes["champion_after"].astype(int),
+        where="post",
+        marker="o",
+    )
+    fired = decisions[(decisions["kind"] == "retrain_policy") & decisions["metric"].notna()]
+    for _, row in fired.iterrows():
+        axes.axvline(row[tables.RUN_DATE], color="orange", alpha=0.5)
+    axes.set_ylabel("champion version")
+    axes.set_title("champion version over time (orange: retraining triggered)")
+    return figure
+
+
+def _decisions_table(decisions: pd.DataFrame) -> str:
+    if decisions.empty:
+        return ""
+    shown = decisions[
+        (decisions["kind"] != "retrain_policy") | decisions["metric"].notna()
+    ].sort_values("decided_at")
+    lines = [
+        f"<tr><td>{row[tables.RUN_DATE]}</td><td>{escape(str(row['kind']))}</td>"
+        f"<td>{escape(str(row['model_version']))}</td>"
+        f"<td>{escape(str(row['reasons']))}</td></tr>"
+        for _, row in shown.tail(30).iterrows()
+    ]
+    header = "<tr><th>date</th><th>decision</th><th>version</th><th>reasons</th></tr>"
+    return f"<table>{header}{''.join(lines)}</table>"
+
+
+def _quality_figure(validation: pd.DataFrame, metrics: pd.DataFrame) -> Figure | None:
+    if validation.empty and metrics.empty:
+        return None
+    figure = _figure()
+    left, right = figure.subplots(1, 2)
+    if not validation.empty:
+        failed = validation[~validation["success"].astype(bool)]
+        counts: Any = failed.groupby([tables.RUN_DATE, "severity"]).size().unstack(fill_value=0)
+        if not counts.empty:
+            counts.plot(kind="bar", stacked=True, ax=left)
+    left.set_title("failed expectations per date")
+    if not metrics.empty:
+        shares = metrics[metrics["metric"].isin(["null_share", "out_of_range_share"])]
+        pivot = shares.pivot_table(
+            index=tables.RUN_DATE, columns="metric", values="value", aggfunc="max"
+        )
+        for column in pivot.columns:
+            right.plot(pivot.index, pivot[column], marker=".", label=f"worst feature {column}")
+        right.legend(fontsize=8)
+    right.set_title("null and out-of-range shares")
+    return figure
