@@ -14,7 +14,7 @@ from driftline.core import tables
 from driftline.core.loading import load_pipeline
 from driftline.core.pipeline import PipelineConfig
 from driftline.demo.data import DemoData, write_demo_drop
-from driftline.model import registry
+from driftline.model import registry, training
 from driftline.model.lifecycle import history, rollback
 from driftline.steps import conform, features, ingest, promote, score, train, validate
 from tests.conftest import PROJECT, make_settings
@@ -98,7 +98,7 @@ def test_gate_promotes_a_better_model_rejects_a_worse_one_and_rollback_restores(
 
 def test_same_data_versions_and_seed_give_the_same_model(lake_with_three_nights) -> None:  # type: ignore[no-untyped-def]
     day3 = lake_with_three_nights[2]
-    frame, versions = train.training_frame(day3)
+    frame, versions = training.training_frame(day3)
     data = frame.orderBy("as_of_date", day3.pipeline.entity.key).toArrow()
     first = train.run(day3, reason="manual")
     second = train.run(day3, reason="manual")
@@ -133,7 +133,7 @@ def test_a_large_training_set_trains_on_the_executors(lake_with_three_nights) ->
         )
         return _with(day3, day3.pipeline.model_copy(update={"model": model}))
 
-    frame, _ = train.training_frame(day3)
+    frame, _ = training.training_frame(day3)
     rows = frame.count()
     on_driver = train.run(with_threshold(rows + 1), reason="manual").metrics
     on_spark = train.run(with_threshold(rows // 3), reason="manual").metrics

@@ -21,26 +21,17 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from driftline.core.errors import LakeWriteError, TableNotFoundError
+from driftline.lake import delta_files
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyarrow import fs as pafs
     from pyspark.sql import DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
-
-STAGING_DIR = "_staging"
-
-
-def spark_uri(uri: str) -> str:
-    """Spark's Hadoop file systems name S3 `s3a://`; delta-rs and Arrow say `s3://`."""
-    return "s3a://" + uri[len("s3://") :] if uri.startswith("s3://") else uri
 
 
 class DeltaRsBackend:
@@ -88,13 +79,15 @@ class DeltaRsBackend:
         from pyspark.sql.pandas.types import from_arrow_schema
 
         table = self._table(uri, version)
-        arrow_schema = _arrow_schema(table)
+        arrow_schema = delta_files.arrow_schema(table)
         spark_schema = from_arrow_schema(arrow_schema, prefer_timestamp_ntz=False)
-        files = [spark_uri(f) for f in table.file_uris()]
+        files = [delta_files.spark_uri(f) for f in table.file_uris()]
         if not files:
             return self.spark.createDataFrame([], spark_schema)
         return (
-            self.spark.read.schema(spark_schema).option("basePath", spark_uri(uri)).parquet(*files)
+            self.spark.read.schema(spark_schema)
+            .option("basePath", delta_files.spark_uri(uri))
+            .parquet(*files)
         )
 
     def version(self, uri: str) -> int:
@@ -140,8 +133,10 @@ class DeltaRsBackend:
             enforce_retention_duration=False,
             full=True,
         )
-        filesystem, root = _filesystem(uri)
-        stale = _remove_stale_staging(filesystem, root, time.time() - retention_days * 86400)
+        filesystem, root = delta_files.filesystem(uri)
+        stale = delta_files.remove_stale_staging(
+            filesystem, root, time.time() - retention_days * 86400
+        )
         return Maintenance(uri, len(removed), stale)
 
     # -- writing ---------------------------------------------------------------------------
@@ -175,8 +170,8 @@ class DeltaRsBackend:
         import pyarrow.parquet as pq
 
         write_id = uuid.uuid4().hex
-        filesystem, root = _filesystem(uri)
-        relative_dir = _partition_dir(partition)
+        filesystem, root = delta_files.filesystem(uri)
+        relative_dir = delta_files.partition_dir(partition)
         relative = f"{relative_dir}/{write_id}-rows.snappy.parquet"
         filesystem.create_dir(f"{root}/{relative_dir}", recursive=True)
         data = rows.drop_columns(list(partition))
@@ -184,12 +179,12 @@ class DeltaRsBackend:
             pq.write_table(data, out, compression="snappy")
         size = filesystem.get_file_info(f"{root}/{relative}").size
         values = {k: str(v) for k, v in partition.items()}
-        action = _add_action(relative, size, values, rows.num_rows)
+        action = delta_files.add_action(relative, size, values, rows.num_rows)
         filters = [(column, "=", str(value)) for column, value in partition.items()]
         return self._commit(
             uri,
             [action],
-            _nullable(rows.schema),
+            delta_files.nullable(rows.schema),
             list(partition),
             metadata,
             write_id,
@@ -246,23 +241,23 @@ class DeltaRsBackend:
         partition_columns = sorted({c for _, _, part in targets.values() for c in part})
         first_uri = next(iter(targets.values()))[0]
         write_id = uuid.uuid4().hex
-        staging = f"{first_uri}/{STAGING_DIR}/{write_id}"
+        staging = f"{first_uri}/{delta_files.STAGING_DIR}/{write_id}"
         (
             df.drop(*partition_columns)
             .write.mode("error")
             .option("compression", "snappy")
             .partitionBy(by, *([count_by] if count_by else []))
-            .parquet(spark_uri(staging))
+            .parquet(delta_files.spark_uri(staging))
         )
-        filesystem, staging_root = _filesystem(staging)
+        filesystem, staging_root = delta_files.filesystem(staging)
         commits = {}
         for value, (uri, columns, partition) in targets.items():
-            schema = _nullable(
+            schema = delta_files.nullable(
                 to_arrow_schema(df.select(*columns, *partition).schema, timezone="UTC")
             )
-            _, root = _filesystem(uri)
+            _, root = delta_files.filesystem(uri)
             source_dir = f"{staging_root}/{by}={value}"
-            adopted = _adopt_files(filesystem, source_dir, root, write_id, partition)
+            adopted = delta_files.adopt_files(filesystem, source_dir, root, write_id, partition)
             filters = [(column, "=", str(v)) for column, v in partition.items()]
             commit = self._commit(
                 uri,
@@ -277,10 +272,10 @@ class DeltaRsBackend:
             rows_by: dict[str, int] = {}
             if count_by is not None:
                 for _, folder, rows in adopted:
-                    key = str(_partition_values(folder, [count_by])[count_by])
+                    key = str(delta_files.partition_values(folder, [count_by])[count_by])
                     rows_by[key] = rows_by.get(key, 0) + rows
             commits[value] = Commit(commit.version, commit.rows, rows_by)
-        _remove_dir(filesystem, staging_root)
+        delta_files.remove_dir(filesystem, staging_root)
         return commits
 
     def _write(
@@ -295,19 +290,19 @@ class DeltaRsBackend:
         from pyspark.sql.pandas.types import to_arrow_schema
 
         write_id = uuid.uuid4().hex
-        staging = f"{uri}/{STAGING_DIR}/{write_id}"
+        staging = f"{uri}/{delta_files.STAGING_DIR}/{write_id}"
         writer = df.write.mode("error").option("compression", "snappy")
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        writer.parquet(spark_uri(staging))
+        writer.parquet(delta_files.spark_uri(staging))
 
-        schema = _nullable(to_arrow_schema(df.schema, timezone="UTC"))
-        filesystem, root = _filesystem(uri)
-        actions = _publish_staged_files(filesystem, root, write_id, partition_by)
+        schema = delta_files.nullable(to_arrow_schema(df.schema, timezone="UTC"))
+        filesystem, root = delta_files.filesystem(uri)
+        actions = delta_files.publish_staged_files(filesystem, root, write_id, partition_by)
         commit = self._commit(
             uri, actions, schema, partition_by, metadata, write_id, mode, partition_filters
         )
-        _remove_dir(filesystem, f"{root}/{STAGING_DIR}/{write_id}")
+        delta_files.remove_dir(filesystem, f"{root}/{delta_files.STAGING_DIR}/{write_id}")
         return commit
 
     def _commit(
@@ -344,7 +339,7 @@ class DeltaRsBackend:
             else:
                 create_table_with_add_actions(
                     uri,
-                    _delta_schema(schema),
+                    delta_files.delta_schema(schema),
                     actions,
                     mode="append",
                     partition_by=partition_by or None,
@@ -360,154 +355,3 @@ class DeltaRsBackend:
                 "them)"
             ) from error
         return Commit(version=version, rows=rows)
-
-
-def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    from pyarrow import fs as pafs
-
-    filesystem, root = pafs.FileSystem.from_uri(uri)
-    return filesystem, root.rstrip("/")
-
-
-def _publish_staged_files(
-    filesystem: pafs.FileSystem, root: str, write_id: str, partition_by: list[str]
-) -> list[Any]:
-    """Move staged Parquet files into the table folder and describe them for the Delta log."""
-    from pyarrow import fs as pafs
-
-    staging = f"{root}/{STAGING_DIR}/{write_id}"
-    selector = pafs.FileSelector(staging, recursive=True)
-    actions = []
-    for info in filesystem.get_file_info(selector):
-        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
-            continue
-        relative_dir, _, filename = info.path[len(staging) + 1 :].rpartition("/")
-        partition_values = _partition_values(relative_dir, partition_by)
-        target_dir = f"{root}/{relative_dir}" if relative_dir else root
-        target = f"{target_dir}/{write_id}-{filename}"
-        filesystem.create_dir(target_dir, recursive=True)
-        rows = _move_and_count(filesystem, info.path, target)
-        actions.append(_add_action(target[len(root) + 1 :], info.size, partition_values, rows))
-    return actions
-
-
-def _adopt_files(
-    filesystem: pafs.FileSystem,
-    source_dir: str,
-    root: str,
-    write_id: str,
-    partition: dict[str, str],
-) -> list[tuple[Any, str, int]]:
-    """Move the Parquet files under `source_dir` into the table at `root`, in the folder of
-    `partition`, and describe them for the Delta log (none when the folder is missing).
-
-    Returns each file's add action, the sub-folder of `source_dir` it came from, and its
-    rows. The sub-folder's name also goes into the file's new name: Spark names the files
-    of one task alike in every sub-folder."""
-    from pyarrow import fs as pafs
-
-    relative_dir = _partition_dir(partition)
-    target_dir = f"{root}/{relative_dir}" if relative_dir else root
-    values = {k: str(v) for k, v in partition.items()}
-    selector = pafs.FileSelector(source_dir, recursive=True, allow_not_found=True)
-    actions = []
-    for info in filesystem.get_file_info(selector):
-        if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
-            continue
-        folder, _, filename = info.path[len(source_dir) + 1 :].rpartition("/")
-        prefix = "".join(c if c.isalnum() else "-" for c in folder)
-        filesystem.create_dir(target_dir, recursive=True)
-        target = f"{target_dir}/{write_id}-{prefix + '-' if prefix else ''}{filename}"
-        rows = _move_and_count(filesystem, info.path, target)
-        action = _add_action(target[len(root) + 1 :], info.size, values, rows)
-        actions.append((action, folder, rows))
-    return actions
-
-
-def _partition_dir(partition: dict[str, str]) -> str:
-    """The folder of a partition inside its table, as Delta and Spark name it."""
-    from urllib.parse import quote
-
-    return "/".join(f"{k}={quote(str(v), safe='')}" for k, v in partition.items())
-
-
-def _move_and_count(filesystem: pafs.FileSystem, source: str, target: str) -> int:
-    """Move a Parquet file and return its rows, from its footer."""
-    import pyarrow.parquet as pq
-
-    filesystem.move(source, target)
-    with filesystem.open_input_file(target) as handle:
-        return int(pq.read_metadata(handle).num_rows)
-
-
-def _add_action(
-    path: str, size: int | None, partition_values: Mapping[str, str | None], rows: int
-) -> Any:
-    """A file's entry in the Delta log, its row count as the statistics (what
-    `partition_rows` and the commit's row count read back)."""
-    from deltalake.transaction import AddAction
-
-    return AddAction(
-        path=path,
-        size=int(size or 0),
-        partition_values=partition_values,
-        modification_time=int(time.time() * 1000),
-        data_change=True,
-        stats=json.dumps({"numRecords": rows}),
-    )
-
-
-def _partition_values(relative_dir: str, partition_by: list[str]) -> dict[str, str | None]:
-    values: dict[str, str | None] = {}
-    for part in relative_dir.split("/") if relative_dir else []:
-        key, _, value = part.partition("=")
-        raw = unquote(value)
-        values[key] = None if raw == "__HIVE_DEFAULT_PARTITION__" else raw
-    missing = set(partition_by) - set(values)
-    if missing:
-        raise LakeWriteError(f"staged file has no value for partition columns {sorted(missing)}")
-    return values
-
-
-def _remove_stale_staging(filesystem: pafs.FileSystem, root: str, cutoff: float) -> int:
-    """Remove the table's staging folders in which nothing changed after `cutoff` (epoch
-    seconds): writes that died. Returns how many."""
-    from pyarrow import fs as pafs
-
-    removed = 0
-    staging = pafs.FileSelector(f"{root}/{STAGING_DIR}", allow_not_found=True)
-    for folder in filesystem.get_file_info(staging):
-        inside = filesystem.get_file_info(pafs.FileSelector(folder.path, recursive=True))
-        touched = [i.mtime.timestamp() for i in [folder, *inside] if i.mtime is not None]
-        if max(touched, default=0.0) < cutoff:
-            _remove_dir(filesystem, folder.path)
-            removed += 1
-    return removed
-
-
-def _remove_dir(filesystem: pafs.FileSystem, path: str) -> None:
-    try:
-        filesystem.delete_dir(path)
-    except OSError:
-        logger.warning("could not remove staging folder %s; `driftline lake maintain` will", path)
-
-
-def _nullable(schema: pa.Schema) -> pa.Schema:
-    """Delta columns are nullable: a literal column must not make the table reject nulls."""
-    import pyarrow as pa
-
-    return pa.schema([field.with_nullable(True) for field in schema])
-
-
-def _delta_schema(schema: pa.Schema) -> Any:
-    from deltalake import Schema
-
-    return Schema.from_arrow(schema)
-
-
-def _arrow_schema(table: Any) -> pa.Schema:
-    import pyarrow as pa
-
-    schema = table.schema().to_arrow()
-    # arro3 schemas from delta-rs convert to pyarrow through the Arrow C interface.
-    return schema if isinstance(schema, pa.Schema) else pa.schema(schema)

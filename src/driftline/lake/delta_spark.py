@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
-from driftline.lake.delta_rs import spark_uri
+from driftline.lake.delta_files import spark_uri
 
 if TYPE_CHECKING:
     import pyarrow as pa

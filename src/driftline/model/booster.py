@@ -1,7 +1,8 @@
 """Fitting the model and its baseline: time-ordered splits, class weights, early stopping
 and a small seeded hyperparameter search (Optuna's TPE).
 
-Pure numpy in, fitted objects out; `steps.train` does the reading and the MLflow logging.
+Pure numpy in, fitted objects out; `model.training` does the reading, `model.tracking` the
+MLflow logging.
 """
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
-"""Champion history and rollback, from the `decisions` table."""
+"""Which version holds which alias over time: a new version's alias, champion history and
+rollback, all recorded in the `decisions` table."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.core.errors import DriftlineError
 from driftline.model import registry
 from driftline.model.decisions import DecisionRecord, record
+
+logger = logging.getLogger(__name__)
 
 CHAMPION_CHANGES = ("bootstrap", "promote", "rollback")
 
@@ -96,3 +101,32 @@ def champion_on(ctx: RunContext, day: date, current: str) -> str:
         return current
     held = [t for t in tenures if t.run_date <= day]
     return held[-1].version if held else current
+
+
+def enrol(ctx: RunContext, version: str, reason: str, metrics: dict[str, Any]) -> str:
+    """Give a newly registered version its alias and return it: the model's first version
+    becomes champion (recorded as a `bootstrap` decision), later ones the run date's
+    challenger, for the promotion gate to judge."""
+    import mlflow
+
+    name = ctx.pipeline.model.name
+    alias = registry.CHAMPION
+    if registry.find_alias(name) is None:
+        record(
+            ctx,
+            DecisionRecord(
+                "bootstrap",
+                name,
+                version,
+                None,
+                version,
+                [f"first model of {name}: no champion to compare with ({reason})"],
+                numbers=metrics,
+            ),
+        )
+        logger.info("model %s version %s is the first champion", name, version)
+    else:
+        alias = registry.challenger_alias(ctx.ds)
+        logger.info("model %s version %s registered as %s", name, version, alias)
+    mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
+    return alias

@@ -1,43 +1,20 @@
-"""Train: an XGBoost classifier on labelled features, logged and registered in MLflow.
+"""Train: fit an XGBoost model on the window's labelled features, log it to MLflow and give
+the new version its alias (the first becomes champion, later ones challengers).
 
-The training set is every feature row of the training window whose label has arrived
-(`labels.label_date == features.as_of_date`). The most recent dates are held out, so the
-reported metrics are on data later than anything the model learned from.
-
-Training sets smaller than `model.spark_training_rows` are fitted in this process; larger
-ones on the Spark executors with `xgboost.spark`. Both give a plain `xgb.Booster`, logged
-and registered the same way, with the engine recorded.
+Fitting lives in `model.training`, the MLflow run in `model.tracking`, aliases in
+`model.lifecycle`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
-from driftline import __version__
 from driftline.context import RunContext, StepResult
-from driftline.core import tables
 from driftline.core.device import choose_device
-from driftline.data.features import AS_OF, FeatureEncoding
-from driftline.data.profile import categorical_profile, numeric_profile
-from driftline.model import registry
-from driftline.model.decisions import DecisionRecord, record
-from driftline.model.training_data import labelled_frame
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pyarrow as pa
-    import xgboost as xgb
-    from pyspark.sql import Column, DataFrame
+from driftline.data.features import AS_OF
+from driftline.model import lifecycle, registry, tracking, training
 
 logger = logging.getLogger(__name__)
-
-HOLDOUT_FRACTION = 0.2
-# Of the development dates, the latest share early-stops the booster (as in the search).
-VALIDATION_FRACTION = 0.2
 
 
 def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = False) -> StepResult:
@@ -51,7 +28,7 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
             result.metrics["model_version"] = existing.version
             return result
 
-    frame, versions = training_frame(ctx)
+    frame, versions = training.training_frame(ctx)
     classes = {row[0]: int(row[1]) for row in frame.groupBy("label").count().collect()}
     rows = sum(classes.values())
     if len(classes) < 2:
@@ -63,359 +40,21 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
         return result
     device = choose_device(ctx.settings.device)
     if rows >= model.spark_training_rows:
-        trained = fit_on_executors(ctx, frame, rows, device)
+        trained = training.fit_on_executors(ctx, frame, rows, device)
     else:
         ordered = frame.orderBy(AS_OF, ctx.pipeline.entity.key)  # the same rows, the same model
-        trained = fit_on_driver(ctx, ordered.toArrow(), device)
-    result.metrics.update(register(ctx, trained, versions, reason))
+        trained = training.fit_on_driver(ctx, ordered.toArrow(), device)
+    logged = tracking.log_run(ctx, trained, versions, reason)
+    alias = lifecycle.enrol(ctx, logged.version, reason, trained.metrics)
+    result.metrics.update(
+        {
+            "model_version": logged.version,
+            "alias": alias,
+            "mlflow_run_id": logged.run_id,
+            "device": logged.tags["driftline.device"],
+            "engine": trained.engine,
+            **trained.metrics,
+        }
+    )
     result.table_versions.update(versions)
     return result
-
-
-def training_frame(ctx: RunContext) -> tuple[DataFrame, dict[str, int]]:
-    """Labelled feature rows of the window, with the Delta versions they were read at."""
-    start = ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days)
-    versions = {
-        tables.FEATURES: ctx.lake.version(tables.FEATURES),
-        tables.LABELS: ctx.lake.version(tables.LABELS),
-    }
-    data = labelled_frame(ctx, start, ctx.run_date, ctx.run_date, versions, check=True)
-    return data, versions
-
-
-@dataclass(frozen=True)
-class Trained:
-    """What a fit produced, whichever engine ran it: `register` logs it to MLflow alike."""
-
-    booster: xgb.Booster
-    encoding: FeatureEncoding
-    params: dict[str, Any]
-    metrics: dict[str, Any]
-    profile: dict[str, Any]
-    example: np.ndarray  # a few encoded rows, for the signature and input example
-    holdout_dates: tuple[str, str]
-    window: tuple[str, str]
-    engine: str  # xgboost (one process on the driver) | xgboost.spark (the executors)
-
-
-def base_params(ctx: RunContext, device: str) -> dict[str, Any]:
-    model = ctx.pipeline.model
-    return {
-        "objective": "binary:logistic",
-        "tree_method": "hist",
-        "device": device,
-        "seed": model.seed,
-        "nthread": 2,
-        **model.params,
-    }
-
-
-def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
-    """Search, fit and evaluate in this process: the training rows fit in its memory."""
-    import numpy as np
-    import pyarrow as pa
-
-    from driftline.model.booster import fit_baseline, fit_booster, latest_dates_mask
-
-    model = ctx.pipeline.model
-    encoding = FeatureEncoding.fit(ctx.pipeline, data)
-    x = encoding.matrix(data)
-    y = np.asarray(data.column("label").to_numpy(), dtype=np.float32)
-    dates = np.asarray(data.column(AS_OF).to_numpy())
-    # The frozen holdout: the most recent dates, never seen by training or the search.
-    holdout = latest_dates_mask(dates, HOLDOUT_FRACTION)
-    fitted = fit_booster(
-        x[~holdout],
-        y[~holdout],
-        dates[~holdout],
-        base_params(ctx, device),
-        encoding.names,
-        model.num_boost_round,
-        model.search_trials,
-        model.seed,
-    )
-    baseline = fit_baseline(x[~holdout], y[~holdout], model.seed)
-    metrics, predicted = holdout_metrics(ctx, fitted.booster, baseline, encoding, data, holdout)
-    metrics.update(
-        {
-            "train_rows": int((~holdout).sum()),
-            "best_iteration": fitted.best_iteration,
-            "search_trials": fitted.trials,
-        }
-    )
-    # Feature shares come from the training rows; the score distribution from the holdout,
-    # because in-sample scores of a boosted model are more confident than live ones.
-    profile = reference_profile(data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding)
-    return Trained(
-        fitted.booster,
-        encoding,
-        fitted.params,
-        metrics,
-        profile,
-        x[:5],
-        (str(min(dates[holdout])), str(max(dates[holdout]))),
-        (str(min(dates)), str(max(dates))),
-        "xgboost",
-    )
-
-
-def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) -> Trained:
-    """Fit with `xgboost.spark` on every development row where it lies.
-
-    The holdout rule is the driver path's (latest dates; one date: a fifth of its entities by
-    hash) and the holdout is collected, as the promotion gate reads it. The search, the
-    baseline and the reference profile use a seeded sample of development rows of at most
-    `spark_training_rows`: their answers do not need every row, and the driver has to hold
-    them.
-    """
-    import numpy as np
-
-    from driftline.model.booster import fit_baseline, fit_booster
-    from driftline.model.spark_training import fit_on_spark
-
-    model = ctx.pipeline.model
-    key = ctx.pipeline.entity.key
-    encoding = FeatureEncoding.fit_frame(ctx.pipeline, frame)
-    in_holdout = latest_dates(frame, key, HOLDOUT_FRACTION)
-    holdout_rows = frame.where(in_holdout).toArrow()
-    development = frame.where(~in_holdout)
-    development_rows = rows - holdout_rows.num_rows
-    fraction = min(1.0, model.spark_training_rows / max(development_rows, 1))
-    # Bernoulli sampling gives about `fraction`; the limit keeps the driver's bound exact.
-    sample = (
-        development.sample(fraction=fraction, seed=model.seed)
-        .orderBy(AS_OF, key)
-        .limit(model.spark_training_rows)
-        .toArrow()
-    )
-    x_sample = encoding.matrix(sample)
-    y_sample = np.asarray(sample.column("label").to_numpy(), dtype=np.float32)
-    params = base_params(ctx, device)
-    trials = 0
-    if model.search_trials > 0:
-        searched = fit_booster(
-            x_sample,
-            y_sample,
-            np.asarray(sample.column(AS_OF).to_numpy()),
-            params,
-            encoding.names,
-            model.num_boost_round,
-            model.search_trials,
-            model.seed,
-        )
-        # The class weight is counted again on all training rows, unless configured.
-        params = {
-            k: v for k, v in searched.params.items() if k != "scale_pos_weight" or k in model.params
-        }
-        trials = searched.trials
-    booster = fit_on_spark(
-        development,
-        latest_dates(development, key, VALIDATION_FRACTION),
-        encoding,
-        params,
-        model.num_boost_round,
-        device,
-        model.spark_training_workers,
-    )
-    baseline = fit_baseline(x_sample, y_sample, model.seed)
-    holdout = np.ones(holdout_rows.num_rows, dtype=bool)
-    metrics, predicted = holdout_metrics(ctx, booster, baseline, encoding, holdout_rows, holdout)
-    metrics.update(
-        {
-            "train_rows": development_rows,
-            "best_iteration": int(booster.best_iteration),
-            "search_trials": trials,
-            "search_sample_rows": sample.num_rows,
-        }
-    )
-    profile = reference_profile(sample, x_sample, predicted, encoding)
-    holdout_dates = np.asarray(holdout_rows.column(AS_OF).to_numpy())
-    sample_dates = np.asarray(sample.column(AS_OF).to_numpy())
-    return Trained(
-        booster,
-        encoding,
-        params,
-        metrics,
-        profile,
-        x_sample[:5],
-        (str(min(holdout_dates)), str(max(holdout_dates))),
-        (str(min(sample_dates.min(), holdout_dates.min())), str(max(holdout_dates))),
-        "xgboost.spark",
-    )
-
-
-def latest_dates(frame: DataFrame, key: str, fraction: float) -> Column:
-    """`training.latest_dates_mask` as a Spark predicate: the latest `fraction` of distinct
-    dates; with a single date, a deterministic fifth of its entities (by hash of the key)."""
-    from pyspark.sql import functions as F
-
-    distinct = sorted(row[0] for row in frame.select(AS_OF).distinct().collect())
-    if len(distinct) < 2:
-        return F.pmod(F.xxhash64(F.col(key)), F.lit(5)) == 4
-    count = max(1, round(len(distinct) * fraction))
-    return F.col(AS_OF) >= F.lit(distinct[-count])
-
-
-def holdout_metrics(
-    ctx: RunContext,
-    booster: xgb.Booster,
-    baseline: Any,
-    encoding: FeatureEncoding,
-    data: pa.Table,
-    holdout: np.ndarray,
-) -> tuple[dict[str, Any], np.ndarray]:
-    """XGBoost and the baseline on the frozen holdout rows of `data`: log loss, AUC and AUC
-    per configured slice, as the promotion gate computes them."""
-    import numpy as np
-    import pyarrow as pa
-
-    from driftline.model.promotion import evaluate, metric_value
-
-    x = encoding.matrix(data.filter(pa.array(holdout)))
-    y = np.asarray(data.column("label").to_numpy(), dtype=np.float32)[holdout]
-    predicted = booster.inplace_predict(x)
-    baseline_predicted = baseline.predict_proba(x)[:, 1]
-    metrics: dict[str, Any] = {
-        "holdout_logloss": metric_value("logloss", y, predicted),
-        "baseline_holdout_logloss": metric_value("logloss", y, baseline_predicted),
-        "holdout_rows": int(holdout.sum()),
-    }
-    auc = metric_value("auc", y, predicted)
-    if auc is not None:
-        metrics["holdout_auc"] = auc
-        metrics["baseline_holdout_auc"] = metric_value("auc", y, baseline_predicted)
-        slices = evaluate(
-            predicted, y, data.filter(pa.array(holdout)), ctx.pipeline.model.promotion
-        ).slices
-        metrics.update({f"holdout_auc__{k.replace('=', '_')}": v for k, v in slices.items()})
-    beats_baseline = metrics["holdout_logloss"] < metrics["baseline_holdout_logloss"]
-    metrics["beats_baseline"] = int(beats_baseline)
-    if not beats_baseline:
-        logger.warning("XGBoost does not beat the logistic baseline on the holdout (%s)", metrics)
-    return metrics, predicted
-
-
-def register(
-    ctx: RunContext, trained: Trained, versions: dict[str, int], reason: str
-) -> dict[str, Any]:
-    """Log the run (params, metrics, profile, importance, inputs, model) and register the
-    version: the first becomes champion, later ones challengers for the promotion gate."""
-    import mlflow
-    import numpy as np
-    import pandas as pd
-    from mlflow.data.pandas_dataset import from_pandas
-    from mlflow.models import infer_signature
-
-    from driftline.model.booster import importance_figure
-
-    model = ctx.pipeline.model
-    figure, importance = importance_figure(trained.booster)
-    tags = {
-        "driftline.holdout_start": trained.holdout_dates[0],
-        "driftline.holdout_end": trained.holdout_dates[1],
-        "driftline.reason": reason,
-        "driftline.core.device": str(trained.params.get("device", "cpu")),
-        "driftline.engine": trained.engine,
-        "driftline.code_version": code_version(),
-        "driftline.run_date": ctx.ds,
-        "driftline.window_start": trained.window[0],
-        "driftline.window_end": trained.window[1],
-        "driftline.data.features": ",".join(trained.encoding.names),
-        "driftline.beats_baseline": str(bool(trained.metrics["beats_baseline"])).lower(),
-        **{f"driftline.input.{table}.version": str(v) for table, v in versions.items()},
-    }
-    # Doubles, as the features table stores them, so pyfunc/spark_udf accept its rows.
-    example = pd.DataFrame(trained.example.astype(np.float64), columns=trained.encoding.names)
-    with mlflow.start_run(run_name=f"train-{ctx.ds}", tags=tags) as active:
-        mlflow.log_params(trained.params)
-        mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if v is not None})
-        mlflow.log_dict(trained.profile, "reference_profile.json")
-        mlflow.log_dict(importance, "feature_importance.json")
-        mlflow.log_figure(figure, "feature_importance.png")
-        for table, table_version in versions.items():
-            mlflow.log_input(
-                from_pandas(
-                    pd.DataFrame({"table": [table], "delta_version": [table_version]}),
-                    source=f"{ctx.settings.resolved_lake_uri}/{table}@v{table_version}",
-                    name=table,
-                ),
-                context="training",
-            )
-        info = mlflow.xgboost.log_model(
-            trained.booster,
-            name="model",
-            signature=infer_signature(example, trained.booster.inplace_predict(trained.example)),
-            input_example=example,
-            registered_model_name=model.name,
-            metadata={
-                "driftline": {
-                    "encoding": trained.encoding.to_dict(),
-                    "profile": json.dumps(trained.profile),
-                    "importance": importance,
-                }
-            },
-        )
-        run_id = active.info.run_id
-    version = str(info.registered_model_version)
-    client = mlflow.MlflowClient()
-    for key, value in tags.items():
-        client.set_model_version_tag(model.name, version, key, value)
-    alias = registry.CHAMPION
-    if registry.find_alias(model.name) is None:
-        record(
-            ctx,
-            DecisionRecord(
-                "bootstrap",
-                model.name,
-                version,
-                None,
-                version,
-                [f"first model of {model.name}: no champion to compare with ({reason})"],
-                numbers=trained.metrics,
-            ),
-        )
-        logger.info("model %s version %s is the first champion", model.name, version)
-    else:
-        alias = registry.challenger_alias(ctx.ds)
-        logger.info("model %s version %s registered as %s", model.name, version, alias)
-    client.set_registered_model_alias(model.name, alias, version)
-    return {
-        "model_version": version,
-        "alias": alias,
-        "mlflow_run_id": run_id,
-        "device": tags["driftline.core.device"],
-        "engine": trained.engine,
-        **trained.metrics,
-    }
-
-
-def reference_profile(
-    train: pa.Table, x_train: np.ndarray, scores: np.ndarray, encoding: FeatureEncoding
-) -> dict[str, Any]:
-    """Per-feature and score distributions of the training rows, for drift monitoring."""
-    profiles: dict[str, Any] = {}
-    for j, name in enumerate(encoding.names):
-        if name in encoding.categorical:
-            profiles[name] = categorical_profile(train.column(name).to_pylist())
-        else:
-            profiles[name] = numeric_profile(x_train[:, j])
-    return {"features": profiles, "score": numeric_profile(scores), "rows": len(x_train)}
-
-
-def code_version() -> str:
-    """The git commit of the checkout Driftline runs from, else the package version."""
-    import subprocess
-    from pathlib import Path
-
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        ).stdout.strip()
-    except OSError:
-        sha = ""
-    return f"{__version__}+{sha}" if sha else __version__
