@@ -2,9 +2,10 @@
 every Delta table stays readable at a committed version, a date's partition is either absent or
 complete (never partial), and the re-run completes with exact row counts.
 
-Each trial runs `jobs/<step>.py` in its own process group (Python driver and its JVM) and
-kills the whole group with SIGKILL after a random share, drawn from a fixed seed, of how
-long the same job took just before on the previous date (an idempotent re-run). Delays
+Each trial runs the step's job (`python -m driftline.orchestration.job <step>`) in its own
+process group (Python driver and its JVM) and kills the whole group with SIGKILL after a
+random share, drawn from a fixed seed, of how long the same job took just before on the
+previous date (an idempotent re-run). Delays
 scale with the machine, so they cover start-up, parsing and the commits on a fast or a
 loaded one; a trial that finishes first is recorded and another is drawn.
 """
@@ -25,7 +26,7 @@ import pytest
 
 from driftline.core import tables
 from driftline.demo.data import DemoData, write_demo_drop
-from tests.conftest import PROJECT, data_files_on_disk, make_settings, settings_environment
+from tests.conftest import data_files_on_disk, make_settings, settings_environment
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,14 @@ def run_job(
     step: str, environment: dict[str, str], kill_after: float | None, run_date: date = TARGET
 ) -> str:
     child = subprocess.Popen(
-        [sys.executable, str(PROJECT / "jobs" / f"{step}.py"), "--run-date", run_date.isoformat()],
+        [
+            sys.executable,
+            "-m",
+            "driftline.orchestration.job",
+            step,
+            "--run-date",
+            run_date.isoformat(),
+        ],
         env={**os.environ, **environment, "PYSPARK_PYTHON": sys.executable},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

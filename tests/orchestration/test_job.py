@@ -1,7 +1,8 @@
-"""A `jobs/<step>.py` entry point through a real `spark-submit` (its own JVM)."""
+"""The one job entry point through a real `spark-submit` (its own JVM), from the package."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, make_settings, settings_environment
+from driftline.orchestration.launch import job_file
+from tests.conftest import make_settings, settings_environment
 from tests.steps.conftest import HEADER, row
 
 pytestmark = pytest.mark.integration
@@ -30,11 +32,14 @@ def test_ingest_job_runs_under_spark_submit(tmp_path: Path) -> None:
             "local[1]",
             "--conf",
             "spark.ui.enabled=false",
-            str(PROJECT / "jobs" / "ingest.py"),
+            str(job_file(settings)),
+            "ingest",
             "--run-date",
             "2024-03-01",
             "--source",
             "customers",
+            "--result-file",
+            str(tmp_path / "result.json"),
         ],
         env={**os.environ, **settings_environment(settings), "PYSPARK_PYTHON": sys.executable},
         capture_output=True,
@@ -43,6 +48,9 @@ def test_ingest_job_runs_under_spark_submit(tmp_path: Path) -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["step"] == "ingest"
+    assert result["metrics"]["customers"]["rows_bronze"] == 2
     bronze = DeltaTable(f"{settings.resolved_lake_uri}/bronze/customers")
     assert bronze.to_pyarrow_table().num_rows == 2
 
@@ -51,4 +59,4 @@ def test_job_reports_a_bad_date_clearly(tmp_path: Path) -> None:
     from driftline.orchestration.job import parse_args
 
     with pytest.raises(SystemExit):
-        parse_args("ingest", ["--source", "customers"])
+        parse_args(["ingest", "--source", "customers"])

@@ -38,3 +38,11 @@ class ModelNotFoundError(DriftlineError):
 
 class ScoringError(DriftlineError):
     """Scoring produced values that must not be written (NaN, infinite)."""
+
+
+class StepFailedError(DriftlineError):
+    """A step run as its own Spark application failed; the message is the job's own."""
+
+
+# Failures that a retry cannot fix: an Airflow task fails at once instead of retrying.
+PERMANENT_ERRORS: tuple[type[DriftlineError], ...] = (ConfigError, ValidationFailedError)

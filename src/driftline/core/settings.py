@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     # reclaims what is older.
     audit_retention_days: int = Field(2555, ge=1)
     # `inprocess` runs a step in the Airflow worker's own SparkSession (embedded default);
-    # `spark-submit` sends `jobs/<step>.py` to the cluster named by the Airflow connection.
+    # `spark-submit` sends the package's job entry point (or `<jobs_dir>/job.py`) to the
+    # cluster named by the Airflow connection, one application per task.
     step_launcher: Literal["inprocess", "spark-submit"] = "inprocess"
     spark_conn_id: str = "spark_default"
     # Where alerts go: any of log, webhook, email (comma-separated).
@@ -97,10 +98,6 @@ class Settings(BaseSettings):
     @property
     def resolved_staging_root(self) -> Path:
         return (self.staging_root or self.home / "staging").resolve()
-
-    @property
-    def resolved_jobs_dir(self) -> Path:
-        return (self.jobs_dir or self.home / "jobs").resolve()
 
     @property
     def resolved_expectations_dir(self) -> Path:

@@ -1,45 +1,96 @@
-"""The body of every `jobs/<step>.py`: parse arguments, run one step, report."""
+"""The one spark-submit entry point: `job.py <step> --run-date YYYY-MM-DD [step options]`.
+
+spark-submit runs this file from the installed package (`python -m
+driftline.orchestration.job` runs the same), so a cluster needs the wheel and nothing from a
+checkout. A step's options are read from its `run` signature: a step that gains an option
+gains it here too. With `--result-file` the job writes its `StepResult`, or its error and
+whether a retry could fix it, as JSON for the launcher to hand Airflow.
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
+from pathlib import Path
+from typing import Any
 
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import PERMANENT_ERRORS, DriftlineError
 
 logger = logging.getLogger(__name__)
 
 
-def parse_args(step: str, argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=f"jobs/{step}.py", description=f"Driftline {step} step")
+def _truthy(value: str) -> bool:
+    lowered = value.lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return lowered in ("true", "1", "yes")
+
+
+def step_options(step: str) -> list[tuple[str, Any]]:
+    """(name, default) of each option the step's `run` takes after the context."""
+    from driftline.steps import step_function
+
+    parameters = list(inspect.signature(step_function(step)).parameters.values())[1:]
+    return [(p.name, p.default) for p in parameters]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    from driftline.steps import STEP_NAMES
+
+    parser = argparse.ArgumentParser(prog="driftline-job", description="Run one Driftline step")
+    parser.add_argument("step", choices=STEP_NAMES)
     parser.add_argument("--run-date", required=True, help="logical date, YYYY-MM-DD")
     parser.add_argument("--run-id", default="spark-submit")
-    if step == "ingest":
-        parser.add_argument("--source", default=None, help="one source (default: all)")
-    if step == "train":
-        parser.add_argument("--reason", default="manual")
-        parser.add_argument("--only-if-no-champion", default="False")
+    parser.add_argument("--result-file", type=Path, default=None, help="write the result here")
+    known, _ = parser.parse_known_args(argv)
+    for name, default in step_options(known.step):
+        kind = _truthy if isinstance(default, bool) else str
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=default)
     return parser.parse_args(argv)
 
 
-def main(step: str, argv: list[str] | None = None) -> int:
+def _write(path: Path | None, payload: dict[str, Any]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(payload, default=str), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
     from driftline.context import build_context
     from driftline.steps import step_function
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    args = parse_args(step, sys.argv[1:] if argv is None else argv)
-    kwargs = {k: v for k, v in vars(args).items() if k not in ("run_date", "run_id")}
-    if "only_if_no_champion" in kwargs:
-        kwargs["only_if_no_champion"] = str(kwargs["only_if_no_champion"]).lower() == "true"
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    options = {name: getattr(args, name) for name, _ in step_options(args.step)}
     try:
         ctx = build_context(args.run_date, args.run_id)
-        result = step_function(step)(ctx, **kwargs)
+        result = step_function(args.step)(ctx, **options)
     except DriftlineError as error:
-        logger.error("%s failed for %s: %s", step, args.run_date, error)
+        logger.error("%s failed for %s: %s", args.step, args.run_date, error)
+        _write(
+            args.result_file,
+            {
+                "error": str(error),
+                "error_type": type(error).__name__,
+                "permanent": isinstance(error, PERMANENT_ERRORS),
+            },
+        )
         return 1
-    logger.info("result %s", json.dumps(result.to_dict(), default=str))
+    except Exception as error:
+        _write(
+            args.result_file,
+            {"error": f"{type(error).__name__}: {error}", "error_type": type(error).__name__},
+        )
+        raise
+    payload = result.to_dict()
+    _write(args.result_file, payload)
+    logger.info("result %s", json.dumps(payload, default=str))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -2,25 +2,25 @@
 
 DAG files call `run_step` and nothing else. With `DRIFTLINE_STEP_LAUNCHER=inprocess` (the
 embedded default) the step runs in the task's own process and SparkSession, which is also
-what makes a whole `dag.test()` run share one JVM. With `spark-submit`, `jobs/<step>.py`
-is submitted through the Airflow Spark connection to the cluster.
+what makes a whole `dag.test()` run share one JVM. With `spark-submit`, the package's job
+entry point (`orchestration.job`) is submitted through the Airflow Spark connection, one
+Spark application per task, and the result it writes is handed to Airflow as in-process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from driftline.context import parse_run_date
-from driftline.core.errors import ConfigError, ValidationFailedError
+from driftline.context import StepResult, parse_run_date
+from driftline.core.errors import PERMANENT_ERRORS, ConfigError, DriftlineError, StepFailedError
 from driftline.core.loading import load_pipeline
-from driftline.core.settings import load_settings
+from driftline.core.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
-
-# Failures that a retry cannot fix: fail the task at once instead of retrying.
-PERMANENT_ERRORS = (ConfigError, ValidationFailedError)
 
 
 def source_names() -> list[str]:
@@ -47,14 +47,15 @@ def run_step(step: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any
     run_id = str(context.get("run_id") or "manual")
     try:
         if settings.step_launcher == "spark-submit":
-            return _spark_submit(settings, step, run_date, run_id, kwargs)
-        from driftline.context import build_context
-        from driftline.steps import step_function
+            result = _spark_submit(settings, step, run_date, run_id, kwargs)
+        else:
+            from driftline.context import build_context
+            from driftline.steps import step_function
 
-        ctx = build_context(run_date, run_id, settings)
-        result = step_function(step)(ctx, **kwargs)
+            ctx = build_context(run_date, run_id, settings)
+            result = step_function(step)(ctx, **kwargs)
     except PERMANENT_ERRORS as error:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(error)) from error
     if result.skipped:
@@ -63,21 +64,65 @@ def run_step(step: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any
 
 
 def _spark_submit(
-    settings: Any, step: str, run_date: date, run_id: str, kwargs: dict[str, Any]
-) -> dict[str, Any]:
-    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+    settings: Settings, step: str, run_date: date, run_id: str, kwargs: dict[str, Any]
+) -> StepResult:
+    """Run the step as its own Spark application and return the result the job wrote.
 
-    application = settings.resolved_jobs_dir / f"{step}.py"
-    if not application.is_file():
-        raise ConfigError(f"Spark job {application} not found: set DRIFTLINE_JOBS_DIR")
-    arguments = ["--run-date", run_date.isoformat(), "--run-id", run_id]
+    The job's error comes back as its own message (and as permanent when a retry cannot
+    fix it), not as spark-submit's exit status.
+    """
+    import tempfile
+
+    from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
+    from airflow.sdk.exceptions import AirflowException
+
+    arguments = [step, "--run-date", run_date.isoformat(), "--run-id", run_id]
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
-    hook = SparkSubmitHook(
-        conn_id=settings.spark_conn_id,
-        name=f"driftline-{step}-{run_date.isoformat()}",
-        conf={"spark.sql.session.timeZone": "UTC"},
-        application_args=arguments,
-    )
-    hook.submit(str(application))
-    return {"step": step, "run_date": run_date.isoformat(), "launched": "spark-submit"}
+    with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
+        result_file = Path(folder) / "result.json"
+        hook = SparkSubmitHook(
+            conn_id=settings.spark_conn_id,
+            name=f"driftline-{step}-{run_date.isoformat()}",
+            conf={"spark.sql.session.timeZone": "UTC"},
+            application_args=[*arguments, "--result-file", str(result_file)],
+        )
+        try:
+            hook.submit(str(job_file(settings)))
+        except AirflowException as error:
+            outcome = _read_result(result_file)
+            if "error" not in outcome:
+                raise StepFailedError(f"{step} for {run_date}: {error}") from error
+            raise _job_error(outcome) from error
+        outcome = _read_result(result_file)
+    if "error" in outcome or not outcome:
+        raise StepFailedError(f"{step} for {run_date} wrote no result: {outcome.get('error')}")
+    return StepResult(**outcome)
+
+
+def job_file(settings: Settings) -> Path:
+    """What spark-submit runs: `<DRIFTLINE_JOBS_DIR>/job.py` where set (a copy on a path
+    the cluster's driver reads), else the installed package's own entry point."""
+    if settings.jobs_dir is not None:
+        return (settings.jobs_dir / "job.py").resolve()
+    from driftline.orchestration import job
+
+    return Path(job.__file__).resolve()
+
+
+def _job_error(outcome: dict[str, Any]) -> DriftlineError:
+    """The job's error as the class it raised, so permanent ones stay permanent."""
+    from driftline.core import errors
+
+    kind = getattr(errors, str(outcome.get("error_type")), None)
+    if not (isinstance(kind, type) and issubclass(kind, DriftlineError)):
+        kind = StepFailedError
+    return kind(str(outcome["error"]))
+
+
+def _read_result(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,8 +1,0 @@
-"""spark-submit entry point of the monitor step (`--run-date YYYY-MM-DD`)."""
-
-import sys
-
-from driftline.orchestration.job import main
-
-if __name__ == "__main__":
-    sys.exit(main("monitor"))
