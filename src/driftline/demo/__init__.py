@@ -1,1 +1,4 @@
-"""The self-contained demo: synthetic legacy extracts with a drift, run through Airflow."""
+"""The self-contained demo: synthetic legacy extracts with a drift, run through Airflow.
+
+An entry point like `cli`: may import everything.
+"""

@@ -3,6 +3,8 @@
 Steps never touch Delta directly: they call `Lake.read`, `append`, `replace_partition` and
 `merge`. `open_lake` chooses the backend: delta-spark when Delta's jars are on the Spark
 classpath (clusters, the compose stack), delta-rs otherwise (laptops, CI, air-gapped hosts).
+
+May import `core` only: every Delta read and write of Driftline goes through here.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Row-level expectations (not null, in set, between, regex, type) route the failing rows to
 quarantine with the expectation as the reason; batch-level ones (row count, mean/stdev,
 uniqueness, freshness, share of nulls) pass, warn or block the run by their severity.
+`batches` gives steps a date's batch as the gate leaves it; `results` records outcomes.
+
+May import `core`, `lake`, `context` and `data`.
 """
 
 from driftline.quality.gx_runner import ExpectationOutcome, validate

@@ -1,5 +1,13 @@
-"""Pipeline steps. Each module exposes `run(ctx) -> StepResult` and talks to the others
-only through lakehouse tables (and `driftline.data.features`, shared by train and score)."""
+"""Pipeline steps: one module per step, each exposing `run(ctx, ...) -> StepResult`.
+
+A step is thin: it reads its inputs for the run date, calls the logic of the subpackage it
+is named after (`train` -> `model.training`, `policy` -> `monitoring.policy`, `ingest` ->
+`sources`, ...) and writes its tables. Steps talk to each other only through lakehouse
+tables (and `driftline.data.features`, shared by train and score).
+
+May import every layer below (`core`, `lake`, `sources`, `context`, `data`, `quality`,
+`model`, `monitoring`); never Airflow or `orchestration`.
+"""
 
 from __future__ import annotations
 

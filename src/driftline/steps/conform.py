@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
-from driftline.data.batches import checked_batch, conformed_batch
 from driftline.data.casting import latest_within_batch
+from driftline.quality.batches import checked_batch, conformed_batch
 
 
 def run(ctx: RunContext) -> StepResult:

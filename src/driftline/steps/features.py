@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
-from driftline.data.batches import conformed_batch
 from driftline.data.features import build_features
+from driftline.quality.batches import conformed_batch
 from driftline.quality.results import gate
 
 

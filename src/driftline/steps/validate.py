@@ -13,9 +13,9 @@ from pathlib import Path
 
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
-from driftline.data.batches import checked_batch
 from driftline.data.casting import cast_checked_columns
 from driftline.quality import ExpectationOutcome, load_suite, validate
+from driftline.quality.batches import checked_batch
 from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.data.casting import cast_checked_columns, drop_checks, latest_within_batch, typed
-from driftline.quality import load_suite, row_rules, split_rows
+from driftline.quality.rows import row_rules, split_rows
+from driftline.quality.suites import load_suite
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
