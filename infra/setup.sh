@@ -44,4 +44,17 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip uv
 # constraints.txt pins the whole dependency tree to what CI tested.
 .venv/bin/uv pip install --python .venv/bin/python --quiet -c constraints.txt -e ".[dev]"
+# Delta's Spark jars (matching the pinned delta-spark) into Spark's Ivy cache, once: later
+# sessions with DRIFTLINE_LAKE_BACKEND=delta-spark, and the tests, resolve them offline.
+echo "Caching Delta Lake's Spark jars (Maven Central, once)..."
+.venv/bin/python - <<'PY'
+from driftline.core.settings import load_settings
+from driftline.core.spark import get_spark, has_delta_jars
+
+spark = get_spark(load_settings(spark_master="local[1]", lake_backend="delta-spark"), "setup")
+try:
+    assert has_delta_jars(spark), "Delta's jars did not load"
+finally:
+    spark.stop()
+PY
 echo "Driftline is set up: .venv/bin/driftline --help"

@@ -39,8 +39,15 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
     warehouse = tmp_path_factory.mktemp("spark")
     os.chdir(warehouse)  # keep derby/metastore litter out of the checkout
+    # Delta's jars and extension are on the shared session, so the lake contract suite runs
+    # on both backends; tests choose their backend explicitly (make_settings: delta-rs).
     session = get_spark(
-        load_settings(spark_master="local[2]", spark_shuffle_partitions=2, spark_ui=False),
+        load_settings(
+            spark_master="local[2]",
+            spark_shuffle_partitions=2,
+            spark_ui=False,
+            lake_backend="delta-spark",
+        ),
         app_name="driftline-tests",
     )
     yield session
@@ -58,6 +65,7 @@ def make_settings(root: Path, **overrides: object) -> Settings:
         "mlflow_artifact_root": (root / "mlartifacts").as_uri(),
         "spark_shuffle_partitions": 2,
         "device": "cpu",
+        "lake_backend": "delta-rs",
     }
     values.update(overrides)
     return load_settings(**values)

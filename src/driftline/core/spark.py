@@ -59,8 +59,14 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN,console")
     )
     if settings.lake_backend == "delta-spark":
-        builder = builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
-            "spark.sql.catalog.spark_catalog", DELTA_CATALOG
+        # Delta's jars matching the installed delta-spark, resolved by Spark's Ivy from its
+        # cache (`infra/setup.sh` fills it once), as Delta's own pip set-up does.
+        from delta import configure_spark_with_delta_pip
+
+        builder = configure_spark_with_delta_pip(
+            builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
+                "spark.sql.catalog.spark_catalog", DELTA_CATALOG
+            )
         )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
@@ -73,7 +79,10 @@ def has_delta_jars(spark: SparkSession) -> bool:
     try:
         jvm = spark.sparkContext._jvm
         assert jvm is not None
-        jvm.java.lang.Class.forName("io.delta.tables.DeltaTable")
+        # Jars from `spark.jars.packages` live in the session's own class loader, which
+        # `Class.forName` from py4j's thread does not see.
+        loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        loader.loadClass("io.delta.tables.DeltaTable")
     except Exception:
         return False
     return True
