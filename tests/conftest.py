@@ -82,6 +82,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "DRIFTLINE_MLFLOW_ARTIFACT_ROOT": settings.resolved_mlflow_artifact_root,
         "DRIFTLINE_SPARK_SHUFFLE_PARTITIONS": str(settings.spark_shuffle_partitions),
         "DRIFTLINE_DEVICE": settings.device,
+        "DRIFTLINE_LAKE_BACKEND": settings.lake_backend,
     }
     if settings.pipeline_file is not None:
         environment["DRIFTLINE_PIPELINE_FILE"] = str(settings.pipeline_file)
