@@ -9,11 +9,18 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import DriftlineError, redact
 
 app = typer.Typer(help="Driftline: batch ML pipelines that notice drift.", no_args_is_help=True)
 console = Console(width=110)
+
+
+def print_error(error: Exception) -> None:
+    """The error's own message, as text (never read as rich markup), with the password of
+    any URL in it masked."""
+    console.print(Text.assemble(("error: ", "red"), redact(str(error))))
 
 
 @app.callback()
@@ -106,7 +113,7 @@ def demo(
             )
     except DriftlineError as error:
         console.print(table)
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     console.print(table)
     console.print(f"lakehouse: {(workdir / 'lakehouse').resolve()}")
@@ -179,7 +186,7 @@ def backfill(
             dag_id, parse_run_date(start), parse_run_date(end), max_active_runs, reprocess
         )
     except DriftlineError as error:
-        console.print(f"[red]{error}[/red]")
+        print_error(error)
         raise typer.Exit(1) from None
     console.print(
         f"backfill {backfill_id} of {dag_id}: {len(dates)} run(s) queued "
@@ -200,7 +207,7 @@ def audit(
         ctx = build_context(date, "audit")
         records = run_audit(ctx, entity, parse_run_date(date))
     except (DriftlineError, ValueError) as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     for record in records:
         table = Table(title=f"{record.entity} on {record.as_of_date}: score {record.score:.4f}")
@@ -235,7 +242,7 @@ def report(
     try:
         path = build(build_context(date, "cli-report"))
     except (DriftlineError, ValueError) as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     console.print(f"report written to {path}")
 
@@ -261,7 +268,7 @@ def model_promote(
     try:
         result = promote.run(build_context(run_date, "cli-promote"), version=version)
     except DriftlineError as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     if result.skipped:
         console.print(result.skipped)
@@ -285,7 +292,7 @@ def model_rollback() -> None:
     try:
         version = rollback(build_context(date_type.today(), "cli-rollback"))
     except DriftlineError as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     console.print(f"champion is v{version} again")
 
@@ -337,7 +344,7 @@ def lake_maintain(
             settings = settings.model_copy(update={"audit_retention_days": retention_days})
         result = maintain.run(build_context(date_type.today(), "cli-maintain", settings))
     except DriftlineError as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     table = Table(title=f"kept {result.metrics['retention_days']} days of history")
     for column in ("table", "files removed", "staging folders removed"):
@@ -370,7 +377,7 @@ def expectations_suggest(
         name = table.replace("/", "_")
         suite = suggest_suite(ctx.lake.read(table), name)
     except DriftlineError as error:
-        console.print(f"[red]error:[/] {error}")
+        print_error(error)
         raise typer.Exit(1) from None
     target = output or ctx.settings.resolved_expectations_dir / f"{name}.suggested.json"
     target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")

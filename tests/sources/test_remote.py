@@ -123,6 +123,17 @@ def test_sftp_files_are_downloaded_and_ingested(run_ingest, sftp_server, sftp_co
     assert bronze_count(ctx, "orders") == 5
 
 
+def test_sftp_names_that_clean_alike_both_land(run_ingest, sftp_server, sftp_conn) -> None:  # type: ignore[no-untyped-def]
+    put(sftp_server.root, "outbox/2024-03-01/a b.csv", HEADER + rows(1, 2))
+    put(sftp_server.root, "outbox/2024-03-01/a_b.csv", HEADER + rows(3, 5))
+
+    ctx = run_ingest(sftp_source(sftp_conn))
+    entries = manifest(ctx)
+    assert {n: e["rows_bronze"] for n, e in entries.items()} == {"a b.csv": 2, "a_b.csv": 5}
+    assert len({e["file_path"] for e in entries.values()}) == 2
+    assert bronze_count(ctx, "orders") == 7
+
+
 def test_sftp_done_marker_holds_back_incomplete_files(run_ingest, sftp_server, sftp_conn) -> None:  # type: ignore[no-untyped-def]
     folder = "outbox/2024-03-05"
     put(sftp_server.root, f"{folder}/ready.csv", HEADER + rows(20, 2))

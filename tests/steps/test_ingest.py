@@ -78,6 +78,33 @@ def test_file_missing_a_declared_column_is_quarantined_whole(make_ctx, drop) -> 
     assert any("monthly_spend" in reason for reason in reasons)
 
 
+def test_a_decompression_bomb_is_quarantined_and_the_other_files_go_on(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+    import gzip
+
+    drop("customers", "2024-03-01", "good.csv", HEADER + row(1) + row(2))
+    drop(
+        "customers", "2024-03-01", "bomb.csv.gz", gzip.compress(HEADER.encode() + b"0" * 3_000_000)
+    )
+    ctx = make_ctx("2024-03-01")
+    capped = [
+        s.model_copy(update={"path": "customers/{run_date}/*.csv*", "max_unpacked_mb": 1})
+        if s.name == "customers"
+        else s
+        for s in ctx.pipeline.sources
+    ]
+    ctx = dataclasses.replace(ctx, pipeline=ctx.pipeline.model_copy(update={"sources": capped}))
+    ingest.run(ctx, source="customers")
+
+    entries = manifest(ctx)
+    assert entries["good.csv"]["rows_bronze"] == 2
+    assert entries["bomb.csv.gz"]["status"] == "quarantined"
+    assert "unpacks to more than 1 MB" in entries["bomb.csv.gz"]["reason"]
+    (kept,) = ctx.lake.read(tables.quarantine("customers")).collect()
+    assert "max_unpacked_mb" in kept["_reason"]
+    assert "original kept at" in kept["_raw"]
+
+
 def test_header_only_file_is_ingested_with_zero_rows(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
     drop("customers", "2024-03-01", "h.csv", HEADER)
     ctx = make_ctx("2024-03-01")

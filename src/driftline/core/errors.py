@@ -7,6 +7,8 @@ what to do about it.
 
 from __future__ import annotations
 
+import re
+
 
 class DriftlineError(Exception):
     """Base class: the message is meant to be read by the person running the pipeline."""
@@ -46,3 +48,13 @@ class StepFailedError(DriftlineError):
 
 # Failures that a retry cannot fix: an Airflow task fails at once instead of retrying.
 PERMANENT_ERRORS: tuple[type[DriftlineError], ...] = (ConfigError, ValidationFailedError)
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)\S+@")
+
+
+def redact(text: str) -> str:
+    """`text` with the password of every URL in it masked (`scheme://user:***@host`; up to the
+    last `@` before a space, as a password may hold one unencoded), for
+    messages that may quote a database URL or a child process's output."""
+    return _PASSWORD_IN_URL.sub(r"\g<head>***@", text)

@@ -134,6 +134,9 @@ class SourceConfig(Strict):
     format: Literal["csv", "jsonl", "parquet", "fixed_width"] = "csv"
     # "auto" unpacks by file-name suffix (.gz, .zip); a zip may hold several files.
     compression: Literal["auto", "none", "gzip", "zip"] = "auto"
+    # The most a delivered archive may unpack to, all members together: one that unpacks to
+    # more (a decompression bomb, or an extract far larger than agreed) is quarantined whole.
+    max_unpacked_mb: int = Field(10_240, ge=1, le=10_485_760)
     encoding: str = "utf-8"
     csv: CsvOptions = CsvOptions()
     fixed_width: FixedWidthOptions | None = None

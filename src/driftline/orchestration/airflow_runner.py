@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from driftline.core.errors import DriftlineError
+from driftline.core.errors import DriftlineError, redact
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,11 @@ def migrate_metadata_db(environment: dict[str, str]) -> None:
     )
     if completed.returncode != 0:
         raise DriftlineError(
-            "could not prepare the Airflow metadata database "
-            f"({environment['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}):\n{completed.stderr[-2000:]}"
+            redact(
+                "could not prepare the Airflow metadata database "
+                f"({environment['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN']}):\n"
+                f"{completed.stderr[-2000:]}"
+            )
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
-from driftline.sources.staging import inside, safe_name
+from driftline.sources.staging import inside, staged_name
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +42,7 @@ def s3_files(source: SourceConfig, run_date: date, staging: Path) -> Acquired:
     ready, waiting = ready_files(listing(), source.arrival, listing)
     files = []
     for index, item in enumerate(ready):
-        # The index keeps two names that clean up alike (`a b.csv`, `a_b.csv`) apart.
-        local = inside(staging, f"{index:05d}-{safe_name(item.name)}")
+        local = inside(staging, staged_name(index, item.name))
         client.download_file(source.bucket, item.name, str(local))
         files.append(
             DroppedFile(

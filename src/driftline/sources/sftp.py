@@ -18,7 +18,7 @@ from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
-from driftline.sources.staging import inside, safe_name
+from driftline.sources.staging import inside, staged_name
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def sftp_files(source: SourceConfig, run_date: date, staging: Path) -> Acquired:
         ]
         ready, waiting = ready_files(matching, source.arrival, listing)
         files = []
-        for item in ready:
-            local = inside(staging, safe_name(item.name))
+        for index, item in enumerate(ready):
+            local = inside(staging, staged_name(index, item.name))
             remote_path = posixpath.join(folder, item.name) if folder else item.name
             client.get(remote_path, str(local))
             files.append(

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from driftline.core.errors import SourceError
+from driftline.core.errors import SourceError, redact
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
 
@@ -126,7 +126,7 @@ def sql_extract(
         if isinstance(error, SourceError):
             raise
         raise SourceError(
-            f"source {source.name!r}: extract from {source.sql.table} failed: {error}"
+            redact(f"source {source.name!r}: extract from {source.sql.table} failed: {error}")
         ) from error
     finally:
         engine.dispose()

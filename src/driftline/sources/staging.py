@@ -36,6 +36,12 @@ def safe_name(remote_name: str) -> str:
     return cleaned
 
 
+def staged_name(index: int, remote_name: str) -> str:
+    """The local name of the `index`-th file of one download: its position keeps two remote
+    names that clean up alike (`a b.csv`, `a_b.csv`) from overwriting each other."""
+    return f"{index:05d}-{safe_name(remote_name)}"
+
+
 def inside(folder: Path, name: str) -> Path:
     """`folder / name`, checked to resolve inside `folder` (defence in depth)."""
     target = (folder / name).resolve()

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import shutil
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
@@ -49,19 +49,20 @@ def members(source: SourceConfig, file: DroppedFile, workdir: Path, index: int) 
     kind = compression_of(source, file.name)
     folder = workdir / f"{index:05d}"
     folder.mkdir(parents=True, exist_ok=True)
+    budget = _Budget(file.name, source.max_unpacked_mb)
     if kind == "gzip":
         inner = file.name.rsplit(".", 1)[0] if "." in file.name else file.name
         target = inside(folder, safe_name(inner))
         try:
             with gzip.open(file.path, "rb") as packed, target.open("wb") as out:
-                shutil.copyfileobj(packed, out, _CHUNK)
+                budget.copy(packed, out)
         except (EOFError, OSError, zlib.error) as error:
             raise SourceError(
                 f"{file.name}: not a complete gzip file ({error}); ask the sender to re-send it"
             ) from None
         found = [Member(file.name, target, file)]
     elif kind == "zip":
-        found = _zip_members(file, folder)
+        found = _zip_members(file, folder, budget)
     else:
         found = [Member(file.name, file.path, file)]
     if source.read_format in TEXT_FORMATS:
@@ -69,7 +70,33 @@ def members(source: SourceConfig, file: DroppedFile, workdir: Path, index: int) 
     return found
 
 
-def _zip_members(file: DroppedFile, folder: Path) -> list[Member]:
+class _Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+class _Budget:
+    """How much one delivered file may still unpack to. Counted on the bytes actually
+    written, not the sizes an archive declares, which a crafted archive can fake."""
+
+    def __init__(self, name: str, max_mb: int) -> None:
+        self.name = name
+        self.max_mb = max_mb
+        self.left = max_mb * 1024 * 1024
+
+    def copy(self, packed: _Readable, out: BinaryIO) -> None:
+        while chunk := packed.read(_CHUNK):
+            self.left -= len(chunk)
+            if self.left < 0:
+                raise SourceError(
+                    f"{self.name}: unpacks to more than {self.max_mb} MB (the source's "
+                    "max_unpacked_mb), so it was not unpacked: a decompression bomb or an "
+                    "extract far larger than agreed; raise max_unpacked_mb for this source "
+                    "if the file is genuine"
+                )
+            out.write(chunk)
+
+
+def _zip_members(file: DroppedFile, folder: Path, budget: _Budget) -> list[Member]:
     try:
         with zipfile.ZipFile(file.path) as archive:
             found = []
@@ -79,7 +106,7 @@ def _zip_members(file: DroppedFile, folder: Path) -> list[Member]:
                 target = inside(folder, f"{i:04d}-{safe_name(info.filename)}")
                 # Reading to the end checks the member's CRC: a damaged member raises.
                 with archive.open(info) as packed, target.open("wb") as out:
-                    shutil.copyfileobj(packed, out, _CHUNK)
+                    budget.copy(packed, out)
                 found.append(Member(f"{file.name}!{info.filename}", target, file))
     except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
         raise SourceError(
