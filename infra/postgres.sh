@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Start the machine's PostgreSQL 15 cluster (Debian's) and create fresh, empty databases
+# Start the machine's PostgreSQL cluster (Debian's; installed first where missing) and create fresh, empty databases
 # for the Postgres-backed integration run (Airflow's metadata, MLflow's backend) and for
 # the SQL-source tests (a legacy application database).
 # Prints the server URL (without a database) for DRIFTLINE_TEST_POSTGRES; prints nothing
-# and exits 0 where there is no cluster or no right to start it, so the test skips.
+# and exits 0 where there is no right to install or start one (.ci/run then fails).
 set -euo pipefail
 
-if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ "$(id -u)" != "0" ]; then
-  echo "postgres: no Debian cluster tools or not root; the Postgres-backed test will skip" >&2
+if [ "$(id -u)" != "0" ]; then
+  echo "postgres: not root; the Postgres-backed tests will skip" >&2
   exit 0
 fi
-pg_ctlcluster 15 main status >/dev/null 2>&1 || pg_ctlcluster 15 main start >&2
+# A machine without a PostgreSQL server gets Debian's (a new machine kind starts bare).
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "postgres: installing Debian's PostgreSQL server..." >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >&2
+fi
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  echo "postgres: no Debian cluster tools (apt-get install postgresql)" >&2
+  exit 0
+fi
+version=$(pg_lsclusters -h | awk 'NR == 1 {print $1}')
+if [ -z "$version" ]; then
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  pg_createcluster "$version" main >&2
+fi
+pg_ctlcluster "$version" main status >/dev/null 2>&1 || pg_ctlcluster "$version" main start >&2
 for _ in $(seq 1 30); do
   su postgres -c "pg_isready -q" && break
   sleep 1

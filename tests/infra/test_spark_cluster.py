@@ -1,9 +1,14 @@
 """`driftline_nightly` on a real Spark standalone cluster (a master and a worker started
-here from the pyspark install), so nothing may assume local mode: the executors are
-separate JVMs with their own Python workers, and every table is written by them.
+here from the pyspark install, the worker from a folder of its own), so nothing may assume
+local mode: the executors are separate JVMs with their own Python workers, and every table
+is written by them.
 
-The run is `driftline demo` in a child process whose `DRIFTLINE_SPARK_MASTER` names the
-cluster; the session's own SparkSession stays in local mode.
+Each run is `driftline demo` in a child process whose `DRIFTLINE_SPARK_MASTER` names the
+cluster; the session's own SparkSession stays in local mode. The demo runs twice: with
+the in-process launcher (every task in the demo's one SparkSession) and with the
+spark-submit launcher (every task its own Spark application), whose executors run a
+separate virtualenv with Driftline installed from its wheel, and the two must predict
+the same.
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         "SPARK_LOCAL_IP": "127.0.0.1",
         "PYSPARK_PYTHON": sys.executable,
     }
-    port = _free_port()
+    port, webui = _free_port(), _free_port()
     url = f"spark://127.0.0.1:{port}"
     logs = {"master": root / "master.log", "worker": root / "worker.log"}
     commands = {
@@ -65,7 +70,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             "--port",
             str(port),
             "--webui-port",
-            str(_free_port()),
+            str(webui),
         ],
         "worker": [
             spark_class,
@@ -82,16 +87,22 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         ],
     }
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    folders = {"master": root, "worker": root / "elsewhere"}
+    folders["worker"].mkdir()
     try:
         for name in ("master", "worker"):
             with logs[name].open("wb") as log:
                 processes[name] = subprocess.Popen(
-                    commands[name], stdout=log, stderr=subprocess.STDOUT, env=environment
+                    commands[name],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=environment,
+                    cwd=folders[name],
                 )
             if name == "master":
                 _wait_for(logs["master"], "I have been elected leader", processes["master"])
         _wait_for(logs["master"], "Registering worker", processes["master"])
-        yield {"url": url, "logs": logs, "root": root}
+        yield {"url": url, "logs": logs, "root": root, "status": f"http://127.0.0.1:{webui}/json/"}
     finally:
         for process in processes.values():
             process.terminate()
@@ -102,15 +113,80 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
                 process.kill()
 
 
-def test_nightly_on_a_standalone_cluster(cluster: dict[str, object]) -> None:
+@pytest.fixture(scope="module")
+def inprocess_demo(cluster: dict[str, object]) -> subprocess.CompletedProcess[str]:
+    """The demo with the in-process launcher: one application for every task."""
     root = Path(str(cluster["root"]))
-    completed = demo_in_child(
+    return demo_in_child(
         root / "demo",
         environment={
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
             "SPARK_LOCAL_IP": "127.0.0.1",
         },
     )
+
+
+@pytest.fixture(scope="module")
+def wheel_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The executors' Python: a virtualenv of its own with Driftline installed from the
+    project's wheel (not editable, not the checkout).
+
+    Its third-party packages are the driver environment's, through a path line, so the test
+    does not download the whole dependency tree again; Driftline itself is importable there
+    only from the wheel (the driver environment's editable hook is a `.pth` import line,
+    which a path line does not run).
+    """
+    import sysconfig
+
+    root = tmp_path_factory.mktemp("executor-env")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(root / "dist"),
+            str(PROJECT),
+        ],
+        check=True,
+        timeout=600,
+    )
+    (wheel,) = (root / "dist").glob("driftline-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
+    python = root / "venv" / "bin" / "python"
+    uv = Path(sys.executable).parent / "uv"
+    subprocess.run(
+        [str(uv), "pip", "install", "-q", "--python", str(python), "--no-deps", str(wheel)],
+        check=True,
+        timeout=600,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "driver_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    where = subprocess.run(
+        [str(python), "-c", "import driftline; print(driftline.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+    ).stdout.strip()
+    assert where.startswith(str(root / "venv")), where
+    return python
+
+
+def test_nightly_on_a_standalone_cluster(
+    cluster: dict[str, object], inprocess_demo: subprocess.CompletedProcess[str]
+) -> None:
+    root = Path(str(cluster["root"]))
+    completed = inprocess_demo
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     logs = cluster["logs"]
     assert isinstance(logs, dict)
@@ -147,3 +223,52 @@ def test_nightly_on_a_standalone_cluster(cluster: dict[str, object]) -> None:
     assert f"{entity} on 2024-03-03" in answer.stdout
     assert "(recorded, saabas)" in answer.stdout
     assert "(exact, recomputed)" in answer.stdout
+
+
+def test_every_task_is_its_own_spark_application_and_predicts_the_same(
+    cluster: dict[str, object],
+    inprocess_demo: subprocess.CompletedProcess[str],
+    wheel_only_python: Path,
+) -> None:
+    import json
+    import urllib.request
+    from collections import Counter
+
+    from deltalake import DeltaTable
+
+    root = Path(str(cluster["root"]))
+    submitted = demo_in_child(
+        root / "submitted",
+        environment={
+            "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
+            "DRIFTLINE_STEP_LAUNCHER": "spark-submit",
+            "DRIFTLINE_EXECUTOR_PYTHON": str(wheel_only_python),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+        },
+    )
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
+    assert submitted.stdout.count("success") >= 3
+    assert inprocess_demo.returncode == 0
+
+    with urllib.request.urlopen(str(cluster["status"]), timeout=30) as response:
+        status = json.load(response)
+    names = Counter(
+        app["name"] for app in status["completedapps"] if app["name"].startswith("driftline-")
+    )
+    for night in ("2024-03-01", "2024-03-02", "2024-03-03"):
+        assert names[f"driftline-ingest-{night}"] == 2, names  # customers, churn_labels
+        for step in ("validate", "conform", "features", "train", "score", "monitor", "policy"):
+            assert names[f"driftline-{step}-{night}"] >= 1, (step, night, names)
+        assert names[f"driftline-report-{night}"] == 1, names
+
+    def predictions(workdir: Path) -> list[tuple[object, ...]]:
+        table = DeltaTable(str(workdir / "lakehouse" / "predictions")).to_pyarrow_table(
+            columns=["customer_id", "_run_date", "model_version", "model_alias", "score"]
+        )
+        return sorted(zip(*[table.column(c).to_pylist() for c in table.column_names], strict=True))
+
+    inprocess, separate = predictions(root / "demo"), predictions(root / "submitted")
+    assert len(inprocess) == len(separate) > 0
+    for left, right in zip(inprocess, separate, strict=True):
+        assert left[:4] == right[:4]
+        assert abs(float(left[4]) - float(right[4])) <= 1e-9, (left, right)

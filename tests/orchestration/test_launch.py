@@ -54,10 +54,18 @@ def test_the_task_gets_the_jobs_own_result(launch_env: Path) -> None:
 def test_a_permanent_error_fails_the_task_with_the_jobs_message(
     launch_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also: with no Airflow connection of that name, spark-submit follows
+    DRIFTLINE_SPARK_MASTER."""
     from airflow.sdk.exceptions import AirflowFailException
 
     missing = launch_env / "no-such-pipeline.yaml"
     monkeypatch.setenv("DRIFTLINE_PIPELINE_FILE", str(missing))
-
-    with pytest.raises(AirflowFailException, match=f"pipeline file {missing} not found"):
-        run_step("conform", CONTEXT)
+    monkeypatch.setenv("DRIFTLINE_SPARK_CONN_ID", "driftline_no_such_connection")
+    monkeypatch.setenv("DRIFTLINE_SPARK_MASTER", "local[1]")
+    defined = "AIRFLOW_CONN_DRIFTLINE_NO_SUCH_CONNECTION"
+    try:
+        with pytest.raises(AirflowFailException, match=f"pipeline file {missing} not found"):
+            run_step("conform", CONTEXT)
+        assert '"host": "local[1]"' in os.environ[defined]
+    finally:
+        os.environ.pop(defined, None)

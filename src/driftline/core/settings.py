@@ -34,7 +34,12 @@ class Settings(BaseSettings):
     expectations_dir: Path | None = None
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: str | None = None
+    # The master every launcher uses: the in-process SparkSession's, and spark-submit's
+    # unless the Airflow Spark connection (`spark_conn_id`) is configured.
     spark_master: str = "local[2]"
+    # The Python the executors run (Spark's `spark.pyspark.python`), which may be another
+    # environment than the driver's, e.g. one built from Driftline's wheel on every node.
+    executor_python: str | None = None
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
     spark_shuffle_partitions: int = Field(8, ge=1)

@@ -38,13 +38,17 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
 
     # Workers must start the interpreter that has our dependencies installed. Without this,
     # PySpark starts `python3` from PATH and the executors fail to import xgboost.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    executor_python = settings.executor_python or sys.executable
+    os.environ.setdefault("PYSPARK_PYTHON", executor_python)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
+    builder = SparkSession.builder
+    if not launched_by_spark_submit():
+        # Under spark-submit the master and the application's name are the ones it was
+        # given (the Spark connection's master; the launcher names each step's application).
+        builder = builder.appName(app_name).master(settings.spark_master)
     builder = (
-        SparkSession.builder.appName(app_name)
-        .master(settings.spark_master)
-        .config("spark.driver.memory", settings.spark_driver_memory)
+        builder.config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.ui.enabled", str(settings.spark_ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
@@ -55,7 +59,8 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.pyspark.python", sys.executable)
+        .config("spark.pyspark.python", executor_python)
+        .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN,console")
     )
     if settings.lake_backend == "delta-spark":
@@ -70,8 +75,14 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
-    logger.info("started Spark %s on %s", session.version, settings.spark_master)
+    logger.info("started Spark %s on %s", session.version, session.sparkContext.master)
     return session
+
+
+def launched_by_spark_submit() -> bool:
+    """Whether this Python process is a driver that spark-submit started (it hands the
+    driver its JVM gateway through the environment)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def has_delta_jars(spark: SparkSession) -> bool:

@@ -335,7 +335,7 @@ class DeltaRsBackend:
                     partition_filters=partition_filters,
                     commit_properties=commit_properties,
                 )
-                version = int(self._table(uri).version())
+                version = self._version_of_write(uri, write_id)
             else:
                 create_table_with_add_actions(
                     uri,
@@ -355,3 +355,13 @@ class DeltaRsBackend:
                 "them)"
             ) from error
         return Commit(version=version, rows=rows)
+
+    def _version_of_write(self, uri: str, write_id: str) -> int:
+        """The version this write's own commit created, found by its write id in the log:
+        reading the table's latest version instead could name a concurrent writer's."""
+        table = self._table(uri)
+        for limit in (16, None):
+            for entry in table.history(limit):
+                if entry.get("driftline.write_id") == write_id:
+                    return int(entry["version"])
+        raise LakeWriteError(f"write {write_id} to {uri} committed but is not in the table's log")

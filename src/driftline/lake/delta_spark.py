@@ -7,8 +7,11 @@ delta-rs.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import TYPE_CHECKING, Any
 
+from driftline.core.errors import LakeWriteError
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 from driftline.lake.delta_files import spark_uri
 
@@ -70,15 +73,19 @@ class DeltaSparkBackend:
             removed = int((last["operationMetrics"] or {}).get("numDeletedFiles") or 0)
         return Maintenance(uri, removed)
 
-    def _commit(self, uri: str) -> Commit:
-        last = self._delta_table(uri).history(1).collect()[0]
-        metrics = last["operationMetrics"] or {}
-        rows = int(metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted") or 0)
-        return Commit(version=int(last["version"]), rows=rows)
+    def _commit(self, uri: str, write_id: str) -> Commit:
+        """This write's own commit, found by its write id in the log: the table's latest
+        version could be a concurrent writer's."""
+        table = self._delta_table(uri)
+        for history in (table.history(16), table.history()):
+            for entry in history.collect():
+                if write_id in (entry["userMetadata"] or ""):
+                    metrics = entry["operationMetrics"] or {}
+                    rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted")
+                    return Commit(version=int(entry["version"]), rows=int(rows or 0))
+        raise LakeWriteError(f"write {write_id} to {uri} committed but is not in the table's log")
 
     def _writer(self, df: DataFrame, partition_by: list[str], metadata: dict[str, str]) -> Any:
-        import json
-
         # Additive schema evolution, as the delta-rs backend does: bronze gains a source's
         # new columns, and a table gains lineage columns as Driftline grows.
         writer = (
@@ -93,8 +100,9 @@ class DeltaSparkBackend:
     def append(
         self, uri: str, df: DataFrame, partition_by: list[str], metadata: dict[str, str]
     ) -> Commit:
+        write_id, metadata = _tagged(metadata)
         self._writer(df, partition_by, metadata).mode("append").save(spark_uri(uri))
-        return self._commit(uri)
+        return self._commit(uri, write_id)
 
     def replace_partition(
         self,
@@ -109,11 +117,12 @@ class DeltaSparkBackend:
             for column, value in partition.items()
         )
         mode = "overwrite" if self.exists(uri) else "append"
+        write_id, metadata = _tagged(metadata)
         writer = self._writer(df, partition_by, metadata).mode(mode)
         if mode == "overwrite":
             writer = writer.option("replaceWhere", condition)
         writer.save(spark_uri(uri))
-        return self._commit(uri)
+        return self._commit(uri, write_id)
 
     def replace_partition_rows(
         self,
@@ -145,7 +154,8 @@ class DeltaSparkBackend:
         # Latest wins: only replace a target row with a source row that is not older.
         newer = " OR ".join(f"s.`{c}` > t.`{c}` OR t.`{c}` IS NULL" for c in order_by) or "true"
         not_older = f"({newer}) OR ({' AND '.join(f's.`{c}` <=> t.`{c}`' for c in order_by)})"
-        self.spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", str(metadata))
+        write_id, metadata = _tagged(metadata)
+        self.spark.conf.set("spark.databricks.delta.commitInfo.userMetadata", json.dumps(metadata))
         try:
             (
                 self._delta_table(uri)
@@ -157,4 +167,10 @@ class DeltaSparkBackend:
             )
         finally:
             self.spark.conf.unset("spark.databricks.delta.commitInfo.userMetadata")
-        return self._commit(uri)
+        return self._commit(uri, write_id)
+
+
+def _tagged(metadata: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A fresh write id, and the commit metadata carrying it."""
+    write_id = uuid.uuid4().hex
+    return write_id, {**metadata, "driftline.write_id": write_id}

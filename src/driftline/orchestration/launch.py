@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,13 @@ def _spark_submit(
     with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
         result_file = Path(folder) / "result.json"
         hook = SparkSubmitHook(
-            conn_id=settings.spark_conn_id,
+            conn_id=spark_connection(settings),
             name=f"driftline-{step}-{run_date.isoformat()}",
-            conf={"spark.sql.session.timeZone": "UTC"},
+            conf={
+                "spark.sql.session.timeZone": "UTC",
+                "spark.pyspark.python": settings.executor_python or sys.executable,
+                "spark.pyspark.driver.python": sys.executable,
+            },
             application_args=[*arguments, "--result-file", str(result_file)],
         )
         try:
@@ -98,6 +104,26 @@ def _spark_submit(
     if "error" in outcome or not outcome:
         raise StepFailedError(f"{step} for {run_date} wrote no result: {outcome.get('error')}")
     return StepResult(**outcome)
+
+
+def spark_connection(settings: Settings) -> str:
+    """The Airflow connection spark-submit uses: `DRIFTLINE_SPARK_CONN_ID` where it is
+    configured, else one defined here, for this process, that follows
+    `DRIFTLINE_SPARK_MASTER`, so one setting moves every launcher to a cluster."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        BaseHook.get_connection(settings.spark_conn_id)
+    except AirflowNotFoundException:
+        variable = f"AIRFLOW_CONN_{settings.spark_conn_id.upper()}"
+        os.environ[variable] = json.dumps({"conn_type": "spark", "host": settings.spark_master})
+        logger.info(
+            "no Airflow connection %s: spark-submit uses DRIFTLINE_SPARK_MASTER %s",
+            settings.spark_conn_id,
+            settings.spark_master,
+        )
+    return settings.spark_conn_id
 
 
 def job_file(settings: Settings) -> Path:
