@@ -47,14 +47,5 @@ fi
 # Delta's Spark jars (matching the pinned delta-spark) into Spark's Ivy cache, once: later
 # sessions with DRIFTLINE_LAKE_BACKEND=delta-spark, and the tests, resolve them offline.
 echo "Caching Delta Lake's Spark jars (Maven Central, once)..."
-.venv/bin/python - <<'PY'
-from driftline.core.settings import load_settings
-from driftline.core.spark import get_spark, has_delta_jars
-
-spark = get_spark(load_settings(spark_master="local[1]", lake_backend="delta-spark"), "setup")
-try:
-    assert has_delta_jars(spark), "Delta's jars did not load"
-finally:
-    spark.stop()
-PY
+.venv/bin/python -m driftline.core.spark
 echo "Driftline is set up: .venv/bin/driftline --help"

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # The Python the executors run (Spark's `spark.pyspark.python`), which may be another
     # environment than the driver's, e.g. one built from Driftline's wheel on every node.
     executor_python: str | None = None
+    # More Maven packages for Driftline's SparkSession beside Delta's (comma-separated), e.g.
+    # Hadoop's S3A connector for a lake on an object store: org.apache.hadoop:hadoop-aws:3.4.2.
+    spark_packages: str = ""
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
     spark_shuffle_partitions: int = Field(8, ge=1)

@@ -71,12 +71,19 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         builder = configure_spark_with_delta_pip(
             builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
                 "spark.sql.catalog.spark_catalog", DELTA_CATALOG
-            )
+            ),
+            extra_packages=extra_packages(settings),
         )
+    elif settings.spark_packages:
+        builder = builder.config("spark.jars.packages", ",".join(extra_packages(settings)))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     logger.info("started Spark %s on %s", session.version, session.sparkContext.master)
     return session
+
+
+def extra_packages(settings: Settings) -> list[str]:
+    return [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
 
 
 def launched_by_spark_submit() -> bool:
@@ -97,3 +104,22 @@ def has_delta_jars(spark: SparkSession) -> bool:
     except Exception:
         return False
     return True
+
+
+def cache_delta_jars() -> None:
+    """Resolve Delta's jars for the installed delta-spark (and `DRIFTLINE_SPARK_PACKAGES`)
+    once, from Maven Central into Spark's Ivy cache, so later sessions (and a built image)
+    resolve them offline."""
+    from driftline.core.settings import load_settings
+
+    settings = load_settings(spark_master="local[1]", lake_backend="delta-spark")
+    spark = get_spark(settings, "jars")
+    try:
+        if not has_delta_jars(spark):
+            raise RuntimeError("Delta's jars were resolved but do not load")
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    cache_delta_jars()
