@@ -233,12 +233,16 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     import json
     import urllib.request
     from collections import Counter
+    from datetime import date
 
     from deltalake import DeltaTable
 
     root = Path(str(cluster["root"]))
+    # Two nights, not three: each task pays its own application's start (about 15-25 s
+    # here), and the second night is the first one a champion scores.
     submitted = demo_in_child(
         root / "submitted",
+        days=2,
         environment={
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
             "DRIFTLINE_STEP_LAUNCHER": "spark-submit",
@@ -247,7 +251,7 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
         },
     )
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
-    assert submitted.stdout.count("success") >= 3
+    assert submitted.stdout.count("success") >= 2
     assert inprocess_demo.returncode == 0
 
     with urllib.request.urlopen(str(cluster["status"]), timeout=30) as response:
@@ -255,7 +259,7 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     names = Counter(
         app["name"] for app in status["completedapps"] if app["name"].startswith("driftline-")
     )
-    for night in ("2024-03-01", "2024-03-02", "2024-03-03"):
+    for night in ("2024-03-01", "2024-03-02"):
         assert names[f"driftline-ingest-{night}"] == 2, names  # customers, churn_labels
         for step in ("validate", "conform", "features", "train", "score", "monitor", "policy"):
             assert names[f"driftline-{step}-{night}"] >= 1, (step, night, names)
@@ -267,7 +271,9 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
         )
         return sorted(zip(*[table.column(c).to_pylist() for c in table.column_names], strict=True))
 
-    inprocess, separate = predictions(root / "demo"), predictions(root / "submitted")
+    nights = {date(2024, 3, 1), date(2024, 3, 2)}
+    inprocess = [row for row in predictions(root / "demo") if row[1] in nights]
+    separate = predictions(root / "submitted")
     assert len(inprocess) == len(separate) > 0
     for left, right in zip(inprocess, separate, strict=True):
         assert left[:4] == right[:4]

@@ -124,10 +124,11 @@ def test_sftp_files_are_downloaded_and_ingested(run_ingest, sftp_server, sftp_co
 
 
 def test_sftp_names_that_clean_alike_both_land(run_ingest, sftp_server, sftp_conn) -> None:  # type: ignore[no-untyped-def]
-    put(sftp_server.root, "outbox/2024-03-01/a b.csv", HEADER + rows(1, 2))
-    put(sftp_server.root, "outbox/2024-03-01/a_b.csv", HEADER + rows(3, 5))
+    # A date of its own: the server is shared with the other SFTP tests.
+    put(sftp_server.root, "outbox/2024-04-01/a b.csv", HEADER + rows(1, 2))
+    put(sftp_server.root, "outbox/2024-04-01/a_b.csv", HEADER + rows(3, 5))
 
-    ctx = run_ingest(sftp_source(sftp_conn))
+    ctx = run_ingest(sftp_source(sftp_conn), day="2024-04-01")
     entries = manifest(ctx)
     assert {n: e["rows_bronze"] for n, e in entries.items()} == {"a b.csv": 2, "a_b.csv": 5}
     assert len({e["file_path"] for e in entries.values()}) == 2

@@ -364,4 +364,6 @@ class DeltaRsBackend:
             for entry in table.history(limit):
                 if entry.get("driftline.write_id") == write_id:
                     return int(entry["version"])
-        raise LakeWriteError(f"write {write_id} to {uri} committed but is not in the table's log")
+        # A transaction with nothing to add or remove may leave no commit behind.
+        logger.debug("write %s to %s changed nothing; no new version", write_id, uri)
+        return int(table.version())

@@ -8,16 +8,18 @@ delta-rs.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from driftline.core.errors import LakeWriteError
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Commit, Maintenance, retention_properties
 from driftline.lake.delta_files import spark_uri
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
 
 
 class DeltaSparkBackend:
@@ -83,7 +85,10 @@ class DeltaSparkBackend:
                     metrics = entry["operationMetrics"] or {}
                     rows = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted")
                     return Commit(version=int(entry["version"]), rows=int(rows or 0))
-        raise LakeWriteError(f"write {write_id} to {uri} committed but is not in the table's log")
+        # Delta commits nothing for a write that neither adds nor removes a file (an empty
+        # frame replacing an absent partition): the table stays at the version it was.
+        logger.debug("write %s to %s changed nothing; no new version", write_id, uri)
+        return Commit(version=self.version(uri), rows=0)
 
     def _writer(self, df: DataFrame, partition_by: list[str], metadata: dict[str, str]) -> Any:
         # Additive schema evolution, as the delta-rs backend does: bronze gains a source's

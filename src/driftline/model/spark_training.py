@@ -3,9 +3,9 @@ outgrow one process on the driver.
 
 The rows stay where they are: `xgboost.spark` runs one barrier stage of `workers` tasks, each
 building its histogram shard of the same model, with the same early stopping on the latest
-development dates as the driver path (`training.fit_booster`). What needs every row in one
+development dates as the driver path (`booster.fit_booster`). What needs every row in one
 place — the hyperparameter search, the logistic baseline, the reference profile — runs on a
-seeded sample chosen by `steps.train`; only its chosen parameters come here.
+seeded sample chosen by `model.training`; only its chosen parameters come here.
 """
 
 from __future__ import annotations
