@@ -118,13 +118,13 @@ def cli_in_child(
 
 
 def demo_in_child(
-    workdir: Path, *options: str, environment: dict[str, str] | None = None, days: int = 3
+    workdir: Path, *options: str, environment: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`driftline demo --days 3` (or `days`) in a child process."""
+    """`driftline demo --days 3` in a child process."""
     return cli_in_child(
         "demo",
         "--days",
-        str(days),
+        "3",
         "--rows-per-day",
         "150",
         "--workdir",

@@ -72,6 +72,14 @@ def test_every_driftline_setting_it_sets_exists() -> None:
     assert (ROOT / "src" / "driftline" / "orchestration" / "job.py").is_file()
 
 
+def test_spark_submit_drivers_get_the_delta_jars_the_package_pins() -> None:
+    from importlib.metadata import version
+
+    defaults = (ROOT / "infra" / "spark" / "spark-defaults.conf").read_text()
+    assert f"io.delta:delta-spark_4.2_2.13:{version('delta-spark')}" in defaults
+    assert "org.apache.hadoop:hadoop-aws:" in defaults
+
+
 def test_workers_see_the_drop_and_staging_folders_where_drivers_do() -> None:
     services = compose()["services"]
     env = services["airflow-scheduler"]["environment"]

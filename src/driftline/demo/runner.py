@@ -98,14 +98,26 @@ def run_demo(
     return reports
 
 
+def _reading_context(day: date) -> Any:
+    """A context for the demo's own small reads. With the spark-submit launcher the tasks
+    are applications on the cluster, so these reads stay in local mode: a session of this
+    process on the cluster would hold its cores and starve the next task's application."""
+    from driftline.context import build_context
+    from driftline.core.settings import load_settings
+
+    settings = load_settings()
+    if settings.step_launcher == "spark-submit":
+        settings = settings.model_copy(update={"spark_master": "local[1]"})
+    return build_context(day, "demo-report", settings)
+
+
 def retrain_outcome(day: date) -> str:
     """ "promoted v3" or "rejected v3", from the decision the retrain run recorded."""
     from pyspark.sql import functions as F
 
-    from driftline.context import build_context
     from driftline.core import tables
 
-    ctx = build_context(day, "demo-report")
+    ctx = _reading_context(day)
     rows = (
         ctx.lake.read(tables.DECISIONS)
         .where((F.col(tables.RUN_DATE) == F.lit(day)) & F.col("kind").isin("promote", "reject"))
@@ -124,10 +136,9 @@ def summarise(day: date, state: str, retrain: str | None = None) -> DayReport:
     """One day's numbers, read back from the lakehouse tables the run wrote."""
     from pyspark.sql import functions as F
 
-    from driftline.context import build_context
     from driftline.core import tables
 
-    ctx = build_context(day, "demo-report")
+    ctx = _reading_context(day)
     on_day = F.col(tables.RUN_DATE) == F.lit(day)
     bronze = ctx.lake.read(tables.INGEST_MANIFEST).where(on_day).agg(F.sum("rows_bronze"))
     # Rejected by ingest (unparseable) or by validate (row-level expectations).
