@@ -106,14 +106,18 @@ def settings(tmp_path: Path) -> Settings:
 def cli_in_child(
     *args: str, environment: dict[str, str] | None = None, timeout: int = 1200
 ) -> subprocess.CompletedProcess[str]:
-    """`driftline ARGS...` in a child process (its own Airflow settings and JVM), on CPU."""
+    """`driftline ARGS...` in a child process (its own Airflow settings and JVM), on CPU,
+    with this environment's scripts (`spark-submit`) first on its PATH, as an activated
+    virtualenv has them."""
+    scripts = str(Path(sys.executable).parent)
+    path = os.pathsep.join([scripts, os.environ.get("PATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "driftline.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        env={**os.environ, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
+        env={**os.environ, "PATH": path, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
     )
 
 

@@ -7,6 +7,7 @@ enough, no cooldown), so the third night's policy fires and `trigger_retrain` qu
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -55,9 +56,11 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
         retrains = run_queued(load_dag("driftline_retrain", PROJECT / "dags"))
         lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
         before = counts(lake, spec.dates[1])
+        judged_before = judged_rows(lake, spec.dates[1])
         silver_before = lake.read(tables.silver("customer")).count()
         rerun_state = run_for_date(dag, spec.dates[1])
         after = counts(lake, spec.dates[1])
+        judged_after = judged_rows(lake, spec.dates[1])
         # The weekly VACUUM, after the re-run superseded a date's files: with the default
         # seven-year retention it must keep every version readable (the tests below time
         # travel after it), and take only what a write that crashed eight years ago left.
@@ -73,6 +76,7 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
             "spec": spec,
             "before": before,
             "after": after,
+            "judged": (judged_before, judged_after),
             "maintenance_state": maintenance_state,
             "leftovers": leftovers,
             "silver": (silver_before, lake.read(tables.silver("customer")).count()),
@@ -98,6 +102,22 @@ def _crash_leftovers(table: Path, years: int) -> list[Path]:
     for path in (moved, staged, staged.parent, staged.parent.parent):
         os.utime(path, (then, then))
     return [moved, staged.parent.parent]
+
+
+def judged_rows(lake, day: date) -> dict[str, list[tuple[object, ...]]]:  # type: ignore[no-untyped-def]
+    """The date's monitoring and decision rows without what a re-run may change (run ids,
+    decision times, the actor)."""
+    from pyspark.sql import functions as F
+
+    volatile = {"run_id", "decided_at", "actor", "mlflow_run_id"}
+    judged = {}
+    for table in (tables.MONITORING_METRICS, tables.DECISIONS):
+        frame = lake.read(table).where(F.col(tables.RUN_DATE) == F.lit(day))
+        kept = [c for c in frame.columns if c not in volatile]
+        judged[table] = sorted(
+            (tuple(str(v) for v in row) for row in frame.select(*kept).collect()), key=str
+        )
+    return judged
 
 
 def counts(lake, day: date) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -135,6 +155,11 @@ def test_weekly_maintenance_vacuums_every_table_and_keeps_the_history(nightly_ru
 def test_rerunning_a_date_changes_no_row_count(nightly_run) -> None:  # type: ignore[no-untyped-def]
     before, after = nightly_run["before"], nightly_run["after"]
     assert before == after
+    # After the retrain of the third night, a re-run of the second monitors and decides as
+    # of its own date: its champion, the same rows, no second policy row.
+    judged_before, judged_after = nightly_run["judged"]
+    assert judged_before[tables.MONITORING_METRICS]
+    assert judged_after == judged_before
     assert before[tables.bronze("customers")] == 200
     assert before[tables.quarantine("customers")] == 2
     assert before[tables.PREDICTIONS] == 200
@@ -175,6 +200,43 @@ def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # typ
         ).first()["value"]
 
     assert worst("2024-03-03") > 0.25 > worst("2024-03-02")
+    # Calibrated alerts: the quiet night raises none, the drifted one names its features
+    # with their evidence (corrected p-value, effect size against its floor).
+    drifted = {
+        day: sorted(
+            row["feature"]
+            for row in metrics.where(
+                (F.col(tables.RUN_DATE) == F.lit(date.fromisoformat(day)))
+                & (F.col("metric") == "drift")
+                & F.col("breached")
+            ).collect()
+        )
+        for day in ("2024-03-02", "2024-03-03")
+    }
+    assert drifted["2024-03-02"] == []
+    assert "support_calls" in drifted["2024-03-03"]
+    evidence = metrics.where(
+        (F.col(tables.RUN_DATE) == F.lit(date(2024, 3, 3)))
+        & (F.col("metric") == "drift")
+        & (F.col("feature") == "support_calls")
+    ).first()
+    details = json.loads(evidence["details"])
+    assert details["drifted"] and details["effect_size"] >= details["effect_floor"] >= 0.1
+    assert details["adjusted_p_value"] is not None
+    # Data quality is judged like drift: spend beyond the reference's range once it jumps.
+    quality = {
+        day: sorted(
+            (row["metric"], row["feature"])
+            for row in metrics.where(
+                (F.col(tables.RUN_DATE) == F.lit(date.fromisoformat(day)))
+                & F.col("metric").isin("null_share", "out_of_range_share")
+                & F.col("breached")
+            ).collect()
+        )
+        for day in ("2024-03-02", "2024-03-03")
+    }
+    assert quality["2024-03-02"] == []
+    assert ("out_of_range_share", "monthly_spend") in quality["2024-03-03"]
 
 
 def test_policy_fired_and_the_triggered_retrain_ran(nightly_run) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,13 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
 from driftline.core.pipeline import DriftConfig
-from driftline.data.profile import categorical_profile, numeric_profile
-from driftline.monitoring.drift import choose_method, compare, importance_weighted_share
+from driftline.data.profile import categorical_profile, day_effect, effect_size, numeric_profile
+from driftline.monitoring.drift import (
+    calibrate,
+    choose_method,
+    compare,
+    importance_weighted_share,
+)
 from driftline.monitoring.drift_scan import sketch_table
 
 
@@ -133,3 +138,83 @@ def test_importance_weighting_ignores_drift_in_unimportant_features() -> None:
     still_named = still.__class__(**{**still.as_dict(), "feature": "signal"})
     share = importance_weighted_share([moved_named, still_named], {"noise": 0.1, "signal": 0.9})
     assert share == pytest.approx(0.1)
+
+
+def _night(rng: np.random.Generator, shifts: dict[str, float], rows: int = 400):
+    """One night of six numeric features against a 1,000-row reference (KS-judged)."""
+    profiles, drifts = {}, []
+    for name in ("a", "b", "c", "d", "e", "f"):
+        profile = numeric_profile(rng.normal(size=1000))
+        sketch = sketch_table(
+            pa.table({name: rng.normal(shifts.get(name, 0.0), size=rows)}), {name: profile}
+        )[name]
+        profiles[name] = profile
+        drifts.append(compare(name, profile, sketch, DriftConfig()))
+    return profiles, drifts
+
+
+def test_calibration_cuts_quiet_night_alerts_and_keeps_real_ones() -> None:
+    rng = np.random.default_rng(8)
+    raw_alert_nights = calibrated_alert_nights = 0
+    for _ in range(200):
+        profiles, drifts = _night(rng, {})
+        raw_alert_nights += any(d.drifted for d in drifts)
+        calibrated_alert_nights += any(
+            d.drifted for d in calibrate(drifts, profiles, DriftConfig())
+        )
+    # Six raw tests at 5% alert on about a quarter of quiet nights; corrected, a quiet
+    # night alerts with a chance of at most 5% (Benjamini-Hochberg under no change).
+    assert raw_alert_nights > 40
+    assert calibrated_alert_nights <= 18
+    profiles, drifts = _night(rng, {"a": 0.5})
+    judged = {d.feature: d for d in calibrate(drifts, profiles, DriftConfig())}
+    assert judged["a"].drifted
+    assert judged["a"].adjusted_p_value is not None
+    assert judged["a"].adjusted_p_value >= judged["a"].p_value  # type: ignore[operator]
+    assert judged["a"].effect_size is not None and judged["a"].effect_size > 0.4
+    assert judged["a"].effect_floor == pytest.approx(0.1)
+
+
+def test_a_significant_but_negligible_change_is_not_drift() -> None:
+    rng = np.random.default_rng(9)
+    reference = rng.normal(size=5000)
+    profile = numeric_profile(reference)
+    config = DriftConfig(small_reference_rows=10_000)  # KS on a 5,000-row reference
+    sketch = sketch_table(pa.table({"x": rng.normal(0.07, size=200_000)}), {"x": profile})["x"]
+    (drift,) = calibrate([compare("x", profile, sketch, config)], {"x": profile}, config)
+    assert drift.significant and drift.p_value is not None and drift.p_value < 1e-3
+    assert drift.effect_size is not None and drift.effect_size < 0.1
+    assert not drift.drifted
+
+
+def test_a_pattern_the_reference_days_cover_raises_the_floor() -> None:
+    rng = np.random.default_rng(10)
+    # Fourteen reference days of a weekly cycle: each day alone strays from the whole.
+    days = np.repeat(np.arange(14), 300)
+    values = rng.normal(0.5 * np.sin(2 * np.pi * days / 7), 1.0)
+    profile = numeric_profile(values)
+    spread = day_effect(profile, values, days, min_rows=100)
+    assert spread is not None and spread["days"] == 14
+    assert 0.3 < spread["max"] < 0.6
+    profile["day_effect"] = spread
+    config = DriftConfig()
+    peak = sketch_table(pa.table({"x": rng.normal(0.5, 1.0, size=300)}), {"x": profile})["x"]
+    (seasonal,) = calibrate([compare("x", profile, peak, config)], {"x": profile}, config)
+    assert seasonal.significant and not seasonal.drifted
+    moved = sketch_table(pa.table({"x": rng.normal(1.5, 1.0, size=300)}), {"x": profile})["x"]
+    (shifted,) = calibrate([compare("x", profile, moved, config)], {"x": profile}, config)
+    assert shifted.drifted
+
+
+def test_effect_size_from_raw_values_agrees_with_the_sketch() -> None:
+    rng = np.random.default_rng(11)
+    reference, current = rng.gamma(2.0, size=20_000), rng.gamma(2.0, size=3_000) + 0.3
+    profile = numeric_profile(reference)
+    sketch = sketch_table(pa.table({"x": current}), {"x": profile})["x"]
+    drift = compare("x", profile, sketch, DriftConfig())
+    raw = effect_size(profile, current)
+    assert raw is not None and drift.wasserstein is not None
+    assert raw == pytest.approx(drift.wasserstein, abs=0.01)
+    labels = ["a"] * 70 + ["b"] * 30
+    categorical = categorical_profile(labels)
+    assert effect_size(categorical, labels) == pytest.approx(0.0, abs=1e-9)

@@ -26,7 +26,9 @@ TIMEOUT_SECONDS = 10
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # drift | accuracy | retrain | promote | reject | quality | task_failed
+    # drift | label_shift | data_quality | accuracy | leakage | retrain | promote | reject |
+    # quality | task_failed
+    kind: str
     summary: str
     severity: Literal["info", "warning", "error"] = "info"
     details: dict[str, Any] = field(default_factory=dict)

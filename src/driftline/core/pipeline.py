@@ -61,6 +61,19 @@ class PromotionPolicy(Strict):
     min_slice_rows: int = Field(30, ge=1)
 
 
+class LeakageConfig(Strict):
+    """When training calls a model too good to be true (`driftline.model.leakage`): a
+    holdout AUC of at least `holdout_auc`, or one feature (or whether it is missing) that
+    alone separates the classes with an AUC of at least `feature_auc` (`missingness_auc`),
+    judged on features with at least `min_rows` known values."""
+
+    enabled: bool = True
+    holdout_auc: float = Field(0.99, gt=0.5, le=1)
+    feature_auc: float = Field(0.98, gt=0.5, le=1)
+    missingness_auc: float = Field(0.9, gt=0.5, le=1)
+    min_rows: int = Field(50, ge=1)
+
+
 class ModelConfig(Strict):
     name: str = Field(min_length=1, max_length=256)
     promotion: PromotionPolicy = PromotionPolicy()
@@ -81,6 +94,7 @@ class ModelConfig(Strict):
     # Each prediction row carries its largest feature contributions (XGBoost's own), this
     # many; 0 writes none and scores about four times faster on a CPU.
     top_contributions: int = Field(3, ge=0, le=100)
+    leakage: LeakageConfig = LeakageConfig()
 
 
 class DriftConfig(Strict):
@@ -93,6 +107,16 @@ class DriftConfig(Strict):
     distance, normalised Wasserstein for numeric and Jensen-Shannon for categorical,
     judged at `distance_threshold`. PSI is always computed and reported against
     `psi_warn`/`psi_breach`.
+
+    One night tests every feature at once, so a raw `p_value` per feature would alert on
+    some quiet night of every week. The night is calibrated as a whole
+    (`driftline.monitoring.drift.calibrate`): p-values are corrected across the features
+    tested that night (`correction`, Benjamini-Hochberg by default: the expected share of
+    false alerts among a night's alerts stays under `p_value`), and a significant change
+    still counts only when its effect size (normalised Wasserstein for numeric features,
+    Jensen-Shannon distance for categorical ones) reaches `min_effect` and exceeds how far
+    the reference's own days stray from the whole reference (a weekly pattern the training
+    window covers is not drift). `benchmarks/alerts.py` measures these defaults.
     """
 
     method: Literal["auto", "psi", "ks", "chisquare", "wasserstein", "jensenshannon"] = "auto"
@@ -101,6 +125,15 @@ class DriftConfig(Strict):
     distance_threshold: float = Field(0.1, gt=0)
     psi_warn: float = Field(0.1, ge=0)
     psi_breach: float = Field(0.25, ge=0)
+    correction: Literal["benjamini-hochberg", "bonferroni", "none"] = "benjamini-hochberg"
+    min_effect: float = Field(0.1, ge=0)
+    # The reference's days must each have this many rows for their spread to count.
+    min_day_rows: int = Field(30, ge=1)
+    # Data quality, alerted like drift: a null share above the reference's by more than
+    # this, and a share of values outside the reference's range (or of unseen categories)
+    # above this.
+    max_null_increase: float = Field(0.05, ge=0, le=1)
+    max_out_of_range: float = Field(0.05, ge=0, le=1)
 
     @model_validator(mode="after")
     def _warn_below_breach(self) -> DriftConfig:
@@ -120,9 +153,22 @@ class AccuracyConfig(Strict):
     min_labelled_rows: int = Field(100, ge=1)
 
 
+class LabelShiftConfig(Strict):
+    """Prior shift: the positive rate of the labels matured in the accuracy window against
+    the training rows' rate. A change is flagged when a two-proportion test is significant
+    at `p_value` and the rate moved by at least the factor `min_ratio` either way (2.8% to
+    1.5% is a factor 1.9, 30% to 34% only 1.13). The windows of consecutive nights overlap,
+    so a false alarm would repeat; hence the stricter level."""
+
+    enabled: bool = True
+    p_value: float = Field(0.01, gt=0, lt=1)
+    min_ratio: float = Field(1.25, ge=1)
+
+
 class MonitoringConfig(Strict):
     drift: DriftConfig = DriftConfig()
     accuracy: AccuracyConfig = AccuracyConfig()
+    label_shift: LabelShiftConfig = LabelShiftConfig()
 
 
 class RetrainingPolicy(Strict):

@@ -86,6 +86,23 @@ def extra_packages(settings: Settings) -> list[str]:
     return [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
 
 
+def submit_packages(settings: Settings) -> list[str]:
+    """The Maven packages a spark-submit of a Driftline job must name: spark-submit resolves
+    them before the driver starts (a session's `spark.jars.packages` would come too late),
+    Delta's own for the installed delta-spark on that backend, as delta's pip set-up
+    names them, and `DRIFTLINE_SPARK_PACKAGES`."""
+    if settings.lake_backend != "delta-spark":
+        return extra_packages(settings)
+    from delta import configure_spark_with_delta_pip
+    from pyspark.sql import SparkSession
+
+    # A builder that is never built: only its options are read.
+    builder = configure_spark_with_delta_pip(
+        SparkSession.Builder(), extra_packages=extra_packages(settings)
+    )
+    return str(builder._options["spark.jars.packages"]).split(",")
+
+
 def launched_by_spark_submit() -> bool:
     """Whether this Python process is a driver that spark-submit started (it hands the
     driver its JVM gateway through the environment)."""

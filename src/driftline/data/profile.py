@@ -11,13 +11,20 @@ for its score, the sketches the drift metrics need:
 - `sample`: the sorted values themselves when the reference is small (where the
   Kolmogorov-Smirnov test is the one chosen, and is then exact);
 - `values`: counts of each value of a numeric feature with few distinct values, tested
-  like a categorical one.
+  like a categorical one;
+- `day_effect`: how far the reference's own days stray from the whole reference (the
+  largest per-day effect size), so monitoring does not call a pattern the training window
+  already covers, such as a weekday cycle, drift.
+
+The profile of a model also records its training labels' positive rate, against which
+monitoring tests the matured labels for prior shift.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +41,9 @@ GRID_BINS = 512
 LOW_CARDINALITY = 5
 # References up to this size keep their sorted values: enough for an exact KS test.
 SAMPLE_LIMIT = 5000
+# Evidently divides the Wasserstein distance by the reference's standard deviation, with
+# this floor for constant references.
+MIN_NORM = 0.001
 
 
 def numeric_profile(values: np.ndarray, bins: int = 10) -> dict[str, Any]:
@@ -126,3 +136,82 @@ def psi(expected: dict[str, float], actual: dict[str, float]) -> float:
         e = max(e, EPSILON)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def jensenshannon(reference: Mapping[str, float], current: Mapping[str, float]) -> float | None:
+    """Jensen-Shannon distance (natural log) between two count vectors over their union
+    of keys; None when either side is empty."""
+    from scipy.spatial.distance import jensenshannon as distance
+
+    keys = sorted(set(reference) | set(current))
+    p = [float(reference.get(k, 0.0)) for k in keys]
+    q = [float(current.get(k, 0.0)) for k in keys]
+    if sum(p) <= 0 or sum(q) <= 0:
+        return None
+    return float(distance(p, q))
+
+
+def effect_size(profile: dict[str, Any], values: Sequence[Any] | np.ndarray) -> float | None:
+    """The effect size monitoring judges a change by, from raw values: the Jensen-Shannon
+    distance of value counts for categorical and few-valued numeric features, otherwise
+    the Wasserstein distance divided by the reference's standard deviation."""
+    import numpy as np
+    from scipy.stats import wasserstein_distance
+
+    if profile["type"] == "categorical":
+        counts = Counter(str(v) for v in values if v is not None)
+        return jensenshannon(profile.get("counts", {}), counts)
+    array = np.asarray(values, dtype=np.float64)
+    finite = array[np.isfinite(array)]
+    if not finite.size or ("sample" not in profile and "grid" not in profile):
+        return None
+    if "values" in profile:
+        seen = Counter(repr(float(v)) for v in finite)
+        return jensenshannon(profile["values"], seen)
+    reference, weights = _reference_values(profile)
+    distance = float(wasserstein_distance(reference, finite, u_weights=weights))
+    return distance / max(float(profile["std"]), MIN_NORM)
+
+
+def day_effect(
+    profile: dict[str, Any], values: Sequence[Any] | np.ndarray, days: np.ndarray, min_rows: int
+) -> dict[str, Any] | None:
+    """The largest effect size of one reference day against the whole reference, over the
+    days with at least `min_rows` values; None with fewer than two such days."""
+    import numpy as np
+
+    column = np.asarray(values, dtype=object if profile["type"] == "categorical" else np.float64)
+    effects: list[float] = []
+    for day in np.unique(days):
+        rows = column[days == day]
+        if len(rows) < min_rows:
+            continue
+        effect = effect_size(profile, rows)
+        if effect is not None:
+            effects.append(effect)
+    if len(effects) < 2:
+        return None
+    return {"days": len(effects), "max": float(max(effects)), "median": float(np.median(effects))}
+
+
+def label_profile(labels: np.ndarray) -> dict[str, int]:
+    """Rows and positives of the training labels (binary 0/1)."""
+    import numpy as np
+
+    known = np.asarray(labels, dtype=np.float64)
+    known = known[np.isfinite(known)]
+    return {"rows": int(known.size), "positives": int((known > 0.5).sum())}
+
+
+def _reference_values(profile: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The reference's values and their weights: its sample where kept, else its grid's
+    bin means weighted by count (within a bin's width of the exact distance)."""
+    import numpy as np
+
+    if "sample" in profile:
+        return np.asarray(profile["sample"], dtype=np.float64), None
+    grid = profile["grid"]
+    counts = np.asarray(grid["counts"], dtype=np.float64)
+    sums = np.asarray(grid["sums"], dtype=np.float64)
+    kept = counts > 0
+    return sums[kept] / counts[kept], counts[kept]

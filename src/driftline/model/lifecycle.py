@@ -103,6 +103,19 @@ def champion_on(ctx: RunContext, day: date, current: str) -> str:
     return held[-1].version if held else current
 
 
+def champion_ref_on(ctx: RunContext, day: date) -> registry.ModelRef | None:
+    """The champion of `day` (see `champion_on`), so monitoring and the policy re-run for a
+    past date judge the model that served it, not today's."""
+    name = ctx.pipeline.model.name
+    current = registry.find_alias(name)
+    if current is None:
+        return None
+    version = champion_on(ctx, day, current.version)
+    if version == current.version:
+        return current
+    return registry.ModelRef(name, version, registry.CHAMPION, registry.run_id_of(name, version))
+
+
 def enrol(ctx: RunContext, version: str, reason: str, metrics: dict[str, Any]) -> str:
     """Give a newly registered version its alias and return it: the model's first version
     becomes champion (recorded as a `bootstrap` decision), later ones the run date's

@@ -52,6 +52,7 @@ def log_run(ctx: RunContext, trained: Trained, versions: dict[str, int], reason:
         "driftline.window_end": trained.window[1],
         "driftline.features": ",".join(trained.encoding.names),
         "driftline.beats_baseline": str(bool(trained.metrics["beats_baseline"])).lower(),
+        "driftline.leakage": "; ".join(trained.leakage) or "none found",
         **{f"driftline.input.{table}.version": str(v) for table, v in versions.items()},
     }
     # Doubles, as the features table stores them, so pyfunc/spark_udf accept its rows.

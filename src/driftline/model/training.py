@@ -10,14 +10,15 @@ executors with `xgboost.spark`. Both give a `Trained` that `model.tracking` logs
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.data.features import AS_OF, FeatureEncoding
-from driftline.data.profile import categorical_profile, numeric_profile
+from driftline.data.profile import categorical_profile, day_effect, label_profile, numeric_profile
+from driftline.model.leakage import find_leakage
 from driftline.model.training_data import labelled_frame
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class Trained:
     holdout_dates: tuple[str, str]
     window: tuple[str, str]
     engine: str  # xgboost (one process on the driver) | xgboost.spark (the executors)
+    # What `model.leakage` found too good to be true; empty when nothing was.
+    leakage: list[str] = field(default_factory=list)
 
 
 def base_params(ctx: RunContext, device: str) -> dict[str, Any]:
@@ -106,7 +109,16 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
     )
     # Feature shares come from the training rows; the score distribution from the holdout,
     # because in-sample scores of a boosted model are more confident than live ones.
-    profile = reference_profile(data.filter(pa.array(~holdout)), x[~holdout], predicted, encoding)
+    profile = reference_profile(
+        data.filter(pa.array(~holdout)),
+        x[~holdout],
+        predicted,
+        encoding,
+        ctx.pipeline.monitoring.drift.min_day_rows,
+    )
+    leakage = find_leakage(
+        x[~holdout], y[~holdout], encoding.names, metrics.get("holdout_auc"), model.leakage
+    )
     return Trained(
         fitted.booster,
         encoding,
@@ -117,6 +129,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         (str(min(dates[holdout])), str(max(dates[holdout]))),
         (str(min(dates)), str(max(dates))),
         "xgboost",
+        [finding.message for finding in leakage],
     )
 
 
@@ -189,7 +202,9 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
             "search_sample_rows": sample.num_rows,
         }
     )
-    profile = reference_profile(sample, x_sample, predicted, encoding)
+    profile = reference_profile(
+        sample, x_sample, predicted, encoding, ctx.pipeline.monitoring.drift.min_day_rows
+    )
     holdout_dates = np.asarray(holdout_rows.column(AS_OF).to_numpy())
     sample_dates = np.asarray(sample.column(AS_OF).to_numpy())
     return Trained(
@@ -202,6 +217,12 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
         (str(min(holdout_dates)), str(max(holdout_dates))),
         (str(min(sample_dates.min(), holdout_dates.min())), str(max(holdout_dates))),
         "xgboost.spark",
+        [
+            finding.message
+            for finding in find_leakage(
+                x_sample, y_sample, encoding.names, metrics.get("holdout_auc"), model.leakage
+            )
+        ],
     )
 
 
@@ -257,13 +278,32 @@ def holdout_metrics(
 
 
 def reference_profile(
-    train: pa.Table, x_train: np.ndarray, scores: np.ndarray, encoding: FeatureEncoding
+    train: pa.Table,
+    x_train: np.ndarray,
+    scores: np.ndarray,
+    encoding: FeatureEncoding,
+    min_day_rows: int,
 ) -> dict[str, Any]:
-    """Per-feature and score distributions of the training rows, for drift monitoring."""
+    """Per-feature and score distributions of the training rows, for drift monitoring,
+    with how far each training day strays from them and the labels' positive rate."""
+    import numpy as np
+
+    days = np.asarray(train.column(AS_OF).to_numpy())
     profiles: dict[str, Any] = {}
     for j, name in enumerate(encoding.names):
+        values: Any
         if name in encoding.categorical:
-            profiles[name] = categorical_profile(train.column(name).to_pylist())
+            values = train.column(name).to_pylist()
+            profiles[name] = categorical_profile(values)
         else:
-            profiles[name] = numeric_profile(x_train[:, j])
-    return {"features": profiles, "score": numeric_profile(scores), "rows": len(x_train)}
+            values = x_train[:, j]
+            profiles[name] = numeric_profile(values)
+        spread = day_effect(profiles[name], values, days, min_day_rows)
+        if spread is not None:
+            profiles[name]["day_effect"] = spread
+    return {
+        "features": profiles,
+        "score": numeric_profile(scores),
+        "rows": len(x_train),
+        "label": label_profile(np.asarray(train.column("label").to_numpy())),
+    }

@@ -41,6 +41,21 @@ class Accuracy:
         return {**asdict(self), "maturity": self.maturity}
 
 
+def accuracy_limit(metric: str, holdout: float, margin: float) -> float:
+    """The worst live value the policy tolerates: the champion's frozen-holdout value
+    worsened by `margin` (lower for AUC, higher for log loss)."""
+    return holdout - margin if metric == "auc" else holdout + margin
+
+
+def accuracy_breached(
+    metric: str, value: float, holdout: float, margin: float, labelled: int, minimum: int
+) -> bool:
+    """Whether the live metric is worse than its limit, on enough matured labels."""
+    limit = accuracy_limit(metric, holdout, margin)
+    worse = value < limit if metric == "auc" else value > limit
+    return bool(worse and labelled >= minimum)
+
+
 def live_accuracy(
     scored: DataFrame, segments: list[str], threshold: float, label: str = "label"
 ) -> list[Accuracy]:

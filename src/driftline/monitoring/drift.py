@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from driftline.core.pipeline import DriftConfig
-from driftline.data.profile import GRID_BINS, MISSING, OTHER, psi
+from driftline.data.profile import GRID_BINS, MIN_NORM, MISSING, OTHER, jensenshannon, psi
 from driftline.monitoring.drift_scan import CategoricalSketch, NumericSketch, Sketch
-
-# Evidently divides the Wasserstein distance by the reference's standard deviation, with
-# this floor for constant references.
-MIN_NORM = 0.001
 
 
 @dataclass(frozen=True)
@@ -47,6 +43,12 @@ class FeatureDrift:
     out_of_range_share: float
     rows: int
     reference_rows: int
+    # The night's calibration (`calibrate`): the test's verdict alone, its p-value
+    # corrected across the night's features, the effect size and the floor it must reach.
+    significant: bool = False
+    adjusted_p_value: float | None = None
+    effect_size: float | None = None
+    effect_floor: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,6 +104,7 @@ def compare(
     value = psi(profile["shares"], current_shares)
     method = choose_method(config, categorical, int(profile.get("rows", 0)))
     statistic, p_value, threshold, drifted = _judge(method, value, numbers, config)
+    effect = numbers["jensenshannon"] if categorical else numbers["wasserstein"]
     return FeatureDrift(
         feature=name,
         kind=kind,
@@ -119,8 +122,67 @@ def compare(
         null_share=sketch.missing / rows,
         rows=sketch.rows,
         reference_rows=int(profile.get("rows", 0)),
+        significant=drifted,
+        adjusted_p_value=p_value,
+        effect_size=effect,
         **numbers,
     )
+
+
+def calibrate(
+    drifts: list[FeatureDrift], profiles: Mapping[str, dict[str, Any]], config: DriftConfig
+) -> list[FeatureDrift]:
+    """Judge one night's features together, so the night's alerts can be trusted.
+
+    A feature drifts when its change is significant once the p-values of every feature
+    tested tonight are corrected (`config.correction`), and its effect size reaches the
+    larger of `config.min_effect` and the reference's own day-to-day spread. Under a
+    distance method the test is the one that belongs to the column (Kolmogorov-Smirnov for
+    numeric, chi-square for categorical and few-valued ones): on a night of a few hundred
+    rows a distance of 0.1 is within sampling noise, while on millions of rows every test
+    is significant and the distance decides, as Evidently intends.
+    """
+    p_values = [_test_p_value(d) for d in drifts]
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    adjusted = _adjust([float(p_values[i] or 0.0) for i in tested], config.correction)
+    corrected = dict(zip(tested, adjusted, strict=True))
+    judged = []
+    for i, drift in enumerate(drifts):
+        spread = profiles.get(drift.feature, {}).get("day_effect") or {}
+        floor = max(config.min_effect, float(spread.get("max", 0.0)))
+        significant = drift.significant
+        if i in corrected:
+            significant = significant and corrected[i] < config.p_value
+        effect = drift.effect_size
+        big_enough = effect is None or math.isnan(effect) or effect >= floor
+        judged.append(
+            replace(
+                drift,
+                adjusted_p_value=corrected.get(i),
+                effect_floor=floor,
+                significant=significant,
+                drifted=bool(significant and big_enough),
+            )
+        )
+    return judged
+
+
+def _test_p_value(drift: FeatureDrift) -> float | None:
+    """The p-value that judges the feature: its method's, else its column's test."""
+    for value in (drift.p_value, drift.chisquare_p_value, drift.ks_p_value):
+        if value is not None:
+            return value
+    return None
+
+
+def _adjust(p_values: list[float], correction: str) -> list[float]:
+    if not p_values or correction == "none":
+        return p_values
+    if correction == "bonferroni":
+        return [min(1.0, p * len(p_values)) for p in p_values]
+    from scipy.stats import false_discovery_control
+
+    return [float(p) for p in false_discovery_control(p_values, method="bh")]
 
 
 def choose_method(config: DriftConfig, categorical: bool, reference_rows: int) -> str:
@@ -171,19 +233,6 @@ def _shares_against(
 def _decile_counts(profile: dict[str, Any]) -> dict[str, float]:
     rows = int(profile["rows"])
     return {k: v * rows for k, v in profile["shares"].items() if k != MISSING}
-
-
-def jensenshannon(reference: Mapping[str, float], current: Mapping[str, float]) -> float | None:
-    """Jensen-Shannon distance (natural log) between two count vectors over their union
-    of keys; None when either side is empty."""
-    from scipy.spatial.distance import jensenshannon as distance
-
-    keys = sorted(set(reference) | set(current))
-    p = [float(reference.get(k, 0.0)) for k in keys]
-    q = [float(current.get(k, 0.0)) for k in keys]
-    if sum(p) <= 0 or sum(q) <= 0:
-        return None
-    return float(distance(p, q))
 
 
 def chisquare_p_value(reference: Mapping[str, float], current: Mapping[str, float]) -> float | None:

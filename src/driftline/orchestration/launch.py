@@ -81,6 +81,9 @@ def _spark_submit(
     arguments = [step, "--run-date", run_date.isoformat(), "--run-id", run_id]
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
+    from driftline.core.spark import submit_packages
+
+    packages = submit_packages(settings)
     with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
         result_file = Path(folder) / "result.json"
         hook = SparkSubmitHook(
@@ -91,6 +94,7 @@ def _spark_submit(
                 "spark.pyspark.python": settings.executor_python or sys.executable,
                 "spark.pyspark.driver.python": sys.executable,
             },
+            packages=",".join(packages) or None,
             application_args=[*arguments, "--result-file", str(result_file)],
         )
         try:

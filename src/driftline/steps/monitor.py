@@ -15,10 +15,24 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
 from driftline.data.features import AS_OF
+from driftline.data.profile import MISSING
 from driftline.model import registry
-from driftline.monitoring.accuracy import OVERALL, Accuracy, live_accuracy
-from driftline.monitoring.drift import FeatureDrift, compare, importance_weighted_share
+from driftline.model.lifecycle import champion_ref_on
+from driftline.monitoring.accuracy import (
+    OVERALL,
+    Accuracy,
+    accuracy_breached,
+    accuracy_limit,
+    live_accuracy,
+)
+from driftline.monitoring.drift import (
+    FeatureDrift,
+    calibrate,
+    compare,
+    importance_weighted_share,
+)
 from driftline.monitoring.drift_scan import scan
+from driftline.monitoring.label_shift import LabelShift, label_shift
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -40,7 +54,8 @@ def run(ctx: RunContext) -> StepResult:
 
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("monitor", ctx.ds)
-    ref = registry.find_alias(ctx.pipeline.model.name)
+    # The champion of the run date: a re-run of a past date monitors the model that served it.
+    ref = champion_ref_on(ctx, ctx.run_date)
     if ref is None:
         result.skipped = "no champion yet: nothing to compare against"
         return result
@@ -50,7 +65,11 @@ def run(ctx: RunContext) -> StepResult:
     features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
     profiles = model.profile["features"]
     sketches = scan(features, profiles)
-    drifts = [compare(name, profiles[name], sketches[name], config.drift) for name in profiles]
+    drifts = calibrate(
+        [compare(name, profiles[name], sketches[name], config.drift) for name in profiles],
+        profiles,
+        config.drift,
+    )
     share = importance_weighted_share(drifts, model.importance)
 
     score_drift = None
@@ -62,11 +81,20 @@ def run(ctx: RunContext) -> StepResult:
         score_profile = model.profile["score"]
         score_sketch = scan(predictions, {SCORE: score_profile})[SCORE]
         if score_sketch.rows:
-            score_drift = compare(SCORE, score_profile, score_sketch, config.drift)
+            (score_drift,) = calibrate(
+                [compare(SCORE, score_profile, score_sketch, config.drift)],
+                {SCORE: score_profile},
+                config.drift,
+            )
     accuracy = _accuracy(ctx, ref.version)
     baseline = registry.version_facts(ref).holdout
+    overall = next((a for a in accuracy if a.segment == OVERALL), None)
+    shift = _label_shift(ctx, model.profile.get("label"), overall)
 
-    rows = _drift_rows(drifts + ([score_drift] if score_drift else []), ctx)
+    reference_nulls = {
+        name: float(profile["shares"].get(MISSING, 0.0)) for name, profile in profiles.items()
+    }
+    rows = _drift_rows(drifts + ([score_drift] if score_drift else []), ctx, reference_nulls)
     policy = ctx.pipeline.retraining
     rows.append(
         (
@@ -80,6 +108,18 @@ def run(ctx: RunContext) -> StepResult:
         )
     )
     rows += _accuracy_rows(ctx, accuracy, baseline)
+    if shift is not None:
+        rows.append(
+            (
+                "label_rate",
+                tables.MODEL_LEVEL,
+                None,
+                shift.current_rate,
+                shift.reference_rate,
+                shift.shifted,
+                json.dumps(shift.as_dict()),
+            )
+        )
     written = ctx.lake.replace_partition_rows(
         tables.MONITORING_METRICS,
         [(*row, ref.name, ref.version, ctx.run_id, ctx.run_date) for row in rows],
@@ -97,11 +137,40 @@ def run(ctx: RunContext) -> StepResult:
                 f"{ctx.pipeline.pipeline} {ctx.ds}: drift in {', '.join(drifted)} "
                 f"({share:.0%} of {ref.name} v{ref.version}'s feature importance)",
                 severity="warning",
-                details={d.feature: _summary(d) for d in drifts if d.drifted},
+                details={d.feature: _summary(d, model.importance) for d in drifts if d.drifted},
+            ),
+        )
+    quality = sorted(
+        {row[1] for row in rows if row[0] in ("null_share", "out_of_range_share") and row[5]}
+    )
+    if quality:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "data_quality",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: null or out-of-range values beyond their "
+                f"limits in {', '.join(quality)}",
+                severity="warning",
+                details={
+                    row[1]: f"{row[0]} {row[3]:.3f} > {row[4]:.3f}"
+                    for row in rows
+                    if row[0] in ("null_share", "out_of_range_share") and row[5]
+                },
+            ),
+        )
+    if shift is not None and shift.shifted:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "label_shift",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: positive rate of matured labels "
+                f"{shift.current_rate:.2%} against {shift.reference_rate:.2%} in training "
+                f"(h={shift.effect:+.3f}, p={shift.p_value:.3g})",
+                severity="warning",
+                details=shift.as_dict(),
             ),
         )
     worst = max(drifts, key=lambda d: d.psi)
-    overall = next((a for a in accuracy if a.segment == OVERALL), None)
     result.table_versions[written.table] = written.version
     result.metrics.update(
         {
@@ -113,23 +182,54 @@ def run(ctx: RunContext) -> StepResult:
             "score_psi": score_drift.psi if score_drift else None,
             "live_auc": overall.auc if overall else None,
             "label_maturity": overall.maturity if overall else None,
+            "label_rate": shift.current_rate if shift else None,
+            "label_shift": bool(shift and shift.shifted),
+            "data_quality": quality,
         }
     )
     return result
 
 
-def _summary(drift: FeatureDrift) -> str:
-    p = f", p={drift.p_value:.3g}" if drift.p_value is not None else ""
-    return (
-        f"{drift.method}={drift.statistic:.4f}{p} (threshold {drift.threshold}), "
-        f"psi={drift.psi:.3f}"
+def _label_shift(
+    ctx: RunContext, reference: dict[str, int] | None, overall: Accuracy | None
+) -> LabelShift | None:
+    """The window's matured labels against the champion's training labels, once there
+    are enough of them to judge (models trained before the profile kept labels: none)."""
+    minimum = ctx.pipeline.monitoring.accuracy.min_labelled_rows
+    if reference is None or overall is None or overall.labelled < minimum:
+        return None
+    return label_shift(
+        reference, overall.labelled, overall.positives, ctx.pipeline.monitoring.label_shift
     )
 
 
-def _drift_rows(drifts: list[FeatureDrift], ctx: RunContext) -> list[Row]:
+def _summary(drift: FeatureDrift, importance: dict[str, float]) -> str:
+    """The evidence of one drift alert: statistic, corrected p-value or threshold, effect
+    size against its floor, and the feature's share of the champion's importance."""
+    total = sum(importance.values()) or 1.0
+    if drift.adjusted_p_value is not None:
+        test = (
+            f"{drift.method}={drift.statistic:.4f}, p={drift.p_value:.3g} "
+            f"(corrected {drift.adjusted_p_value:.3g} < {drift.threshold})"
+        )
+    else:
+        test = f"{drift.method}={drift.statistic:.4f} >= {drift.threshold}"
+    effect = (
+        f"effect {drift.effect_size:.3f} >= floor {drift.effect_floor:.3f}"
+        if drift.effect_size is not None and drift.effect_floor is not None
+        else "effect n/a"
+    )
+    share = importance.get(drift.feature, 0.0) / total
+    return f"{test}; {effect}; psi={drift.psi:.3f}; {share:.0%} of importance"
+
+
+def _drift_rows(
+    drifts: list[FeatureDrift], ctx: RunContext, reference_nulls: dict[str, float]
+) -> list[Row]:
     config = ctx.pipeline.monitoring.drift
     rows: list[Row] = []
     for d in drifts:
+        null_limit = min(1.0, reference_nulls.get(d.feature, 0.0) + config.max_null_increase)
         rows.append(
             ("drift", d.feature, None, d.statistic, d.threshold, d.drifted, json.dumps(d.as_dict()))
         )
@@ -142,8 +242,8 @@ def _drift_rows(drifts: list[FeatureDrift], ctx: RunContext) -> list[Row]:
             ("ks_statistic", d.ks_statistic, None, False),
             ("ks_p_value", d.ks_p_value, config.p_value, "p"),
             ("chisquare_p_value", d.chisquare_p_value, config.p_value, "p"),
-            ("null_share", d.null_share, None, False),
-            ("out_of_range_share", d.out_of_range_share, None, False),
+            ("null_share", d.null_share, null_limit, "above"),
+            ("out_of_range_share", d.out_of_range_share, config.max_out_of_range, "above"),
         ):
             if value is None:
                 continue
@@ -151,6 +251,8 @@ def _drift_rows(drifts: list[FeatureDrift], ctx: RunContext) -> list[Row]:
                 flag = threshold is not None and value >= threshold
             elif breached == "p":
                 flag = threshold is not None and value < threshold
+            elif breached == "above":
+                flag = threshold is not None and value > threshold
             else:
                 flag = False
             rows.append((metric, d.feature, None, float(value), threshold, bool(flag), None))
@@ -207,14 +309,10 @@ def _accuracy_rows(
             threshold: float | None = None
             breached = False
             if metric == policy.metric and a.segment == OVERALL and metric in baseline:
-                threshold = _limit(metric, baseline[metric], policy.accuracy_margin)
-                worse = value < threshold if metric == "auc" else value > threshold
-                breached = bool(worse and a.labelled >= minimum)
+                holdout, margin = baseline[metric], policy.accuracy_margin
+                threshold = accuracy_limit(metric, holdout, margin)
+                breached = accuracy_breached(metric, value, holdout, margin, a.labelled, minimum)
             rows.append(
                 (metric, tables.MODEL_LEVEL, a.segment, float(value), threshold, breached, details)
             )
     return rows
-
-
-def _limit(metric: str, holdout: float, margin: float) -> float:
-    return holdout - margin if metric == "auc" else holdout + margin

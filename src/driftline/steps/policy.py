@@ -14,23 +14,39 @@ from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
 from driftline.model import registry
 from driftline.model.decisions import DecisionRecord, record
-from driftline.monitoring.policy import PolicyFacts, decide
+from driftline.model.lifecycle import champion_ref_on
+from driftline.monitoring.policy import PolicyDecision, PolicyFacts, decide
 
 logger = logging.getLogger(__name__)
 
 KIND = "retrain_policy"
 
 
-def run(ctx: RunContext) -> StepResult:
+def run(ctx: RunContext, refire_history: bool = False) -> StepResult:
+    """Decide for the run date as of that date: its champion, its monitoring rows. A re-run
+    of a date the pipeline has already gone past records its decision but does not fire a
+    retraining from history unless `refire_history` asks for it."""
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("policy", ctx.ds)
-    ref = registry.find_alias(ctx.pipeline.model.name)
+    ref = champion_ref_on(ctx, ctx.run_date)
     if ref is None:
         result.skipped = "no champion yet: the first model is trained by bootstrap_champion"
         result.metrics.update({"fire": False, "reason": None})
         return result
     facts = gather_facts(ctx, ref)
     decision = decide(ctx.pipeline.retraining, facts)
+    later = _later_decision(ctx, ref.name)
+    if decision.fire and later is not None and not refire_history:
+        decision = PolicyDecision(
+            False,
+            None,
+            [
+                f"re-run of a past date (the policy already ran for {later.isoformat()}): "
+                "not retraining from history; re-run with refire_history=true to do so",
+                *decision.reasons,
+            ],
+            decision.numbers,
+        )
     record(
         ctx,
         DecisionRecord(
@@ -118,3 +134,22 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         champion_trained_on=date.fromisoformat(trained_on) if trained_on else None,
         last_fired=last_fired,
     )
+
+
+def _later_decision(ctx: RunContext, model_name: str) -> date | None:
+    """The latest date after the run date on which the policy has already decided."""
+    from pyspark.sql import functions as F
+
+    if not ctx.lake.exists(tables.DECISIONS):
+        return None
+    later = (
+        ctx.lake.read(tables.DECISIONS)
+        .where(
+            (F.col("kind") == KIND)
+            & (F.col(tables.RUN_DATE) > F.lit(ctx.run_date))
+            & (F.col("model_name") == F.lit(model_name))
+        )
+        .agg(F.max(tables.RUN_DATE).alias("latest"))
+        .collect()
+    )
+    return later[0]["latest"] if later else None

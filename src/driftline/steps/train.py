@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from driftline.context import RunContext, StepResult
+from driftline.core import notify
 from driftline.core.device import choose_device
 from driftline.data.features import AS_OF
 from driftline.model import lifecycle, registry, tracking, training
@@ -45,6 +46,17 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
         ordered = frame.orderBy(AS_OF, ctx.pipeline.entity.key)  # the same rows, the same model
         trained = training.fit_on_driver(ctx, ordered.toArrow(), device)
     logged = tracking.log_run(ctx, trained, versions, reason)
+    if trained.leakage:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "leakage",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: {model.name} v{logged.version} looks too "
+                f"good to be true: {'; '.join(trained.leakage)}",
+                severity="warning",
+                details={"model_version": logged.version, "findings": trained.leakage},
+            ),
+        )
     alias = lifecycle.enrol(ctx, logged.version, reason, trained.metrics)
     result.metrics.update(
         {
@@ -53,6 +65,7 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
             "mlflow_run_id": logged.run_id,
             "device": logged.tags["driftline.device"],
             "engine": trained.engine,
+            "leakage": trained.leakage,
             **trained.metrics,
         }
     )
