@@ -5,11 +5,10 @@ local mode: the executors are separate JVMs with their own Python workers.
 Each run is `driftline demo` in a child process. With the spark-submit launcher and
 `DRIFTLINE_SPARK_MASTER` naming the cluster, every task is its own Spark application there,
 and the executors run a separate virtualenv with Driftline installed from its wheel. The
-same three nights run in-process, in local mode, on the delta-spark backend: both lakes
-must hold the same predictions, and delta-rs must read every table delta-spark wrote as
-delta-spark does. (spark-submit on delta-spark works too, Delta's jars named by the
-launcher, but each application then also resolves and loads them: about 45 s a task here
-against 15 s, too slow to run every night of it in CI.)
+same three nights run in-process in local mode, and both lakes must hold the same
+predictions. (Both runs are on delta-rs to keep CI's time: the demo on delta-spark takes
+about 5 minutes here, and each spark-submit application on delta-spark about 45 s against
+15 s; the lake contract suite covers delta-spark and the reads across backends.)
 """
 
 from __future__ import annotations
@@ -117,12 +116,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
 @pytest.fixture(scope="module")
 def inprocess_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo with the in-process launcher (one SparkSession for every task), in local
-    mode on delta-spark: the reference the cluster's run must agree with."""
+    mode: the reference the cluster's run must agree with."""
     root = tmp_path_factory.mktemp("inprocess")
-    completed = demo_in_child(
-        root,
-        environment={"DRIFTLINE_SPARK_MASTER": "local[2]", "DRIFTLINE_LAKE_BACKEND": "delta-spark"},
-    )
+    completed = demo_in_child(root, environment={"DRIFTLINE_SPARK_MASTER": "local[2]"})
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert completed.stdout.count("success") >= 3
     return root
@@ -250,42 +246,13 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
         assert abs(float(left[4]) - float(right[4])) <= 1e-9, (left, right)
 
 
-def test_delta_rs_reads_what_delta_spark_wrote_and_an_auditor_gets_answers(  # type: ignore[no-untyped-def]
-    spark, inprocess_demo: Path
-) -> None:
+def test_an_auditor_gets_answers_from_the_demos_lake(inprocess_demo: Path) -> None:
     from datetime import date
 
     from deltalake import DeltaTable
-    from pyspark.sql.types import MapType
-
-    from driftline.core import tables
-    from driftline.lake import open_lake
-
-    lakehouse = str(inprocess_demo / "lakehouse")
-    written, other = (
-        open_lake(lakehouse, spark, "delta-spark"),
-        open_lake(lakehouse, spark, "delta-rs"),
-    )
-    assert all(
-        "delta-rs" not in str(h.get("engineInfo")) for h in written.history(tables.PREDICTIONS)
-    )
-    for table in (
-        tables.bronze("customers"),
-        tables.INGEST_MANIFEST,
-        tables.VALIDATION_RESULTS,
-        tables.FEATURES,
-        tables.PREDICTIONS,
-        tables.MONITORING_METRICS,
-        tables.DECISIONS,
-    ):
-        assert other.version(table) == written.version(table), table
-        mine, theirs = written.read(table), other.read(table)
-        comparable = [f.name for f in mine.schema.fields if not isinstance(f.dataType, MapType)]
-        mine, theirs = mine.select(*comparable), theirs.select(*comparable)
-        assert mine.count() == theirs.count() > 0, table
-        assert mine.exceptAll(theirs).count() == 0 == theirs.exceptAll(mine).count(), table
 
     # An auditor's question about the demo, from a shell pointed at its folders.
+    lakehouse = str(inprocess_demo / "lakehouse")
     scored = DeltaTable(f"{lakehouse}/predictions").to_pyarrow_table(
         columns=["customer_id"], filters=[("_run_date", "=", date(2024, 3, 3))]
     )

@@ -218,3 +218,15 @@ def test_effect_size_from_raw_values_agrees_with_the_sketch() -> None:
     labels = ["a"] * 70 + ["b"] * 30
     categorical = categorical_profile(labels)
     assert effect_size(categorical, labels) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_out_of_range_is_judged_against_what_a_small_reference_leaves_to_chance() -> None:
+    from driftline.monitoring.drift import out_of_range_breached
+
+    # A 30-row reference leaves 2/31 = 6.5% of new values outside its range by chance.
+    assert not out_of_range_breached(0.08, 150, 30, numeric=True, limit=0.05)
+    assert out_of_range_breached(0.25, 150, 30, numeric=True, limit=0.05)
+    # A large reference leaves almost nothing outside; unseen categories have no excuse.
+    assert out_of_range_breached(0.08, 150, 100_000, numeric=True, limit=0.05)
+    assert out_of_range_breached(0.06, 150, 30, numeric=False, limit=0.05)
+    assert not out_of_range_breached(0.04, 150, 100_000, numeric=True, limit=0.05)

@@ -317,6 +317,26 @@ def wasserstein(profile: dict[str, Any], sketch: NumericSketch) -> tuple[float, 
     return tails + float(inside.sum()), bound
 
 
+def out_of_range_breached(
+    share: float, rows: int, reference_count: int, numeric: bool, limit: float
+) -> bool:
+    """Whether tonight's share of values outside the reference's range (or of categories it
+    never saw) is beyond `limit` and more than chance explains.
+
+    Under no change a new value falls outside the range of n reference values with
+    probability 2 / (n + 1), which for a small reference is not small (a model's first
+    reference may hold a hundred rows); an unseen category has none. The share must also be
+    significant against that rate (one-sided binomial test at 1%).
+    """
+    from scipy.stats import binom
+
+    if rows <= 0 or share <= limit:
+        return False
+    expected = 2.0 / (reference_count + 1) if numeric else 0.0
+    outside = round(share * rows)
+    return bool(binom.sf(outside - 1, rows, expected) < 0.01)
+
+
 def importance_weighted_share(drifts: list[FeatureDrift], importance: dict[str, float]) -> float:
     """The share of the champion's feature importance carried by drifted features."""
     total = sum(importance.get(d.feature, 0.0) for d in drifts) or 0.0

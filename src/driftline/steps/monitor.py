@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
@@ -30,6 +30,7 @@ from driftline.monitoring.drift import (
     calibrate,
     compare,
     importance_weighted_share,
+    out_of_range_breached,
 )
 from driftline.monitoring.drift_scan import scan
 from driftline.monitoring.label_shift import LabelShift, label_shift
@@ -91,10 +92,8 @@ def run(ctx: RunContext) -> StepResult:
     overall = next((a for a in accuracy if a.segment == OVERALL), None)
     shift = _label_shift(ctx, model.profile.get("label"), overall)
 
-    reference_nulls = {
-        name: float(profile["shares"].get(MISSING, 0.0)) for name, profile in profiles.items()
-    }
-    rows = _drift_rows(drifts + ([score_drift] if score_drift else []), ctx, reference_nulls)
+    references = {**profiles, SCORE: model.profile["score"]}
+    rows = _drift_rows(drifts + ([score_drift] if score_drift else []), ctx, references)
     policy = ctx.pipeline.retraining
     rows.append(
         (
@@ -224,12 +223,21 @@ def _summary(drift: FeatureDrift, importance: dict[str, float]) -> str:
 
 
 def _drift_rows(
-    drifts: list[FeatureDrift], ctx: RunContext, reference_nulls: dict[str, float]
+    drifts: list[FeatureDrift], ctx: RunContext, references: dict[str, dict[str, Any]]
 ) -> list[Row]:
     config = ctx.pipeline.monitoring.drift
     rows: list[Row] = []
     for d in drifts:
-        null_limit = min(1.0, reference_nulls.get(d.feature, 0.0) + config.max_null_increase)
+        reference = references.get(d.feature, {})
+        reference_nulls = float(reference.get("shares", {}).get(MISSING, 0.0))
+        null_limit = min(1.0, reference_nulls + config.max_null_increase)
+        outside = out_of_range_breached(
+            d.out_of_range_share,
+            d.rows,
+            int(reference.get("count", 0)),
+            d.kind == "numeric",
+            config.max_out_of_range,
+        )
         rows.append(
             ("drift", d.feature, None, d.statistic, d.threshold, d.drifted, json.dumps(d.as_dict()))
         )
@@ -243,7 +251,7 @@ def _drift_rows(
             ("ks_p_value", d.ks_p_value, config.p_value, "p"),
             ("chisquare_p_value", d.chisquare_p_value, config.p_value, "p"),
             ("null_share", d.null_share, null_limit, "above"),
-            ("out_of_range_share", d.out_of_range_share, config.max_out_of_range, "above"),
+            ("out_of_range_share", d.out_of_range_share, config.max_out_of_range, outside),
         ):
             if value is None:
                 continue
@@ -254,7 +262,7 @@ def _drift_rows(
             elif breached == "above":
                 flag = threshold is not None and value > threshold
             else:
-                flag = False
+                flag = bool(breached)
             rows.append((metric, d.feature, None, float(value), threshold, bool(flag), None))
     return rows
 
