@@ -128,7 +128,10 @@ def run(ctx: RunContext) -> StepResult:
     )
 
     drifted = sorted(d.feature for d in drifts if d.drifted)
-    if drifted:
+    # Alerted when the drifted features carry the policy's share of the champion's
+    # importance (the rows record every feature either way): drift the model ignores is
+    # not worth a person's attention, and `benchmarks/alerts.py` counts alerts this way.
+    if drifted and share >= policy.drift_importance_share:
         notify.send(
             ctx.settings,
             notify.Event(
@@ -140,7 +143,11 @@ def run(ctx: RunContext) -> StepResult:
             ),
         )
     quality = sorted(
-        {row[1] for row in rows if row[0] in ("null_share", "out_of_range_share") and row[5]}
+        {
+            row[1]
+            for row in rows
+            if row[0] in ("null_share", "out_of_range_share") and row[5] and row[1] != SCORE
+        }
     )
     if quality:
         notify.send(
@@ -153,7 +160,7 @@ def run(ctx: RunContext) -> StepResult:
                 details={
                     row[1]: f"{row[0]} {row[3]:.3f} > {row[4]:.3f}"
                     for row in rows
-                    if row[0] in ("null_share", "out_of_range_share") and row[5]
+                    if row[0] in ("null_share", "out_of_range_share") and row[1] in quality
                 },
             ),
         )
