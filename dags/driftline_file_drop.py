@@ -20,7 +20,7 @@ from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import dag, task
 
-from driftline.core.loading import arrival_sources, dag_start_date
+from driftline.core.loading import arrival_sources, dag_schedule, dag_start_date
 from driftline.orchestration.arrival_watch import drop_root, sensor_kwargs
 from driftline.orchestration.callbacks import task_failed
 
@@ -36,7 +36,7 @@ SENSORS = {"sftp": SFTPSensor, "s3": S3KeySensor, "local": FileSensor}
 
 @dag(
     dag_id="driftline_file_drop",
-    schedule="@daily",
+    schedule=dag_schedule(),
     start_date=dag_start_date(),
     catchup=False,
     max_active_runs=3,

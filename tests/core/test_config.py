@@ -92,15 +92,21 @@ def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
 
 
-def test_dag_schedule_falls_back_when_file_missing(tmp_path: Path) -> None:
-    assert dag_schedule(tmp_path / "missing.yaml") == "0 2 * * *"
+def test_dag_schedule_and_start_date_come_from_the_pipeline() -> None:
     assert dag_schedule(PROJECT / "driftline.yaml") == "0 2 * * *"
-
-
-def test_dag_start_date_comes_from_the_pipeline(tmp_path: Path) -> None:
-    assert dag_start_date(tmp_path / "missing.yaml").isoformat() == "2024-01-01T00:00:00+00:00"
     example = PROJECT / "examples" / "elec2" / "driftline.yaml"
     assert dag_start_date(example).isoformat() == "1996-05-07T00:00:00+00:00"
+
+
+def test_no_fallback_schedule_for_a_missing_or_invalid_pipeline_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"missing\.yaml not found"):
+        dag_schedule(tmp_path / "missing.yaml")
+    broken = tmp_path / "driftline.yaml"
+    data = example()
+    data["start_date"] = "someday"
+    broken.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match="start_date"):
+        dag_start_date(broken)
 
 
 def test_entity_name_cannot_reach_into_other_tables() -> None:

@@ -82,3 +82,18 @@ def test_in_process_replay_follows_the_dag(dagbag) -> None:  # type: ignore[no-u
     order = [t.task_id for t in dagbag.dags["driftline_nightly"].topological_sort()]
     replayed = [task_id for task_id, _, _ in NIGHTLY_TASKS]
     assert [t for t in order if t in replayed] == replayed
+
+
+def test_an_invalid_pipeline_file_is_an_import_error_not_a_guessed_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    broken = tmp_path / "driftline.yaml"
+    broken.write_text("pipeline: churn\nschedule: '0 2 * * *'\nstart_date: someday\n")
+    monkeypatch.setenv("DRIFTLINE_PIPELINE_FILE", str(broken))
+    for name in ("driftline_nightly.py", "driftline_file_drop.py"):
+        bag = DagBag(str(DAGS / name))
+        assert not bag.dag_ids
+        (error,) = bag.import_errors.values()
+        assert f"{broken} is invalid" in error and "start_date" in error, error

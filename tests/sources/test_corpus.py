@@ -113,6 +113,8 @@ def test_new_columns_are_added_and_recorded(corpus_ctx) -> None:  # type: ignore
         "10_extra_column.csv": "loyalty_tier",
         "25_extra_key.jsonl": "channel",
         "30_extra_column.parquet": "promo_code",
+        "34_inmet_a001.csv": "column_5",  # the weather export's unnamed last column
+        "35_inmet_short_preamble.csv": "column_5",
     }
     bronze = corpus_ctx.lake.read(tables.bronze("orders_csv"))
     tiers = {
@@ -131,3 +133,62 @@ def test_archive_members_keep_their_names(corpus_ctx) -> None:  # type: ignore[n
 def test_unreadable_binary_files_are_preserved(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
     kept = Path(corpus_ctx.lake.root) / "_quarantined_files" / "orders_csv" / "2024-03-01"
     assert any(p.name.endswith("16_corrupt.zip") for p in kept.iterdir())
+
+
+def test_a_legacy_export_is_read_past_its_preamble_and_trailing_delimiter(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from datetime import datetime
+
+    from pyspark.sql import functions as F
+
+    from driftline.data.casting import typed
+
+    manifest = corpus_ctx.lake.read(tables.INGEST_MANIFEST)
+    (row,) = manifest.where(F.col("file_name") == "34_inmet_a001.csv").collect()
+    assert json.loads(row["column_map"]) == {
+        "": "column_5",
+        "Data": "obs_date",
+        "Hora UTC": "obs_time",
+        "PRECIPITAÇÃO TOTAL, HORÁRIO (mm)": "precipitacao_total_horario_mm",
+        "TEMPERATURA DO AR - BULBO SECO, HORARIA (°C)": "temperatura_do_ar_bulbo_seco_horaria_c",
+    }
+    (reason,) = corpus_ctx.lake.read(tables.quarantine("weather_legacy")).collect()
+    assert reason["_reason"] == "malformed row: expected 5 fields, found 6"
+    assert reason["_row_number"] == 5
+
+    source = corpus_ctx.pipeline.source("weather_legacy")
+    rows = sorted(
+        typed(corpus_ctx.lake.read(tables.bronze("weather_legacy")), source, with_checks=True)
+        .orderBy("obs_time")
+        .collect(),
+        key=lambda r: r["obs_time"],
+    )
+    assert [r["obs_date"] for r in rows] == [date(2020, 1, 1)] * 4
+    assert [r["obs_time"] for r in rows] == [datetime(1970, 1, 1, h) for h in range(4)]
+    # -9999 is this station's "no reading": missing, not a number and not a cast failure.
+    assert [r["precipitacao_total_horario_mm"] for r in rows] == [0.0, None, 1.2, 0.0]
+    assert [r["temperatura_do_ar_bulbo_seco_horaria_c"] for r in rows] == [21.4, 20.9, None, 19.8]
+    assert not any(r[c] for r in rows for c in r.asDict() if c.startswith("_cast_failed_"))
+
+
+def test_a_header_found_by_its_pattern_and_a_file_without_one(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    bronze = corpus_ctx.lake.read(tables.bronze("weather_pattern"))
+    assert bronze.where(F.col("obs_date") == "2020/01/01").count() == 3
+    manifest = corpus_ctx.lake.read(tables.INGEST_MANIFEST)
+    (row,) = manifest.where(F.col("file_name") == "36_no_header.csv").collect()
+    assert "no line matches the source's header_pattern" in row["reason"]
+
+
+def test_a_date_without_a_delivery_is_recorded_and_blocks_when_told_to(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    from driftline.core.errors import SourceError
+
+    with pytest.raises(SourceError, match=r"absent_feed delivered nothing for 2024-03-01"):
+        ingest.run(corpus_ctx, source="absent_feed")
+    manifest = corpus_ctx.lake.read(tables.INGEST_MANIFEST)
+    (row,) = manifest.where(F.col("source") == "absent_feed").collect()
+    assert (row["status"], row["rows_read"]) == ("missing", 0)
+    assert "no file matched 'absent/*'" in row["reason"]

@@ -8,6 +8,7 @@ table, a fixed-width layout with overlapping fields) fails at start-up, not at 0
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -21,11 +22,52 @@ ColumnType = Literal["string", "int", "bigint", "double", "boolean", "date", "ti
 
 
 class CsvOptions(Strict):
+    """How a delimited export is laid out, including the habits of legacy exporters."""
+
     delimiter: str = Field(",", min_length=1, max_length=1)
     header: bool = True
     quote: str = Field('"', min_length=1, max_length=1)
     # "," for European exports (12,5): numeric columns are read with it as the decimal mark.
     decimal: Literal[".", ","] = "."
+    # Metadata lines before the header (station name, export date ...): drop a fixed
+    # number, or take the first line matching `header_pattern` (a regex) as the header.
+    skip_lines: int = Field(0, ge=0, le=10_000)
+    header_pattern: str | None = Field(None, min_length=1)
+    # Every line ends with the delimiter (`a;b;c;`): the empty last field is not a column.
+    trailing_delimiter: bool = False
+    # Delivered header name -> column name, for names the documented rule would not map
+    # to the declared one (see `sources.readers.column_name`).
+    rename: dict[str, Identifier] = {}
+
+    @field_validator("header_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression: {error}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_find_the_header(self) -> CsvOptions:
+        if self.header_pattern is not None and not self.header:
+            raise ValueError("header_pattern finds a header line; it needs header: true")
+        if self.header_pattern is not None and self.skip_lines:
+            raise ValueError("use either skip_lines or header_pattern, not both")
+        targets = list(self.rename.values())
+        repeated = sorted({t for t in targets if targets.count(t) > 1})
+        if repeated:
+            raise ValueError(f"rename maps several delivered names to {repeated}")
+        if self.rename and not self.header:
+            raise ValueError("rename maps header names; it needs header: true")
+        return self
+
+    @property
+    def rewrites_lines(self) -> bool:
+        """Whether files must be rewritten before Spark reads them (Spark's CSV reader can
+        neither skip leading lines nor ignore a trailing delimiter)."""
+        return bool(self.skip_lines or self.header_pattern or self.trailing_delimiter)
 
 
 class FixedWidthColumn(Strict):
@@ -140,6 +182,16 @@ class SourceConfig(Strict):
     encoding: str = "utf-8"
     csv: CsvOptions = CsvOptions()
     fixed_width: FixedWidthOptions | None = None
+    # Spark datetime patterns for date and timestamp columns not written the ISO way, e.g.
+    # {obs_date: "yyyy/MM/dd", obs_time: "HHmm 'UTC'", booked: "dd/MM/yyyy HH:mm"}.
+    formats: dict[str, str] = {}
+    # Values that mean "missing" besides an empty field, per column, or for every column
+    # under "*": {"*": ["NULL"], rain_mm: ["-9999", "-"]}. Bronze keeps them as delivered.
+    missing_values: dict[str, list[str]] = {}
+    # A date on which nothing arrived (file sources): recorded in the ingest manifest as
+    # `missing` and then `warn` (an alert), `block` (the task fails; nothing downstream
+    # runs on no data) or `ignore`.
+    when_missing: Literal["warn", "block", "ignore"] = "warn"
     arrival: ArrivalRule = ArrivalRule()
     # Also watched by the `driftline_file_drop` DAG, which ingests it as soon as it lands.
     on_arrival: bool = False
@@ -178,6 +230,7 @@ class SourceConfig(Strict):
 
     @model_validator(mode="after")
     def _kind_has_what_it_needs(self) -> SourceConfig:
+        self._formats_and_markers_name_columns()
         if self.kind == "sql":
             if self.sql is None:
                 raise ValueError("a sql source needs `sql: {table: ...}`")
@@ -205,6 +258,20 @@ class SourceConfig(Strict):
                     f"{sorted(set(self.fixed_width.columns) ^ set(self.columns))}"
                 )
         return self
+
+    def _formats_and_markers_name_columns(self) -> None:
+        for column in self.formats:
+            if self.columns.get(column) not in ("date", "timestamp"):
+                raise ValueError(
+                    f"formats.{column}: only a declared date or timestamp column takes a "
+                    f"format (declared: {self.columns.get(column, 'not a column')})"
+                )
+        unknown = sorted(set(self.missing_values) - {*self.columns, "*"})
+        if unknown:
+            raise ValueError(f"missing_values names undeclared column(s) {unknown}")
+
+    def missing_markers(self, column: str) -> list[str]:
+        return [*self.missing_values.get("*", []), *self.missing_values.get(column, [])]
 
     @property
     def read_format(self) -> str:

@@ -68,10 +68,16 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         # cache (`infra/setup.sh` fills it once), as Delta's own pip set-up does.
         from delta import configure_spark_with_delta_pip
 
+        # Driftline's tables are many small daily partitions: Delta's defaults (50 tasks to
+        # rebuild a snapshot, 10,000 to list a table for VACUUM) are sized for a few huge
+        # tables and made each maintenance run take a minute here; the shuffle partitions
+        # setting scales both with the cluster instead.
+        parallelism = str(settings.spark_shuffle_partitions)
         builder = configure_spark_with_delta_pip(
-            builder.config("spark.sql.extensions", DELTA_EXTENSION).config(
-                "spark.sql.catalog.spark_catalog", DELTA_CATALOG
-            ),
+            builder.config("spark.sql.extensions", DELTA_EXTENSION)
+            .config("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
+            .config("spark.databricks.delta.snapshotPartitions", parallelism)
+            .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", parallelism),
             extra_packages=extra_packages(settings),
         )
     elif settings.spark_packages:

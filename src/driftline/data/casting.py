@@ -8,7 +8,7 @@ from driftline.core import tables
 from driftline.core.source_config import SourceConfig
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 # Typed batches keep bronze's lineage columns next to the declared ones.
 LINEAGE_COLUMNS = tables.BRONZE_METADATA
@@ -27,13 +27,19 @@ def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) ->
     columns = []
     checks = []
     for name, kind in source.columns.items():
+        markers = source.missing_markers(name)
         if kind == "string":
-            columns.append(F.col(name))
+            value = F.col(name)
+            if markers:
+                value = F.when(~F.trim(value).isin(markers), value)
+            columns.append(value.alias(name))
             continue
         raw = F.trim(F.col(name))
+        if markers:
+            raw = F.when(~raw.isin(markers), raw)
         if source.csv.decimal == "," and kind == "double":
             raw = F.regexp_replace(raw, ",", ".")
-        cast = raw.try_cast(kind)
+        cast = _parsed(raw, kind, source.formats.get(name))
         columns.append(cast.alias(name))
         if with_checks:
             checks.append(
@@ -42,6 +48,16 @@ def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) ->
     if with_checks:
         checks.append(F.to_json(F.struct(*[F.col(c) for c in source.columns])).alias("_raw"))
     return bronze.select(*columns, *[F.col(c) for c in LINEAGE_COLUMNS], *checks)
+
+
+def _parsed(raw: Column, kind: str, pattern: str | None) -> Column:
+    from pyspark.sql import functions as F
+
+    if pattern is None:
+        return raw.try_cast(kind)
+    if kind == "date":
+        return F.try_to_date(raw, pattern)
+    return F.try_to_timestamp(raw, F.lit(pattern))
 
 
 def cast_checked_columns(source: SourceConfig) -> list[str]:

@@ -100,6 +100,8 @@ def whole_file(
         counter = line_records(header=False, skip_blank=False)
         numbered, _ = with_file_row_numbers(lines, ROW, FILE, counter)
     elif source.read_format in TEXT_FORMATS and _is_plain(source, file):
+        if source.read_format == "csv" and source.csv.rewrites_lines:
+            skip = 0  # where its header is, is what could not be found: keep every line
         text = file.path.read_bytes().decode("latin-1")
         numbered = ctx.spark.createDataFrame(
             [(line, i + 1) for i, line in enumerate(text.splitlines())], f"value string, {ROW} long"

@@ -8,6 +8,7 @@ date extracts the same window again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ MANIFEST_DDL = (
     "source string, file_name string, file_path string, origin string, checksum string, "
     "size_bytes long, rows_read long, rows_bronze long, rows_quarantined long, status string, "
     "reason string, new_columns string, watermark_from string, watermark_to string, "
-    f"{tables.RUN_DATE} date"
+    f"{tables.RUN_DATE} date, column_map string"
 )
 
 
@@ -33,13 +34,14 @@ class FileOutcome:
     """What became of one delivered file (all its archive members together)."""
 
     file: DroppedFile | None
-    status: str  # ingested | duplicate | empty | quarantined | not_ready
+    status: str  # ingested | duplicate | empty | quarantined | not_ready | missing
     name: str = ""
     rows_read: int = 0
     rows_bronze: int = 0
     rows_quarantined: int = 0
     reasons: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)  # undeclared columns the file carried
+    renamed: dict[str, str] = field(default_factory=dict)  # header name -> bronze column
 
     @property
     def reason(self) -> str | None:
@@ -126,4 +128,5 @@ def _manifest_row(
         f.watermark_from if f else None,
         f.watermark_to if f else None,
         ctx.run_date,
+        json.dumps(o.renamed, ensure_ascii=False, sort_keys=True) if o.renamed else None,
     )

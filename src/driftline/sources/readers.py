@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +40,8 @@ class Parsed:
     members: list[Member]
     extra_columns: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # local paths, as `FILE` indexes them
+    # Delivered column name -> bronze column, where they differ (recorded in the manifest).
+    renamed: dict[str, str] = field(default_factory=dict)
 
 
 def local_path(uri: str) -> Path:
@@ -46,10 +49,36 @@ def local_path(uri: str) -> Path:
     return Path(unquote(urlparse(uri).path))
 
 
-def column_name(raw: str) -> str:
-    """A delivered column name as a bronze column: `Loyalty Tier` -> `loyalty_tier`."""
-    name = _NOT_IDENTIFIER.sub("_", raw.strip()).strip("_").lower() or "column"
+def column_name(raw: str, position: int | None = None) -> str:
+    """A delivered column name as a bronze column, by one documented rule: accents are
+    dropped, every run of other characters than letters and digits becomes `_`, and the
+    result is case-folded (`Straße` -> `strasse`) (`PRECIPITAÇÃO TOTAL, HORÁRIO (mm)` ->
+    `precipitacao_total_horario_mm`, `Hora UTC` -> `hora_utc`); a name that starts with a
+    digit gets `c_` in front, and an empty one is `column_<position>` (1-based)."""
+    folded = "".join(
+        c
+        for c in unicodedata.normalize("NFKD", raw.strip().casefold())
+        if not unicodedata.combining(c)
+    )
+    name = _NOT_IDENTIFIER.sub("_", folded).strip("_")
+    name = re.sub("_+", "_", name)
+    if not name:
+        return f"column_{position}" if position is not None else "column"
     return name if not name[0].isdigit() else f"c_{name}"
+
+
+def bronze_names(delivered: list[str], source: SourceConfig) -> list[str]:
+    """The bronze column of each delivered header name: the source's explicit `rename`
+    first, then a declared name as is, then `column_name`'s rule."""
+    names = []
+    for position, raw in enumerate(delivered, start=1):
+        if raw in source.csv.rename:
+            names.append(source.csv.rename[raw])
+        elif raw in source.columns:
+            names.append(raw)
+        else:
+            names.append(column_name(raw, position))
+    return names
 
 
 def read(
@@ -113,11 +142,11 @@ def header_of(member: Member, source: SourceConfig) -> list[str]:
 def _csv(
     spark: SparkSession, source: SourceConfig, found: list[Member]
 ) -> tuple[list[Parsed], list[tuple[Member, str]]]:
-    from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
 
     groups: dict[tuple[str, ...], list[Member]] = {}
     broken: list[tuple[Member, str]] = []
+    renamed: dict[tuple[str, ...], dict[str, str]] = {}
     for member in found:
         if member.path.stat().st_size == 0:
             groups.setdefault((), []).append(member)  # nothing to read: no rows
@@ -125,14 +154,16 @@ def _csv(
         if not source.csv.header:
             groups.setdefault(tuple(source.columns), []).append(member)
             continue
-        names = [
-            column_name(n) if n not in source.columns else n for n in header_of(member, source)
-        ]
+        delivered = header_of(member, source)
+        names = bronze_names(delivered, source)
         problem = _header_problem(names, source)
         if problem:
             broken.append((member, problem))
         else:
             groups.setdefault(tuple(names), []).append(member)
+            renamed.setdefault(tuple(names), {}).update(
+                (raw, name) for raw, name in zip(delivered, names, strict=True) if raw != name
+            )
 
     parsed = []
     for header, members in groups.items():
@@ -150,14 +181,34 @@ def _csv(
             .csv([str(m.path) for m in members])
         )
         extras = [n for n in header if n not in source.columns]
-        reason = F.lit("malformed row: wrong number of fields or unbalanced quotes")
+        reason = _malformed_reason(len(header), source.csv.delimiter, source.csv.quote)
         # One record per non-blank line (multi-line records are off), so lines count rows.
         counter = line_records(header=source.csv.header, skip_blank=True)
-        parsed.append(_finish(scan, source, members, extras, reason, counter))
+        group = _finish(scan, source, members, extras, reason, counter)
+        group.renamed = renamed.get(header, {})
+        parsed.append(group)
     empty = groups.get((), [])
     if empty:
         parsed.append(Parsed(_no_rows(spark, source), empty))
     return parsed, broken
+
+
+def _malformed_reason(expected: int, delimiter: str, quote: str) -> Column:
+    """Why Spark could not parse a line, as expected vs found fields: the delimiters
+    outside quoted fields are counted (an odd number of quotes is reported as such)."""
+    from pyspark.sql import functions as F
+
+    raw = F.regexp_replace(F.col(CORRUPT), "[\r\n]+$", "")
+    quotes = F.length(raw) - F.length(F.replace(raw, F.lit(quote), F.lit("")))
+    q = re.escape(quote)
+    unquoted = F.regexp_replace(raw, f"{q}[^{q}]*{q}", "")
+    found = F.length(unquoted) - F.length(F.replace(unquoted, F.lit(delimiter), F.lit(""))) + 1
+    return F.when(
+        quotes % 2 == 1,
+        F.lit(f"malformed row: unbalanced quotes (expected {expected} fields)"),
+    ).otherwise(
+        F.concat(F.lit(f"malformed row: expected {expected} fields, found "), found.cast("string"))
+    )
 
 
 def _header_problem(names: list[str], source: SourceConfig) -> str | None:

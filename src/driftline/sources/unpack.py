@@ -1,5 +1,6 @@
 """From a delivered file to what Spark reads: unpacked (gzip, zip) and, for text formats,
-decoded from the source's encoding into plain UTF-8 without a BOM.
+decoded from the source's encoding into plain UTF-8 without a BOM; a legacy CSV also loses
+the metadata lines above its header and the delimiter at the end of each line.
 
 Spark's readers replace undecodable bytes silently and fail a whole job on a truncated
 archive; doing both here turns each into a clear, per-file reason to quarantine.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -65,7 +67,9 @@ def members(source: SourceConfig, file: DroppedFile, workdir: Path, index: int) 
         found = _zip_members(file, folder, budget)
     else:
         found = [Member(file.name, file.path, file)]
-    if source.read_format in TEXT_FORMATS:
+    if source.read_format == "csv" and source.csv.rewrites_lines:
+        found = [_rewritten_csv(source, m, folder) for m in found]
+    elif source.read_format in TEXT_FORMATS:
         found = [_as_utf8(source, m, folder) for m in found]
     return found
 
@@ -139,6 +143,52 @@ def _as_utf8(source: SourceConfig, member: Member, folder: Path) -> Member:
             line += chunk.count(b"\n")
         out.write(decoder.decode(b"", final=True))
     return Member(member.label, target, member.parent)
+
+
+def _rewritten_csv(source: SourceConfig, member: Member, folder: Path) -> Member:
+    """The member as plain UTF-8 CSV starting at its header line, without the trailing
+    delimiter its exporter puts on every line.
+
+    Read line by line from the raw bytes, so an undecodable byte is still reported with its
+    line and offset; a file in which no line matches `header_pattern` is refused whole (it
+    is not the export the source describes)."""
+    options = source.csv
+    encoding = codecs.lookup(source.encoding).name
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if encoding == "utf-8" else encoding)()
+    pattern = re.compile(options.header_pattern) if options.header_pattern else None
+    target = folder / f"{member.path.name}.csv"
+    offset, found_header = 0, pattern is None
+    with member.path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+        for number, line in enumerate(raw, start=1):
+            try:
+                text = decoder.decode(line)
+            except UnicodeDecodeError as error:
+                raise _undecodable(member, source.encoding, error, offset, number, line) from None
+            offset += len(line)
+            if number <= options.skip_lines:
+                continue
+            if not found_header:
+                assert pattern is not None
+                found_header = pattern.search(text) is not None
+                if not found_header:
+                    continue
+            if options.trailing_delimiter:
+                text = _without_trailing_delimiter(text, options.delimiter)
+            out.write(text)
+    if not found_header:
+        raise SourceError(
+            f"{member.label}: no line matches the source's header_pattern "
+            f"{options.header_pattern!r}; check the export (or the pattern)"
+        )
+    return Member(member.label, target, member.parent)
+
+
+def _without_trailing_delimiter(line: str, delimiter: str) -> str:
+    body = line.rstrip("\r\n")
+    ending = line[len(body) :]
+    if body.endswith(delimiter):
+        body = body[: -len(delimiter)]
+    return body + ending
 
 
 def _check_decodes(member: Member, encoding: str) -> None:

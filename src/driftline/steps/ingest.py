@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
+from driftline.core import notify
 from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
 from driftline.sources import landing, manifest
@@ -49,6 +50,7 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
             "duplicates": sum(o.status == "duplicate" for o in outcomes),
             "quarantined_files": sum(o.status == "quarantined" for o in outcomes),
             "not_ready": sum(o.status == "not_ready" for o in outcomes),
+            "missing": any(o.status == "missing" for o in outcomes),
             "new_columns": new_columns,
         }
     return result
@@ -63,6 +65,8 @@ def ingest_source(
     workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
 
     outcomes = [manifest.FileOutcome(None, "not_ready", name) for name in delivered.not_ready]
+    if source.kind != "sql" and not delivered.files and not delivered.not_ready:
+        outcomes.append(missing_delivery(source, ctx.ds))
     by_file: dict[str, manifest.FileOutcome] = {}
     readable: list[Member] = []
     broken: list[tuple[Member | DroppedFile, str]] = []
@@ -113,6 +117,7 @@ def ingest_source(
         parts.append(landing.unified(frame, source, extras))
         for member in group.members:
             by_file[member.parent.checksum].columns.update(group.extra_columns)
+            by_file[member.parent.checksum].renamed.update(group.renamed)
     whole: dict[str, tuple[DroppedFile, str]] = {}
     for item, reason in broken:
         file = item.parent if isinstance(item, Member) else item
@@ -143,4 +148,41 @@ def ingest_source(
         elif outcome.rows_bronze == 0:
             outcome.status = "quarantined"
     versions.update(manifest.write_manifest(ctx, source, outcomes, added))
+    if any(o.status == "missing" for o in outcomes):
+        _act_on_missing_delivery(ctx, source, outcomes[-1])
     return outcomes, versions, added
+
+
+def missing_delivery(source: SourceConfig, ds: str) -> manifest.FileOutcome:
+    where = f"{source.path!r}" + (f" in bucket {source.bucket}" if source.bucket else "")
+    return manifest.FileOutcome(
+        None,
+        "missing",
+        "(nothing delivered)",
+        reasons=[f"no file matched {where} for {ds}"],
+    )
+
+
+def _act_on_missing_delivery(
+    ctx: RunContext, source: SourceConfig, outcome: manifest.FileOutcome
+) -> None:
+    """A date without data is not a quiet success: the manifest says so (above), then the
+    source's `when_missing` decides whether the night goes on."""
+    message = (
+        f"source {source.name} delivered nothing for {ctx.ds}: {outcome.reason}. "
+        "Ask the sender, or re-run the date once the file has landed"
+    )
+    if source.when_missing == "ignore":
+        logger.info(message)
+        return
+    notify.send(
+        ctx.settings,
+        notify.Event(
+            "missing_delivery",
+            message,
+            "error" if source.when_missing == "block" else "warning",
+            {"source": source.name, "run_date": ctx.ds, "pipeline": ctx.pipeline.pipeline},
+        ),
+    )
+    if source.when_missing == "block":
+        raise SourceError(f"{message} (the source's when_missing is block)")

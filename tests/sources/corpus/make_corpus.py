@@ -154,14 +154,60 @@ def fixed_width_files() -> None:
     write("fixed/33_latin1.txt", (line(330, "Besançon") + line(331, "Nîmes")).encode("latin-1"))
 
 
+# An hourly weather-station export as INMET (Brazil's met office) publishes them: Latin-1,
+# eight metadata lines above the header, `;` delimited with one at the end of every line,
+# decimal commas, `-9999` for a missing reading, column names with accents, spaces, units
+# in parentheses and commas, `yyyy/MM/dd` dates and `HHmm UTC` hours.
+WEATHER_PREAMBLE = (
+    "REGIAO:;CO\nUF:;DF\nESTACAO:;BRASILIA\nCODIGO (WMO):;A001\nLATITUDE:;-15,78944444\n"
+    "LONGITUDE:;-47,92583332\nALTITUDE:;1160,96\nDATA DE FUNDACAO:;07/05/00\n"
+)
+WEATHER_HEADER = (
+    "Data;Hora UTC;PRECIPITAÇÃO TOTAL, HORÁRIO (mm);"
+    "TEMPERATURA DO AR - BULBO SECO, HORARIA (°C);;\n"
+)
+
+
+def weather_rows(hours: list[tuple[str, str, str]]) -> str:
+    return "".join(
+        f"2020/01/01;{h:02d}00 UTC;{rain};{temp};{note};\n"
+        for h, (rain, temp, note) in enumerate(hours)
+    )
+
+
+def legacy_files() -> None:
+    good = [("0", "21,4", ""), ("-9999", "20,9", ""), ("1,2", "-9999", "x"), ("0", "19,8", "")]
+    write(
+        "legacy/34_inmet_a001.csv",
+        (
+            WEATHER_PREAMBLE
+            + WEATHER_HEADER
+            + weather_rows(good)
+            + "2020/01/01;0400 UTC;0;19,1;;extra;\n"
+        ).encode("latin-1"),
+    )
+    # The same export with a preamble of another length: found by the header's pattern.
+    write(
+        "legacy_pattern/35_inmet_short_preamble.csv",
+        ("ESTACAO:;GOIANIA\nCODIGO (WMO):;A002\n" + WEATHER_HEADER + weather_rows(good[:3])).encode(
+            "latin-1"
+        ),
+    )
+    write(
+        "legacy_pattern/36_no_header.csv",
+        ("ESTACAO:;GOIANIA\n" + weather_rows(good[:2])).encode("latin-1"),
+    )
+
+
 def main() -> None:
-    for folder in ("csv", "cp1252", "jsonl", "parquet", "fixed"):
+    for folder in ("csv", "cp1252", "jsonl", "parquet", "fixed", "legacy", "legacy_pattern"):
         (HERE / folder).mkdir(exist_ok=True)
     csv_files()
     cp1252_files()
     jsonl_files()
     parquet_files()
     fixed_width_files()
+    legacy_files()
 
 
 if __name__ == "__main__":
