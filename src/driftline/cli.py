@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from driftline.core.errors import DriftlineError, redact
+
+if TYPE_CHECKING:
+    from driftline.orchestration.nights import NightReport
 
 app = typer.Typer(help="Driftline: batch ML pipelines that notice drift.", no_args_is_help=True)
 console = Console(width=110)
@@ -48,6 +52,60 @@ def main(
         # The same settings `demo` and `ui` run with, over any in the environment: a
         # stray AIRFLOW_HOME must not send a backfill to another Airflow.
         prepare_environment(workdir, project)
+        _prepared["dags"] = project / "dags"
+
+
+# What the callback prepared (`--workdir`): the commands that drive Airflow use it, and
+# otherwise the project in the current folder (or DRIFTLINE_HOME).
+_prepared: dict[str, Path] = {}
+
+
+def project_dags() -> Path:
+    """The DAGs folder to run, with the project's own Airflow environment set up."""
+    if "dags" in _prepared:
+        return _prepared["dags"]
+    import os
+
+    from driftline.core.settings import load_settings
+    from driftline.orchestration.airflow_runner import airflow_environment
+
+    home = load_settings().home.resolve()
+    os.environ.update(
+        {"DRIFTLINE_HOME": str(home), **airflow_environment(home / "airflow", home / "dags")}
+    )
+    _prepared["dags"] = home / "dags"
+    return _prepared["dags"]
+
+
+def night_table(title: str) -> tuple[Table, Callable[[NightReport], None]]:
+    """The per-night table `demo` and `run` print, and the callback that fills it."""
+    table = Table(title=title)
+    for column in (
+        "date",
+        "state",
+        "bronze rows",
+        "quarantined",
+        "model",
+        "top drift",
+        "PSI",
+        "retrain",
+    ):
+        table.add_column(column)
+
+    def show(report: NightReport) -> None:
+        console.print(f"[green]{report.run_date}[/] {report.state}")
+        table.add_row(
+            str(report.run_date),
+            report.state,
+            str(report.rows_bronze),
+            str(report.rows_quarantined),
+            report.model_version or "none yet",
+            report.worst_feature or "-",
+            f"{report.worst_psi:.3f}" if report.worst_psi is not None else "-",
+            report.retrain or "-",
+        )
+
+    return table, show
 
 
 @app.command()
@@ -70,36 +128,11 @@ def demo(
     ] = None,
 ) -> None:
     """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
-    from driftline.demo.runner import DayReport, run_demo
+    from driftline.demo.runner import run_demo
 
-    table = Table(
-        title=f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})"
+    table, show = night_table(
+        f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})"
     )
-    for column in (
-        "date",
-        "state",
-        "bronze rows",
-        "quarantined",
-        "model",
-        "top drift",
-        "PSI",
-        "retrain",
-    ):
-        table.add_column(column)
-
-    def show(report: DayReport) -> None:
-        console.print(f"[green]{report.run_date}[/] {report.state}")
-        table.add_row(
-            str(report.run_date),
-            report.state,
-            str(report.rows_bronze),
-            str(report.rows_quarantined),
-            report.model_version or "none yet",
-            report.worst_feature or "-",
-            f"{report.worst_psi:.3f}" if report.worst_psi is not None else "-",
-            report.retrain or "-",
-        )
-
     try:
         with console.status("running driftline_nightly through Airflow..."):
             run_demo(
@@ -161,6 +194,87 @@ def ui(
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="new (or empty) folder for the project")],
+    sample: Annotated[
+        bool, typer.Option(help="write seven nights of sample files into drop/")
+    ] = True,
+) -> None:
+    """Start a project of your own: a commented pipeline file, starter suites, the DAG
+    files, a README and a sample drop, all from the installed package."""
+    from driftline.project.scaffold import SAMPLE_NIGHTS, SAMPLE_START, init_project
+
+    try:
+        written = init_project(folder, sample=sample)
+    except DriftlineError as error:
+        print_error(error)
+        raise typer.Exit(1) from None
+    console.print(f"wrote {len(written)} files to {folder}")
+    last = SAMPLE_START.toordinal() + SAMPLE_NIGHTS - 1
+    console.print(
+        f"next: cd {folder} && driftline check && driftline run --from {SAMPLE_START} "
+        f"--to {type(SAMPLE_START).fromordinal(last)}"
+    )
+
+
+@app.command()
+def check() -> None:
+    """Check the project (settings, pipeline file, suites, connections, paths, DAG files)
+    and report every problem at once; exit 1 if any is an error."""
+    from driftline.project.check import check_project
+
+    problems = check_project(project_dags())
+    if not problems:
+        console.print("[green]ready to run[/]: no problems found")
+        return
+    table = Table(title="driftline check")
+    for column in ("level", "where", "problem"):
+        table.add_column(column)
+    for problem in problems:
+        colour = "red" if problem.level == "error" else "yellow"
+        table.add_row(Text(problem.level, colour), Text(problem.where), Text(problem.message))
+    console.print(table)
+    if any(p.level == "error" for p in problems):
+        raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    date: Annotated[str | None, typer.Option("--date", help="one logical date")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="first date, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last date, YYYY-MM-DD")] = None,
+) -> None:
+    """Run the project's nightly DAG for dates, in order, through Airflow without a
+    scheduler (as `demo` does): each date replaces its own partitions, so re-running is
+    safe. A retrain the policy triggers runs before the next date."""
+    import os
+    from datetime import timedelta
+
+    from driftline.context import parse_run_date
+    from driftline.orchestration.airflow_runner import migrate_metadata_db
+    from driftline.orchestration.nights import run_nights
+
+    if (date is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise typer.BadParameter("give --date D, or --from D1 --to D2")
+    first = parse_run_date(date or str(start))
+    last = parse_run_date(date or str(end))
+    if last < first:
+        raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
+    dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    dags = project_dags()
+    table, show = night_table(f"driftline_nightly, {first} to {last}")
+    try:
+        migrate_metadata_db(dict(os.environ))
+        with console.status("running driftline_nightly through Airflow..."):
+            run_nights(dates, dags, show)
+    except DriftlineError as error:
+        console.print(table)
+        print_error(error)
+        raise typer.Exit(1) from None
+    console.print(table)
+
+
+@app.command()
 def backfill(
     start: Annotated[str, typer.Option("--from", help="first logical date, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--to", help="last logical date, YYYY-MM-DD")],
@@ -177,7 +291,7 @@ def backfill(
     dates the nightly run writes.
     """
     from driftline.context import parse_run_date
-    from driftline.orchestration.airflow_runner import create_backfill
+    from driftline.orchestration.airflow_runner import create_backfill, scheduler_running
 
     if reprocess not in ("none", "failed", "completed"):
         raise typer.BadParameter("use none, failed or completed", param_hint="--reprocess")
@@ -192,6 +306,12 @@ def backfill(
         f"backfill {backfill_id} of {dag_id}: {len(dates)} run(s) queued "
         f"({', '.join(d.isoformat() for d in dates)})"
     )
+    if not scheduler_running():
+        console.print(
+            "[yellow]no Airflow scheduler is running here[/]: the runs stay queued until one "
+            "starts (`driftline ui` starts one); `driftline run --from ... --to ...` runs "
+            "dates without a scheduler"
+        )
 
 
 @app.command()
@@ -365,18 +485,35 @@ def expectations_suggest(
         Path | None,
         typer.Option(help="output file (default: expectations/<table>.suggested.json)"),
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="learn from this source's delivered files instead of the table"),
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="with --source: the date whose files to read")
+    ] = None,
 ) -> None:
-    """Write a starter suite from the table's current data, for a person to review."""
+    """Write a starter suite from the table's current data, or (before the first run) from
+    a source's delivered files, for a person to review."""
     import json
 
-    from driftline.context import build_context
+    from driftline.context import build_context, parse_run_date
+    from driftline.data.casting import typed
     from driftline.quality.suggest import suggest_suite
+    from driftline.sources.preview import delivered_rows
 
+    if (source is None) != (date is None):
+        raise typer.BadParameter("--source and --date go together", param_hint="--source")
     try:
-        ctx = build_context("1970-01-01", "suggest")
+        ctx = build_context(date or "1970-01-01", "suggest")
         name = table.replace("/", "_")
-        suite = suggest_suite(ctx.lake.read(table), name)
-    except DriftlineError as error:
+        if source is not None and date is not None:
+            config = ctx.pipeline.source(source)
+            frame = typed(delivered_rows(ctx, config, parse_run_date(date)), config)
+        else:
+            frame = ctx.lake.read(table)
+        suite = suggest_suite(frame, name)
+    except (DriftlineError, ValueError) as error:
         print_error(error)
         raise typer.Exit(1) from None
     target = output or ctx.settings.resolved_expectations_dir / f"{name}.suggested.json"

@@ -40,6 +40,7 @@ DATED_TABLES = [
 def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped-def]
     from driftline.lake import open_lake
     from driftline.orchestration.airflow_runner import load_dag, run_for_date, run_queued
+    from driftline.orchestration.nights import run_nights
 
     root = tmp_path_factory.mktemp("nightly")
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
@@ -61,12 +62,17 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
         rerun_state = run_for_date(dag, spec.dates[1])
         after = counts(lake, spec.dates[1])
         judged_after = judged_rows(lake, spec.dates[1])
+        silver_after = lake.read(tables.silver("customer")).count()
         # The weekly VACUUM, after the re-run superseded a date's files: with the default
         # seven-year retention it must keep every version readable (the tests below time
         # travel after it), and take only what a write that crashed eight years ago left.
         leftovers = _crash_leftovers(Path(lake.uri(tables.PREDICTIONS)), years=8)
         maintenance = load_dag("driftline_maintenance", PROJECT / "dags")
         maintenance_state = run_for_date(maintenance, spec.dates[-1])
+        vacuumed = _latest_operations(lake.uri(tables.PREDICTIONS))
+        late = _deliver_late_and_corrected(root / "drop", spec.dates[1])
+        # The third night again: it finds what changed for the second and re-runs it.
+        late_nights = run_nights([spec.dates[-1]], PROJECT / "dags")
         yield {
             "states": states,
             "rerun_state": rerun_state,
@@ -78,12 +84,42 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
             "after": after,
             "judged": (judged_before, judged_after),
             "maintenance_state": maintenance_state,
+            "vacuumed": vacuumed,
             "leftovers": leftovers,
-            "silver": (silver_before, lake.read(tables.silver("customer")).count()),
+            "silver": (silver_before, silver_after),
+            "late": late,
+            "late_nights": late_nights,
         }
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+LATE_ROWS = 3
+
+
+def _latest_operations(uri: str) -> list[str]:
+    from deltalake import DeltaTable
+
+    return [h["operation"] for h in DeltaTable(uri).history(2)]
+
+
+def _deliver_late_and_corrected(drop: Path, day: date) -> dict[str, str]:
+    """After `day`'s night ran: a second customers file for it, and its labels file again
+    under the same name with one outcome corrected. Returns the labels' old checksum."""
+    from driftline.sources.files import sha256_of
+
+    (extract,) = (drop / "customers" / day.isoformat()).glob("*.csv")
+    header, *rows = extract.read_text().splitlines()
+    # Ids the demo never draws (it uses C00000-C49999), in the form the suite accepts.
+    late_rows = [f"C9{i:04d}," + row.split(",", 1)[1] for i, row in enumerate(rows[:LATE_ROWS])]
+    (extract.parent / "crm_extract_late.csv").write_text("\n".join([header, *late_rows]) + "\n")
+    (labels,) = (drop / "churn_labels" / day.isoformat()).glob("*.csv")
+    before = sha256_of(labels)
+    header, first, *rest = labels.read_text().splitlines()
+    corrected = first[:-1] + ("0" if first.endswith("1") else "1")
+    labels.write_text("\n".join([header, corrected, *rest]) + "\n")
+    return {"labels_file": labels.name, "labels_before": before}
 
 
 def _crash_leftovers(table: Path, years: int) -> list[Path]:
@@ -140,8 +176,7 @@ def test_weekly_maintenance_vacuums_every_table_and_keeps_the_history(nightly_ru
     assert nightly_run["maintenance_state"] == "success"
     assert not any(path.exists() for path in nightly_run["leftovers"])
     lake = nightly_run["lake"]
-    vacuumed = DeltaTable(lake.uri(tables.PREDICTIONS)).history(2)
-    assert [h["operation"] for h in vacuumed] == ["VACUUM END", "VACUUM START"]
+    assert nightly_run["vacuumed"] == ["VACUUM END", "VACUUM START"]
     settings = nightly_run["settings"]
     for table in tables.all_tables(load_pipeline(settings.resolved_pipeline_file)):
         if lake.exists(table):
@@ -171,7 +206,8 @@ def test_every_prediction_names_its_model_and_features_version(nightly_run) -> N
 
     lake = nightly_run["lake"]
     predictions = lake.read(tables.PREDICTIONS)
-    assert predictions.count() == 400  # day 1 has no champion yet (no labels)
+    # Day 1 has no champion yet (no labels); day 2 gained a late file's rows.
+    assert predictions.count() == 400 + LATE_ROWS
     assert (
         predictions.where(
             F.col("model_version").isNull()
@@ -184,7 +220,8 @@ def test_every_prediction_names_its_model_and_features_version(nightly_run) -> N
     # The recorded features version really holds the features that were scored.
     for row in predictions.select(tables.RUN_DATE, "features_version").distinct().collect():
         features = lake.read(tables.FEATURES, version=row["features_version"])
-        assert features.where(F.col(tables.RUN_DATE) == row[tables.RUN_DATE]).count() == 200
+        late = LATE_ROWS if row[tables.RUN_DATE] == date(2024, 3, 2) else 0
+        assert features.where(F.col(tables.RUN_DATE) == row[tables.RUN_DATE]).count() == 200 + late
 
 
 def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # type: ignore[no-untyped-def]
@@ -272,3 +309,28 @@ def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # t
     )
     segments = {row["segment"] for row in auc.collect()}
     assert "all" in segments and any(s.startswith("region=") for s in segments)
+
+
+def test_late_and_corrected_files_rerun_their_date(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    late_day = date(2024, 3, 2)
+    states = [(r.run_date, r.state) for r in nightly_run["late_nights"]]
+    assert states == [
+        (date(2024, 3, 3), "success"),
+        (late_day, "success (re-run: late files)"),
+    ]
+    lake = nightly_run["lake"]
+    on_day = F.col(tables.RUN_DATE) == F.lit(late_day)
+    bronze = lake.read(tables.bronze("customers")).where(on_day)
+    assert bronze.count() == 200 + LATE_ROWS  # the late rows once, nothing duplicated
+    assert bronze.where(F.col("customer_id").startswith("C9")).count() == LATE_ROWS
+    manifest = {
+        r["file_name"]: r for r in lake.read(tables.INGEST_MANIFEST).where(on_day).collect()
+    }
+    assert manifest["crm_extract_late.csv"]["status"] == "ingested"
+    assert manifest["crm_extract_late.csv"]["rows_bronze"] == LATE_ROWS
+    corrected = manifest[nightly_run["late"]["labels_file"]]
+    assert corrected["replaces"] == nightly_run["late"]["labels_before"]
+    assert "corrected re-delivery" in corrected["reason"]
+    assert corrected["checksum"] != corrected["replaces"]

@@ -1,14 +1,13 @@
-"""`driftline_nightly` on a real Spark standalone cluster (a master and a worker started
-here from the pyspark install, the worker from a folder of its own), so nothing may assume
-local mode: the executors are separate JVMs with their own Python workers.
+"""A project of one's own, from the installed wheel, on a real Spark standalone cluster.
 
-Each run is `driftline demo` in a child process. With the spark-submit launcher and
-`DRIFTLINE_SPARK_MASTER` naming the cluster, every task is its own Spark application there,
-and the executors run a separate virtualenv with Driftline installed from its wheel. The
-same three nights run in-process in local mode, and both lakes must hold the same
-predictions. (Both runs are on delta-rs to keep CI's time: the demo on delta-spark takes
-about 5 minutes here, and each spark-submit application on delta-spark about 45 s against
-15 s; the lake contract suite covers delta-spark and the reads across backends.)
+A virtualenv with Driftline installed from the project's wheel (not editable, not the
+checkout) runs `driftline init`, `check` and `run` for three nights in-process, in local
+mode: what a new user does. A second project made the same way runs the same nights with
+the spark-submit launcher on a master and a worker started here from the pyspark install
+(the worker from a folder of its own, its executors on that wheel-only Python): every task
+is its own Spark application there, and both lakes must hold the same predictions. (Both
+runs are on delta-rs to keep CI's time; the lake contract suite covers delta-spark and the
+reads across backends.)
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT, cli_in_child, demo_in_child
+from tests.conftest import PROJECT
 
 pytestmark = pytest.mark.integration
 
@@ -114,17 +113,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
 
 
 @pytest.fixture(scope="module")
-def inprocess_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo with the in-process launcher (one SparkSession for every task), in local
-    mode: the reference the cluster's run must agree with."""
-    root = tmp_path_factory.mktemp("inprocess")
-    completed = demo_in_child(root, environment={"DRIFTLINE_SPARK_MASTER": "local[2]"})
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert completed.stdout.count("success") >= 3
-    return root
-
-
-@pytest.fixture(scope="module")
 def wheel_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The executors' Python: a virtualenv of its own with Driftline installed from the
     project's wheel (not editable, not the checkout).
@@ -183,14 +171,61 @@ def wheel_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-@pytest.fixture(scope="module")
-def submitted_demo(
-    cluster: dict[str, object], wheel_only_python: Path
+NIGHTS = ("2024-01-01", "2024-01-02", "2024-01-03")
+
+
+def wheel_cli(
+    python: Path, *args: str, cwd: Path, environment: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Three nights with the spark-submit launcher on the cluster (delta-rs)."""
-    root = Path(str(cluster["root"]))
-    return demo_in_child(
-        root / "submitted",
+    """`driftline ARGS...` run by the wheel-only Python in `cwd`, on CPU, with this
+    environment's scripts (`spark-submit`) on PATH, as an activated virtualenv has them."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.run(
+        [str(python), "-m", "driftline.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, "PATH": path, "DRIFTLINE_DEVICE": "cpu", **(environment or {})},
+    )
+
+
+def new_project(python: Path, folder: Path) -> Path:
+    made = wheel_cli(python, "init", str(folder), cwd=folder.parent)
+    assert made.returncode == 0, made.stdout + made.stderr
+    return folder
+
+
+@pytest.fixture(scope="module")
+def own_project(wheel_only_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`driftline init`, `check` and `run` for three nights, as the README's "Your own
+    pipeline" section has a new user do, in local mode: the reference for the cluster."""
+    project = new_project(wheel_only_python, tmp_path_factory.mktemp("own") / "churn")
+    checked = wheel_cli(wheel_only_python, "check", cwd=project)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "ready to run" in checked.stdout
+    ran = wheel_cli(
+        wheel_only_python,
+        *("run", "--from", NIGHTS[0], "--to", NIGHTS[-1]),
+        cwd=project,
+        environment={"DRIFTLINE_SPARK_MASTER": "local[2]"},
+    )
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert ran.stdout.count("success") >= 3
+    return project
+
+
+@pytest.fixture(scope="module")
+def submitted_run(
+    cluster: dict[str, object], wheel_only_python: Path
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The same three nights with the spark-submit launcher on the cluster (delta-rs)."""
+    project = new_project(wheel_only_python, Path(str(cluster["root"])) / "submitted")
+    return project, wheel_cli(
+        wheel_only_python,
+        *("run", "--from", NIGHTS[0], "--to", NIGHTS[-1]),
+        cwd=project,
         environment={
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
             "DRIFTLINE_STEP_LAUNCHER": "spark-submit",
@@ -204,8 +239,8 @@ def submitted_demo(
 @pytest.mark.timeout(1800)
 def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     cluster: dict[str, object],
-    inprocess_demo: Path,
-    submitted_demo: subprocess.CompletedProcess[str],
+    own_project: Path,
+    submitted_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
     import json
     import urllib.request
@@ -213,8 +248,7 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
 
     from deltalake import DeltaTable
 
-    root = Path(str(cluster["root"]))
-    submitted = submitted_demo
+    project, submitted = submitted_run
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
     assert submitted.stdout.count("success") >= 3
     logs = cluster["logs"]
@@ -227,7 +261,7 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     names = Counter(
         app["name"] for app in status["completedapps"] if app["name"].startswith("driftline-")
     )
-    for night in ("2024-03-01", "2024-03-02", "2024-03-03"):
+    for night in NIGHTS:
         assert names[f"driftline-ingest-{night}"] == 2, names  # customers, churn_labels
         for step in ("validate", "conform", "features", "train", "score", "monitor", "policy"):
             assert names[f"driftline-{step}-{night}"] >= 1, (step, night, names)
@@ -239,37 +273,29 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
         )
         return sorted(zip(*[table.column(c).to_pylist() for c in table.column_names], strict=True))
 
-    inprocess, separate = predictions(inprocess_demo), predictions(root / "submitted")
+    inprocess, separate = predictions(own_project), predictions(project)
     assert len(inprocess) == len(separate) > 0
     for left, right in zip(inprocess, separate, strict=True):
         assert left[:4] == right[:4]
         assert abs(float(left[4]) - float(right[4])) <= 1e-9, (left, right)
 
 
-def test_an_auditor_gets_answers_from_the_demos_lake(inprocess_demo: Path) -> None:
+def test_an_auditor_gets_answers_from_the_projects_lake(
+    own_project: Path, wheel_only_python: Path
+) -> None:
     from datetime import date
 
     from deltalake import DeltaTable
 
-    # An auditor's question about the demo, from a shell pointed at its folders.
-    lakehouse = str(inprocess_demo / "lakehouse")
-    scored = DeltaTable(f"{lakehouse}/predictions").to_pyarrow_table(
-        columns=["customer_id"], filters=[("_run_date", "=", date(2024, 3, 3))]
+    # An auditor's question about a past prediction, from a shell in the project's folder.
+    scored = DeltaTable(str(own_project / "lakehouse" / "predictions")).to_pyarrow_table(
+        columns=["customer_id"], filters=[("_run_date", "=", date(2024, 1, 3))]
     )
     entity = sorted(scored.column("customer_id").to_pylist())[0]
-    answer = cli_in_child(
-        "--workdir",
-        str(inprocess_demo),
-        "--project",
-        str(PROJECT),
-        "audit",
-        "--entity",
-        entity,
-        "--date",
-        "2024-03-03",
-        timeout=300,
+    answer = wheel_cli(
+        wheel_only_python, "audit", "--entity", entity, "--date", NIGHTS[-1], cwd=own_project
     )
     assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-3000:]
-    assert f"{entity} on 2024-03-03" in answer.stdout
+    assert f"{entity} on 2024-01-03" in answer.stdout
     assert "(recorded, saabas)" in answer.stdout
     assert "(exact, recomputed)" in answer.stdout

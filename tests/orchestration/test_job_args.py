@@ -43,3 +43,21 @@ def test_a_jobs_error_keeps_its_class() -> None:
     crashed = _job_error({"error": "ZeroDivisionError: x", "error_type": "ZeroDivisionError"})
     assert type(crashed) is StepFailedError
     assert str(crashed) == "ZeroDivisionError: x"
+
+
+def test_a_runs_date_is_its_conf_run_date_then_its_logical_date() -> None:
+    from datetime import date, datetime
+    from types import SimpleNamespace
+
+    from driftline.core.errors import ConfigError
+    from driftline.orchestration.launch import logical_date_of
+
+    logical = datetime(2024, 3, 3, 2, 0)
+    rerun = SimpleNamespace(conf={"run_date": "2024-03-01"}, run_after=logical)
+    assert logical_date_of({"logical_date": logical, "dag_run": rerun}) == date(2024, 3, 1)
+    nightly = SimpleNamespace(conf={}, run_after=logical)
+    assert logical_date_of({"logical_date": logical, "dag_run": nightly}) == date(2024, 3, 3)
+    assert logical_date_of({"logical_date": None, "dag_run": nightly}) == date(2024, 3, 3)
+    broken = SimpleNamespace(conf={"run_date": "yesterday"}, run_after=logical)
+    with pytest.raises(ConfigError, match="conf run_date 'yesterday'"):
+        logical_date_of({"dag_run": broken})

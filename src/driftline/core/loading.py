@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from driftline.core.errors import ConfigError
 from driftline.core.pipeline import PipelineConfig
 from driftline.core.settings import load_settings
-from driftline.core.source_config import SourceConfig
 from driftline.core.validation import describe
 
 
@@ -56,16 +55,15 @@ def dag_schedule(path: Path | None = None) -> str:
     return dag_pipeline(path).schedule
 
 
-def arrival_sources(path: Path | None = None) -> list[SourceConfig]:
-    """The sources marked `on_arrival`, which `driftline_file_drop` watches."""
-    return [s for s in dag_pipeline(path).sources if s.on_arrival]
-
-
 def dag_start_date(path: Path | None = None) -> datetime:
+    return first_logical_date(dag_pipeline(path))
+
+
+def first_logical_date(pipeline: PipelineConfig) -> datetime:
     """The pipeline's `start_date` as a UTC midnight.
 
     Airflow runs no task before its DAG's start date, so a pipeline whose data starts in
     1996 must be able to say so (backfills and replays of old dates depend on it).
     """
-    value = dag_pipeline(path).start_date
+    value = pipeline.start_date
     return datetime(value.year, value.month, value.day, tzinfo=UTC)

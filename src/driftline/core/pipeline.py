@@ -26,6 +26,10 @@ class EntityConfig(Strict):
     name: Identifier
     key: Identifier
     source: Identifier
+    # The column of the entity source that says which day a row describes, when a delivery
+    # may carry several (a weekly file of daily records, features and outcome in one file):
+    # features are as of that day, and labels join on it. Default: the run date.
+    date_column: Identifier | None = None
 
 
 class FeatureConfig(Strict):
@@ -41,13 +45,18 @@ class FeatureConfig(Strict):
 
 
 class LabelConfig(Strict):
-    """Delayed ground truth: the source it arrives in and how to read it."""
+    """Ground truth: the source it arrives in (a later delivery of its own, or the entity's
+    own source when one file carries features and outcome) and how to read it."""
 
     source: Identifier
     column: Identifier
-    # The label source names the date the outcome belongs to in this column.
+    # The label source names the day the outcome belongs to in this column; it joins the
+    # features of that day (the entity's `date_column`, or its run date).
     date_column: Identifier
     positive: str = "1"
+    # Labels that match no feature row are counted at training and in monitoring; past
+    # this share of a window's labels they are also an alert (a key or date mismatch).
+    max_unmatched_share: float = Field(0.05, ge=0, le=1)
 
 
 class PromotionPolicy(Strict):
@@ -226,6 +235,14 @@ class PipelineConfig(Strict):
             raise ValueError(
                 f"entity.key {self.entity.key!r} is not a column of source {self.entity.source!r}"
             )
+        observed = self.entity.date_column
+        if observed is not None:
+            kind = by_name[self.entity.source].columns.get(observed)
+            if kind not in ("date", "timestamp"):
+                raise ValueError(
+                    f"entity.date_column {observed!r} must be a date or timestamp column of "
+                    f"source {self.entity.source!r} (it is {kind or 'not declared'})"
+                )
         if self.label.source not in by_name:
             raise ValueError(f"label.source {self.label.source!r} is not one of {names}")
         label_columns = by_name[self.label.source].columns

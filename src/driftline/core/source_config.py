@@ -127,6 +127,20 @@ class ArrivalRule(Strict):
         return value
 
 
+class LateFiles(Strict):
+    """Files that land for a date whose night already ran, and corrected re-deliveries."""
+
+    # rerun: each night looks back for them and re-runs the nightly of their date (ingest
+    # replaces the date's partitions, so nothing is duplicated); ignore: an operator
+    # re-runs the date (`driftline run --date D`) when they should count.
+    action: Literal["rerun", "ignore"] = "rerun"
+    lookback_days: int = Field(7, ge=1, le=366)
+    # A file delivered again under the same name with other content: `replace` (its rows
+    # replace the old file's when the date re-runs; the manifest records what replaced
+    # what) or `ignore` (no re-run for it).
+    corrections: Literal["replace", "ignore"] = "replace"
+
+
 class SqlExtract(Strict):
     """A table of a legacy database, extracted in full or incrementally by a watermark.
 
@@ -193,6 +207,7 @@ class SourceConfig(Strict):
     # runs on no data) or `ignore`.
     when_missing: Literal["warn", "block", "ignore"] = "warn"
     arrival: ArrivalRule = ArrivalRule()
+    late_files: LateFiles = LateFiles()
     # Also watched by the `driftline_file_drop` DAG, which ingests it as soon as it lands.
     on_arrival: bool = False
     columns: dict[str, ColumnType]

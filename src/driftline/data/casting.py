@@ -47,7 +47,8 @@ def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) ->
             )
     if with_checks:
         checks.append(F.to_json(F.struct(*[F.col(c) for c in source.columns])).alias("_raw"))
-    return bronze.select(*columns, *[F.col(c) for c in LINEAGE_COLUMNS], *checks)
+    lineage = [F.col(c) for c in LINEAGE_COLUMNS if c in bronze.columns]
+    return bronze.select(*columns, *lineage, *checks)
 
 
 def _parsed(raw: Column, kind: str, pattern: str | None) -> Column:
@@ -68,8 +69,9 @@ def drop_checks(df: DataFrame) -> DataFrame:
     return df.drop("_raw", *[c for c in df.columns if c.startswith("_cast_failed_")])
 
 
-def latest_within_batch(df: DataFrame, key: str) -> DataFrame:
+def latest_within_batch(df: DataFrame, keys: str | list[str]) -> DataFrame:
     """One row per key within one date's batch: the last one in file order wins."""
     from driftline.core.transforms import latest_per_key
 
-    return latest_per_key(None, df, [key], ["_source_file", "_row_number"])
+    keys = [keys] if isinstance(keys, str) else keys
+    return latest_per_key(None, df, keys, ["_source_file", "_row_number"])

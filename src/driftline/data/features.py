@@ -22,11 +22,14 @@ AS_OF = "as_of_date"
 
 
 def build_features(conformed: DataFrame, pipeline: PipelineConfig) -> DataFrame:
-    """Feature rows keyed on (entity key, as_of_date) from one date's conformed batch."""
+    """Feature rows keyed on (entity key, as_of_date) from one date's conformed batch; the
+    as-of date is the row's own observation date where the entity names one."""
     from pyspark.sql import functions as F
 
     key = pipeline.entity.key
-    columns = [F.col(key), F.col(tables.RUN_DATE).alias(AS_OF)]
+    observed = pipeline.entity.date_column
+    as_of = F.to_date(F.col(observed)) if observed else F.col(tables.RUN_DATE)
+    columns = [F.col(key), as_of.alias(AS_OF)]
     for feature in pipeline.features:
         expression = F.expr(feature.expr) if feature.expr else F.col(feature.name)
         kind = "string" if feature.type == "categorical" else "double"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
@@ -34,14 +34,19 @@ HOLDOUT_FRACTION = 0.2
 VALIDATION_FRACTION = 0.2
 
 
+def training_window(ctx: RunContext) -> tuple[date, date]:
+    """(after, until]: the as-of dates a model trained on the run date learns from."""
+    return ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days), ctx.run_date
+
+
 def training_frame(ctx: RunContext) -> tuple[DataFrame, dict[str, int]]:
     """Labelled feature rows of the window, with the Delta versions they were read at."""
-    start = ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days)
+    start, end = training_window(ctx)
     versions = {
         tables.FEATURES: ctx.lake.version(tables.FEATURES),
         tables.LABELS: ctx.lake.version(tables.LABELS),
     }
-    data = labelled_frame(ctx, start, ctx.run_date, ctx.run_date, versions, check=True)
+    data = labelled_frame(ctx, start, end, ctx.run_date, versions, check=True)
     return data, versions
 
 

@@ -57,3 +57,32 @@ def labelled_frame(
     return features.join(labels, [key, AS_OF]).select(
         key, AS_OF, *ctx.pipeline.feature_names, "label"
     )
+
+
+def unmatched_labels(
+    ctx: RunContext, after: date, until: date, labels_known_by: date, versions: dict[str, int]
+) -> tuple[int, int]:
+    """(labels of the window, those that match no feature row): a label joins the features
+    of its entity on its day; one that matches none points at a key or date mismatch
+    between the sources, and is counted rather than dropped in silence."""
+    from pyspark.sql import functions as F
+
+    key = ctx.pipeline.entity.key
+    labels = (
+        ctx.lake.read(tables.LABELS, versions[tables.LABELS])
+        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
+        .select(key, F.col("label_date").alias(AS_OF))
+        .where((F.col(AS_OF) > F.lit(after)) & (F.col(AS_OF) <= F.lit(until)))
+        .dropDuplicates([key, AS_OF])
+    )
+    features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).select(key, AS_OF)
+    counts = (
+        labels.join(
+            features.dropDuplicates([key, AS_OF]).withColumn("__matched", F.lit(1)),
+            [key, AS_OF],
+            "left",
+        )
+        .agg(F.count(F.lit(1)).alias("labels"), F.count("__matched").alias("matched"))
+        .collect()[0]
+    )
+    return int(counts["labels"]), int(counts["labels"]) - int(counts["matched"])

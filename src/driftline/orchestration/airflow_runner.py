@@ -95,7 +95,9 @@ def run_queued(dag: Any) -> list[tuple[date, str]]:
     `dag.test()`, since no scheduler runs under `dag.test()`; return (date, state) pairs.
 
     `dag.test()` replaces the queued run of the same logical date with the run it executes,
-    keeping its conf, so the triggered run is what happens, not a copy of it.
+    keeping its conf, so the triggered run is what happens, not a copy of it. A run without
+    a logical date (a re-run of an earlier date, named by `run_date` in its conf) is run as
+    such and its queued original removed.
     """
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
@@ -103,17 +105,28 @@ def run_queued(dag: Any) -> list[tuple[date, str]]:
 
     with create_session() as session:
         queued = [
-            (run.logical_date, dict(run.conf or {}))
+            (run.run_id, run.logical_date, dict(run.conf or {}))
             for run in session.query(DagRun).filter(
                 DagRun.dag_id == dag.dag_id, DagRun.state == DagRunState.QUEUED
             )
-            if run.logical_date is not None
         ]
     outcomes: list[tuple[date, str]] = []
-    for logical, conf in sorted(queued, key=lambda item: str(item[0])):
-        dag_run = dag.test(logical_date=logical, run_conf=conf)
-        assert logical is not None
-        outcomes.append((logical.date(), str(getattr(dag_run.state, "value", dag_run.state))))
+    for run_id, logical, conf in sorted(queued, key=lambda item: str(item[1] or item[0])):
+        if logical is None and not conf.get("run_date"):
+            continue  # neither a date nor a run_date: not one of ours to run here
+        if logical is None:
+            # Stamped now (dag.test() would clear every run's task instances for a run
+            # without a logical date); its tasks work on the conf's run_date.
+            dag_run = dag.test(run_conf=conf)
+        else:
+            dag_run = dag.test(logical_date=logical, run_conf=conf)
+        if logical is None:
+            with create_session() as session:
+                session.query(DagRun).filter(
+                    DagRun.dag_id == dag.dag_id, DagRun.run_id == run_id
+                ).delete()
+        day = logical.date() if logical is not None else date.fromisoformat(conf["run_date"])
+        outcomes.append((day, str(getattr(dag_run.state, "value", dag_run.state))))
     return outcomes
 
 
@@ -156,6 +169,7 @@ def create_backfill(
 
     if end < start:
         raise DriftlineError(f"--to {end} is before --from {start}")
+    ready_for_backfill(dag_id)
     try:
         backfill = _create_backfill(
             dag_id=dag_id,
@@ -178,3 +192,59 @@ def create_backfill(
         runs = session.query(DagRun).filter(DagRun.backfill_id == backfill.id).all()
         dates = sorted(r.logical_date.date() for r in runs if r.logical_date is not None)
     return int(backfill.id), dates
+
+
+def ready_for_backfill(dag_id: str) -> None:
+    """Make sure a backfill of `dag_id` can run, or say exactly what is missing.
+
+    Airflow backfills only DAGs its metadata DB knows: one never parsed is parsed here
+    (`airflow dags reserialize`, what the dag-processor would do). A paused DAG would leave
+    every backfill run queued without a word, so it is refused with what to do.
+    """
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    def known() -> DagModel | None:
+        with create_session() as session:
+            model = session.get(DagModel, dag_id)
+            if model is not None:
+                session.expunge(model)
+            return model
+
+    model = known()
+    if model is None:
+        logger.info("%s is not in Airflow's metadata DB yet: parsing the DAG files", dag_id)
+        completed = subprocess.run(
+            [sys.executable, "-m", "airflow", "dags", "reserialize"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        model = known()
+        if model is None:
+            folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
+            raise DriftlineError(
+                f"Airflow knows no DAG {dag_id!r} after parsing {folder}: check the DAG files "
+                f"(`driftline check`).\n{redact(completed.stderr[-1500:])}"
+            )
+    if model.is_paused:
+        raise DriftlineError(
+            f"{dag_id} is paused, so a backfill's runs would wait in 'queued' and never start: "
+            f"unpause it (the toggle in the UI, or `airflow dags unpause {dag_id}`) and run the "
+            "backfill again"
+        )
+
+
+def scheduler_running(within_seconds: int = 120) -> bool:
+    """Whether a scheduler has heartbeated recently: without one a backfill's runs wait."""
+    from airflow.jobs.job import Job
+    from airflow.utils.session import create_session
+
+    since = datetime.now(timezone.utc) - timedelta(seconds=within_seconds)  # noqa: UP017
+    with create_session() as session:
+        alive = (
+            session.query(Job)
+            .filter(Job.job_type == "SchedulerJob", Job.latest_heartbeat >= since)
+            .count()
+        )
+    return alive > 0

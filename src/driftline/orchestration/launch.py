@@ -32,11 +32,21 @@ def source_names() -> list[str]:
 
 
 def logical_date_of(context: dict[str, Any]) -> date:
-    """The date a run is about: Airflow's logical date, or the run's `run_after` when a
-    manual run was triggered without one."""
+    """The date a run is about: `run_date` in the run's conf (a re-run of an earlier date,
+    which Airflow cannot give a second run under its logical date), else Airflow's logical
+    date, else the run's `run_after` when a manual run was triggered without one."""
+    dag_run = context.get("dag_run")
+    conf = getattr(dag_run, "conf", None) or {}
+    if conf.get("run_date"):
+        try:
+            return parse_run_date(str(conf["run_date"]))
+        except ValueError:
+            raise ConfigError(
+                f"the run's conf run_date {conf['run_date']!r} is not a date (YYYY-MM-DD)"
+            ) from None
     value = context.get("logical_date")
-    if value is None and context.get("dag_run") is not None:
-        value = context["dag_run"].run_after
+    if value is None and dag_run is not None:
+        value = dag_run.run_after
     if value is None:
         raise ConfigError("the Airflow context has no logical_date: trigger the run with one")
     return parse_run_date(value)

@@ -45,6 +45,6 @@ def checked_batch(ctx: RunContext, source: str, table: str) -> CheckedBatch:
     return CheckedBatch(drop_checks(checked), drop_checks(good), bad, version)
 
 
-def conformed_batch(ctx: RunContext, source: str, key: str, table: str) -> DataFrame:
+def conformed_batch(ctx: RunContext, source: str, keys: str | list[str], table: str) -> DataFrame:
     """This date's good rows of a source, one per key (the last in file order wins)."""
-    return latest_within_batch(checked_batch(ctx, source, table).good, key)
+    return latest_within_batch(checked_batch(ctx, source, table).good, keys)

@@ -25,7 +25,7 @@ MANIFEST_DDL = (
     "source string, file_name string, file_path string, origin string, checksum string, "
     "size_bytes long, rows_read long, rows_bronze long, rows_quarantined long, status string, "
     "reason string, new_columns string, watermark_from string, watermark_to string, "
-    f"{tables.RUN_DATE} date, column_map string"
+    f"{tables.RUN_DATE} date, column_map string, replaces string"
 )
 
 
@@ -42,6 +42,7 @@ class FileOutcome:
     reasons: list[str] = field(default_factory=list)
     columns: set[str] = field(default_factory=set)  # undeclared columns the file carried
     renamed: dict[str, str] = field(default_factory=dict)  # header name -> bronze column
+    replaces: str | None = None  # checksum of the earlier delivery of this name it corrects
 
     @property
     def reason(self) -> str | None:
@@ -129,4 +130,23 @@ def _manifest_row(
         f.watermark_to if f else None,
         ctx.run_date,
         json.dumps(o.renamed, ensure_ascii=False, sort_keys=True) if o.renamed else None,
+        o.replaces,
     )
+
+
+def recorded_names(ctx: RunContext, source: str) -> dict[str, str]:
+    """File name -> checksum the manifest holds for this source and run date (before this
+    run replaces it): a name delivered again with other content is a correction."""
+    from pyspark.sql import functions as F
+
+    manifest = _manifest_rows(ctx, source)
+    if manifest is None:
+        return {}
+    rows = (
+        manifest.where(
+            (F.col(tables.RUN_DATE) == F.lit(ctx.run_date)) & F.col("checksum").isNotNull()
+        )
+        .select("file_name", "checksum")
+        .collect()
+    )
+    return {r[0]: r[1] for r in rows}

@@ -27,6 +27,7 @@ STEP_NAMES = (
     "report",
     "promote",
     "maintain",
+    "late",
 )
 
 

@@ -17,7 +17,9 @@ def run(ctx: RunContext) -> StepResult:
     from pyspark import StorageLevel
 
     entity = ctx.pipeline.entity
-    batch = conformed_batch(ctx, entity.source, entity.key, tables.silver(entity.name))
+    # One row per entity and observed day: a delivery of several days keeps each day.
+    keys = [entity.key, *([entity.date_column] if entity.date_column else [])]
+    batch = conformed_batch(ctx, entity.source, keys, tables.silver(entity.name))
     features = build_features(batch, ctx.pipeline).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         gate(ctx, features, tables.FEATURES, recorded_as=tables.FEATURES)

@@ -62,6 +62,7 @@ def ingest_source(
     delivered = acquire(ctx.settings, source, ctx.run_date, manifest.watermarks(ctx, source))
     logger.info("source %s: %d file(s) for %s", source.name, len(delivered.files), ctx.ds)
     seen_elsewhere = manifest.checksums_ingested_on_other_dates(ctx, source.name)
+    earlier = manifest.recorded_names(ctx, source.name)
     workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
 
     outcomes = [manifest.FileOutcome(None, "not_ready", name) for name in delivered.not_ready]
@@ -74,6 +75,12 @@ def ingest_source(
     for index, file in enumerate(delivered.files):
         outcome = manifest.FileOutcome(file, "ingested", file.name)
         outcomes.append(outcome)
+        if earlier.get(file.name, file.checksum) != file.checksum:
+            outcome.replaces = earlier[file.name]
+            outcome.reasons.append(
+                f"corrected re-delivery: replaces the content ingested before "
+                f"(sha256 {earlier[file.name][:16]}...)"
+            )
         if file.size == 0:
             outcome.status = "empty"
             outcome.reasons.append("file is empty")

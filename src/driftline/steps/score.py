@@ -82,7 +82,7 @@ def run(ctx: RunContext) -> StepResult:
             F.lit(features_version).cast("long").alias("features_version"),
             F.lit(input_versions).alias("input_versions"),
             F.lit(ctx.run_id).alias("run_id"),
-            F.col(AS_OF).alias(tables.RUN_DATE),
+            F.lit(ctx.run_date).alias(tables.RUN_DATE),
         )
         predictions = scored if predictions is None else predictions.unionByName(scored)
     assert predictions is not None

@@ -30,6 +30,7 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
             return result
 
     frame, versions = training.training_frame(ctx)
+    result.metrics.update(_label_coverage(ctx, versions))
     classes = {row[0]: int(row[1]) for row in frame.groupBy("label").count().collect()}
     rows = sum(classes.values())
     if len(classes) < 2:
@@ -71,3 +72,26 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
     )
     result.table_versions.update(versions)
     return result
+
+
+def _label_coverage(ctx: RunContext, versions: dict[str, int]) -> dict[str, int]:
+    """Labels of the window that joined no feature row, counted and, past the pipeline's
+    `label.max_unmatched_share`, alerted on: they are training data lost to a key or
+    date mismatch between the sources."""
+    from driftline.model.training_data import unmatched_labels
+
+    after, until = training.training_window(ctx)
+    total, unmatched = unmatched_labels(ctx, after, until, ctx.run_date, versions)
+    if total and unmatched / total > ctx.pipeline.label.max_unmatched_share:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "unmatched_labels",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: {unmatched} of {total} labels since "
+                f"{after} match no feature row on ({ctx.pipeline.entity.key}, day); check "
+                "the label source's key and date_column against the entity's",
+                severity="warning",
+                details={"labels": total, "unmatched": unmatched},
+            ),
+        )
+    return {"labels_in_window": total, "labels_unmatched": unmatched}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
@@ -17,6 +18,9 @@ from driftline.data.casting import cast_checked_columns
 from driftline.quality import ExpectationOutcome, load_suite, validate
 from driftline.quality.batches import checked_batch
 from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 logger = logging.getLogger(__name__)
 
@@ -43,32 +47,44 @@ def run(ctx: RunContext) -> StepResult:
     result = StepResult("validate", ctx.ds)
     outcomes: list[ExpectationOutcome] = []
     docs = docs_dir(ctx)
+    by_source: dict[str, list[str]] = {}
     for table, source_name in targets(ctx).items():
+        by_source.setdefault(source_name, []).append(table)
+    for source_name, source_tables in by_source.items():
         source = ctx.pipeline.source(source_name)
-        suite = load_suite(ctx.settings.resolved_expectations_dir, table)
-        batch = checked_batch(ctx, source_name, table)
-        bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
+        rejected_rows = []
+        persisted = []
         try:
-            rejected = _quarantine(ctx, source_name, bad)
-            table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
-            # Counted by the Delta log and the quarantine commit, so GE needs no pass for it.
-            rows = ctx.lake.partition_rows(
-                tables.bronze(source_name), {tables.RUN_DATE: ctx.ds}, batch.version
-            )
-            table_outcomes += validate(batch.all, suite, "row", docs, row_count=rows)
-            table_outcomes += validate(
-                batch.good,
-                suite,
-                "batch",
-                docs,
-                {"run_date": ctx.ds},
-                row_count=None if rows is None else rows - rejected,
-            )
+            for table in source_tables:
+                suite = load_suite(ctx.settings.resolved_expectations_dir, table)
+                batch = checked_batch(ctx, source_name, table)
+                bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
+                persisted.append(bad)
+                rejected = bad.count()
+                rejected_rows.append((table, bad))
+                table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
+                # Counted by the Delta log, so GE needs no pass for it.
+                rows = ctx.lake.partition_rows(
+                    tables.bronze(source_name), {tables.RUN_DATE: ctx.ds}, batch.version
+                )
+                table_outcomes += validate(batch.all, suite, "row", docs, row_count=rows)
+                table_outcomes += validate(
+                    batch.good,
+                    suite,
+                    "batch",
+                    docs,
+                    {"run_date": ctx.ds},
+                    row_count=None if rows is None else rows - rejected,
+                )
+                write_results(ctx, table, table_outcomes)
+                outcomes.extend(table_outcomes)
+                result.metrics[f"{table}.quarantined"] = rejected
+            # One write per source: a source feeding two tables (features and labels in one
+            # file) keeps both tables' rejects, each reason naming its table.
+            _quarantine(ctx, source_name, rejected_rows, len(source_tables) > 1)
         finally:
-            bad.unpersist()
-        write_results(ctx, table, table_outcomes)
-        outcomes.extend(table_outcomes)
-        result.metrics[f"{table}.quarantined"] = rejected
+            for bad in persisted:
+                bad.unpersist()
         result.table_versions[tables.quarantine(source_name)] = ctx.lake.version(
             tables.quarantine(source_name)
         )
@@ -81,18 +97,30 @@ def run(ctx: RunContext) -> StepResult:
     return result
 
 
-def _quarantine(ctx: RunContext, source: str, bad) -> int:  # type: ignore[no-untyped-def]
+def _quarantine(
+    ctx: RunContext,
+    source: str,
+    rejected: list[tuple[str, DataFrame]],
+    name_tables: bool,
+) -> int:
+    from functools import reduce
+
     from pyspark.sql import functions as F
 
-    rows = bad.select(
-        F.col("_raw"),
-        F.concat(F.lit("failed "), F.col("_dq_reasons")).alias("_reason"),
-        *tables.BRONZE_METADATA,
-        F.lit("validate").alias(tables.STAGE),
-    )
+    parts = [
+        bad.select(
+            F.col("_raw"),
+            F.concat(
+                F.lit(f"failed {table}: " if name_tables else "failed "), F.col("_dq_reasons")
+            ).alias("_reason"),
+            *tables.BRONZE_METADATA,
+            F.lit("validate").alias(tables.STAGE),
+        )
+        for table, bad in rejected
+    ]
     written = ctx.lake.replace_partition(
         tables.quarantine(source),
-        rows,
+        reduce(lambda left, right: left.unionByName(right), parts),
         {tables.STAGE: "validate", tables.RUN_DATE: ctx.ds},
         ctx.commit_metadata("validate"),
     )

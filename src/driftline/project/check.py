@@ -1,0 +1,183 @@
+"""`driftline check`: every problem of a project at once, before any run.
+
+A pipeline that fails at 02:00 on its first night, one key at a time, is how a new user
+learns to distrust it. This reads everything a night needs (settings, the pipeline file,
+the expectation suites and the columns they name, connections, the drop folder, the DAG
+files) without starting Spark or touching a source, and reports all it finds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from driftline.core import tables
+from driftline.core.errors import ConfigError
+from driftline.core.loading import load_pipeline
+from driftline.core.pipeline import PipelineConfig
+from driftline.core.settings import Settings, load_settings
+from driftline.data.features import AS_OF
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    level: Literal["error", "warning"]
+    where: str  # the file, key or connection it is about
+    message: str
+
+
+def check_project(dags_folder: Path | None = None) -> list[Problem]:
+    """All problems found; an empty list means the project is ready to run."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        return [Problem("error", "DRIFTLINE_* settings", str(error))]
+    problems: list[Problem] = []
+    pipeline_file = settings.resolved_pipeline_file
+    try:
+        pipeline = load_pipeline(pipeline_file)
+    except ConfigError as error:
+        problems.append(Problem("error", str(pipeline_file), str(error)))
+        pipeline = None
+    if pipeline is None:
+        return problems  # the DAG files would only fail on the same pipeline file
+    problems += suite_problems(settings, pipeline)
+    problems += connection_problems(pipeline)
+    problems += path_problems(settings, pipeline)
+    problems += dag_problems(dags_folder or settings.home / "dags")
+    return problems
+
+
+def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem]:
+    """Each suite validate needs exists, is a valid GE suite, and names declared columns."""
+    from driftline.quality.suites import load_suite
+
+    problems = []
+    entity, label = pipeline.entity, pipeline.label
+    # Each suite's table and the columns it has: a source's declared ones, or the feature
+    # table's (checked when it is built, trained on and scored).
+    targets = {
+        tables.silver(entity.name): (
+            f"source {entity.source!r}",
+            set(pipeline.source(entity.source).columns),
+        ),
+        tables.LABELS: (f"source {label.source!r}", set(pipeline.source(label.source).columns)),
+        tables.FEATURES: (
+            "the features table",
+            {entity.key, AS_OF, *pipeline.feature_names, tables.RUN_DATE},
+        ),
+    }
+    for table, (owner, declared) in targets.items():
+        try:
+            suite = load_suite(settings.resolved_expectations_dir, table)
+        except ConfigError as error:
+            problems.append(Problem("error", table, str(error)))
+            continue
+        data = json.loads(suite.path.read_text(encoding="utf-8"))
+        for index, expectation in enumerate(data.get("expectations", [])):
+            kwargs = expectation.get("kwargs") or {}
+            named = [kwargs["column"]] if "column" in kwargs else []
+            named += list(kwargs.get("column_list") or [])
+            named += list(kwargs.get("column_set") or [])
+            for column in named:
+                if column not in declared:
+                    problems.append(
+                        Problem(
+                            "error",
+                            f"{suite.path.name}: expectations[{index}]",
+                            f"{expectation.get('type')} names column {column!r}, which "
+                            f"{owner} does not have ({sorted(declared)})",
+                        )
+                    )
+    return problems
+
+
+def connection_problems(pipeline: PipelineConfig) -> list[Problem]:
+    """Every `conn_id` a source names resolves, from the environment (`AIRFLOW_CONN_*`) or
+    Airflow's own connection store."""
+    problems = []
+    for source in pipeline.sources:
+        if source.conn_id is None or _connection_exists(source.conn_id):
+            continue
+        problems.append(
+            Problem(
+                "error",
+                f"sources.{source.name}.conn_id",
+                f"Airflow connection {source.conn_id!r} not found: set "
+                f"AIRFLOW_CONN_{source.conn_id.upper()} (a URI or JSON) or add it in the "
+                "Airflow UI under Admin > Connections",
+            )
+        )
+    return problems
+
+
+def _connection_exists(conn_id: str) -> bool:
+    if f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ:
+        return True
+    try:
+        from airflow.models.connection import Connection
+
+        Connection.get_connection_from_secrets(conn_id)
+    except Exception:  # not found, or no metadata DB to look in: either way not usable
+        logger.debug("connection %s not resolvable", conn_id, exc_info=True)
+        return False
+    return True
+
+
+def path_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem]:
+    """Local sources' folders: a missing drop root is an error, a source without any
+    delivered file yet a warning (the first night would record it as missing)."""
+    local = [s for s in pipeline.sources if s.kind == "local" and s.path]
+    if not local:
+        return []
+    root = settings.resolved_drop_root
+    if not root.is_dir():
+        return [
+            Problem(
+                "error",
+                "DRIFTLINE_DROP_ROOT",
+                f"drop folder {root} does not exist: create it, or point DRIFTLINE_DROP_ROOT "
+                "at the folder your local sources deliver into",
+            )
+        ]
+    problems = []
+    for source in local:
+        assert source.path is not None
+        pattern = source.path.replace("{run_date}", "*")
+        if not any(root.glob(pattern)):
+            problems.append(
+                Problem(
+                    "warning",
+                    f"sources.{source.name}.path",
+                    f"no file under {root} matches {pattern!r} for any date yet",
+                )
+            )
+    return problems
+
+
+def dag_problems(dags_folder: Path) -> list[Problem]:
+    """The DAG files import (as Airflow's parser would run them)."""
+    if not dags_folder.is_dir():
+        return [
+            Problem(
+                "error",
+                str(dags_folder),
+                "no dags/ folder: `driftline init` writes one (one short file per DAG)",
+            )
+        ]
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(str(dags_folder))
+    problems = [
+        Problem("error", str(path), f"DAG file failed to import: {error.strip().splitlines()[-1]}")
+        for path, error in bag.import_errors.items()
+    ]
+    if not bag.import_errors and "driftline_nightly" not in bag.dag_ids:
+        problems.append(Problem("error", str(dags_folder), "no driftline_nightly DAG in it"))
+    return problems

@@ -1,0 +1,41 @@
+"""A source's delivered rows for a date, parsed as ingest would parse them, without writing
+anything: what `driftline expectations suggest --source` learns a starter suite from before
+the first run has made any table."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from driftline.context import RunContext
+from driftline.core.errors import SourceError
+from driftline.core.source_config import SourceConfig
+from driftline.sources.acquire import acquire
+from driftline.sources.readers import CORRUPT, read
+from driftline.sources.staging import fresh_dir
+from driftline.sources.unpack import members
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+def delivered_rows(ctx: RunContext, source: SourceConfig, run_date: date) -> DataFrame:
+    """The parseable rows of what `source` delivered for `run_date`, declared columns as
+    strings (as bronze holds them); unpacked under the staging folder's `preview`."""
+    delivered = acquire(ctx.settings, source, run_date)
+    if not delivered.files:
+        raise SourceError(
+            f"source {source.name} delivered nothing for {run_date}: pick a --date with files"
+        )
+    workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, run_date, "preview")
+    readable = []
+    for index, file in enumerate(delivered.files):
+        readable.extend(members(source, file, workdir, index))
+    parsed, broken = read(ctx.spark, source, readable)
+    if not parsed:
+        reasons = "; ".join(f"{m.label}: {why}" for m, why in broken)
+        raise SourceError(f"no readable file from source {source.name}: {reasons}")
+    frame = parsed[0].frame
+    for group in parsed[1:]:
+        frame = frame.unionByName(group.frame, allowMissingColumns=True)
+    return frame.where(frame[CORRUPT].isNull()).select(*source.columns)
