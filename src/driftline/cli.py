@@ -199,13 +199,14 @@ def init(
     sample: Annotated[
         bool, typer.Option(help="write seven nights of sample files into drop/")
     ] = True,
+    sample_rows: Annotated[int, typer.Option(min=50, help="customers per sample file")] = 400,
 ) -> None:
     """Start a project of your own: a commented pipeline file, starter suites, the DAG
     files, a README and a sample drop, all from the installed package."""
     from driftline.project.scaffold import SAMPLE_NIGHTS, SAMPLE_START, init_project
 
     try:
-        written = init_project(folder, sample=sample)
+        written = init_project(folder, sample=sample, sample_rows=sample_rows)
     except DriftlineError as error:
         print_error(error)
         raise typer.Exit(1) from None

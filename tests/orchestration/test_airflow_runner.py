@@ -36,3 +36,27 @@ def test_a_failed_metadata_migration_does_not_print_the_password(tmp_path: Path)
         migrate_metadata_db(environment)
     assert "hunter2" not in str(caught.value)
     assert "airflow:***@127.0.0.1:1" in str(caught.value)
+
+
+@pytest.mark.integration
+def test_a_backfill_parses_an_unknown_dag_and_refuses_a_paused_one(airflow_db) -> None:  # type: ignore[no-untyped-def]
+    """What `driftline backfill` checks before asking Airflow: a DAG the metadata DB does not
+    know yet is parsed (as the dag-processor would), and a paused one is refused with what
+    to do, rather than leaving its runs queued without a word."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    from driftline.core.errors import DriftlineError
+    from driftline.orchestration.airflow_runner import ready_for_backfill
+
+    with create_session() as session:
+        # Known already when another test ran it through dag.test(); paused either way.
+        known = session.get(DagModel, "driftline_maintenance")
+        if known is not None:
+            known.is_paused = True
+    with pytest.raises(DriftlineError, match=r"driftline_maintenance is paused.*unpause"):
+        ready_for_backfill("driftline_maintenance")  # parsed first if unknown
+    with create_session() as session:
+        assert session.get(DagModel, "driftline_maintenance") is not None
+        session.get(DagModel, "driftline_maintenance").is_paused = False
+    ready_for_backfill("driftline_maintenance")  # known and unpaused: ready

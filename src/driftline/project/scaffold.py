@@ -41,7 +41,7 @@ def template_files() -> dict[str, str]:
     return files
 
 
-def init_project(target: Path, sample: bool = True) -> list[Path]:
+def init_project(target: Path, sample: bool = True, sample_rows: int = 400) -> list[Path]:
     """Write a project into `target` (new or empty); return the files written."""
     if target.exists() and any(target.iterdir()):
         raise ConfigError(
@@ -58,7 +58,7 @@ def init_project(target: Path, sample: bool = True) -> list[Path]:
         drop = target / "drop"
         write_demo_drop(
             drop,
-            DemoData(start=SAMPLE_START, days=SAMPLE_NIGHTS, drift_day=4, rows_per_day=400),
+            DemoData(start=SAMPLE_START, days=SAMPLE_NIGHTS, drift_day=4, rows_per_day=sample_rows),
         )
         written.extend(sorted(p for p in drop.rglob("*") if p.is_file()))
     logger.info("wrote %d files to %s", len(written), target)

@@ -54,24 +54,14 @@ def _late_for_source(ctx: RunContext, source: SourceConfig) -> list[LateDelivery
     from pyspark.sql import functions as F
 
     since = ctx.run_date - timedelta(days=source.late_files.lookback_days)
-    recorded = (
+    everything = (
         ctx.lake.read(tables.INGEST_MANIFEST)
-        .where((F.col("source") == source.name) & F.col("checksum").isNotNull())
+        .where(F.col("source") == source.name)
         .select(tables.RUN_DATE, "file_name", "checksum", "status")
         .collect()
     )
-    ran = {
-        r[0]
-        for r in ctx.lake.read(tables.INGEST_MANIFEST)
-        .where(
-            (F.col("source") == source.name)
-            & (F.col(tables.RUN_DATE) >= F.lit(since))
-            & (F.col(tables.RUN_DATE) < F.lit(ctx.run_date))
-        )
-        .select(tables.RUN_DATE)
-        .distinct()
-        .collect()
-    }
+    recorded = [r for r in everything if r["checksum"] is not None]
+    ran = {r[0] for r in everything if since <= r[0] < ctx.run_date}
     ingested_on = {
         r["checksum"]: r[tables.RUN_DATE]
         for r in recorded

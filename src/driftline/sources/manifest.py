@@ -57,19 +57,24 @@ def _manifest_rows(ctx: RunContext, source: str) -> DataFrame | None:
     return ctx.lake.read(tables.INGEST_MANIFEST).where(F.col("source") == source)
 
 
-def checksums_ingested_on_other_dates(ctx: RunContext, source: str) -> dict[str, str]:
+def recorded_deliveries(ctx: RunContext, source: str) -> tuple[dict[str, str], dict[str, str]]:
+    """What the manifest holds for this source, in one read: (checksum -> the other date it
+    was ingested on, for exactly-once; file name -> checksum recorded for this run date,
+    before this run replaces it: a name delivered again with other content is a
+    correction)."""
     from pyspark.sql import functions as F
 
     manifest = _manifest_rows(ctx, source)
     if manifest is None:
-        return {}
+        return {}, {}
     rows = (
-        manifest.where(F.col(tables.RUN_DATE) != F.lit(ctx.run_date))
-        .where(F.col("status").isin("ingested", "quarantined"))
-        .select("checksum", F.col(tables.RUN_DATE).cast("string"))
+        manifest.where(F.col("checksum").isNotNull())
+        .select("checksum", F.col(tables.RUN_DATE).cast("string"), "file_name", "status")
         .collect()
     )
-    return {r[0]: r[1] for r in rows}
+    today = ctx.run_date.isoformat()
+    elsewhere = {r[0]: r[1] for r in rows if r[1] != today and r[3] in ("ingested", "quarantined")}
+    return elsewhere, {r[2]: r[0] for r in rows if r[1] == today}
 
 
 def watermarks(ctx: RunContext, source: SourceConfig) -> Watermarks:
@@ -132,21 +137,3 @@ def _manifest_row(
         json.dumps(o.renamed, ensure_ascii=False, sort_keys=True) if o.renamed else None,
         o.replaces,
     )
-
-
-def recorded_names(ctx: RunContext, source: str) -> dict[str, str]:
-    """File name -> checksum the manifest holds for this source and run date (before this
-    run replaces it): a name delivered again with other content is a correction."""
-    from pyspark.sql import functions as F
-
-    manifest = _manifest_rows(ctx, source)
-    if manifest is None:
-        return {}
-    rows = (
-        manifest.where(
-            (F.col(tables.RUN_DATE) == F.lit(ctx.run_date)) & F.col("checksum").isNotNull()
-        )
-        .select("file_name", "checksum")
-        .collect()
-    )
-    return {r[0]: r[1] for r in rows}

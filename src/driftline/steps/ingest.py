@@ -61,8 +61,7 @@ def ingest_source(
 ) -> tuple[list[manifest.FileOutcome], dict[str, int], list[str]]:
     delivered = acquire(ctx.settings, source, ctx.run_date, manifest.watermarks(ctx, source))
     logger.info("source %s: %d file(s) for %s", source.name, len(delivered.files), ctx.ds)
-    seen_elsewhere = manifest.checksums_ingested_on_other_dates(ctx, source.name)
-    earlier = manifest.recorded_names(ctx, source.name)
+    seen_elsewhere, earlier = manifest.recorded_deliveries(ctx, source.name)
     workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
 
     outcomes = [manifest.FileOutcome(None, "not_ready", name) for name in delivered.not_ready]

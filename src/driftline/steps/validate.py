@@ -60,8 +60,11 @@ def run(ctx: RunContext) -> StepResult:
                 batch = checked_batch(ctx, source_name, table)
                 bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
                 persisted.append(bad)
-                rejected = bad.count()
-                rejected_rows.append((table, bad))
+                if len(source_tables) == 1:  # the usual case: the write counts them
+                    rejected = _quarantine(ctx, source_name, [(table, bad)], False)
+                else:
+                    rejected = bad.count()
+                    rejected_rows.append((table, bad))
                 table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
                 # Counted by the Delta log, so GE needs no pass for it.
                 rows = ctx.lake.partition_rows(
@@ -79,9 +82,10 @@ def run(ctx: RunContext) -> StepResult:
                 write_results(ctx, table, table_outcomes)
                 outcomes.extend(table_outcomes)
                 result.metrics[f"{table}.quarantined"] = rejected
-            # One write per source: a source feeding two tables (features and labels in one
-            # file) keeps both tables' rejects, each reason naming its table.
-            _quarantine(ctx, source_name, rejected_rows, len(source_tables) > 1)
+            if rejected_rows:
+                # One write per source: a source feeding two tables (features and labels in
+                # one file) keeps both tables' rejects, each reason naming its table.
+                _quarantine(ctx, source_name, rejected_rows, True)
         finally:
             for bad in persisted:
                 bad.unpersist()
