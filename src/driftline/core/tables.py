@@ -44,6 +44,15 @@ def silver(entity: str) -> str:
     return f"silver/{entity}"
 
 
+def validated_sources(pipeline: PipelineConfig) -> dict[str, str]:
+    """Table each validated batch is headed for -> the source it comes from (one source may
+    feed both, when a file carries features and outcome)."""
+    return {
+        silver(pipeline.entity.name): pipeline.entity.source,
+        LABELS: pipeline.label.source,
+    }
+
+
 def all_tables(pipeline: PipelineConfig) -> list[str]:
     """Every table a pipeline writes (the ones maintenance looks after)."""
     per_source = [t for s in pipeline.sources for t in (bronze(s.name), quarantine(s.name))]

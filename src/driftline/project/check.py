@@ -59,20 +59,17 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
     from driftline.quality.suites import load_suite
 
     problems = []
-    entity, label = pipeline.entity, pipeline.label
-    # Each suite's table and the columns it has: a source's declared ones, or the feature
+    entity = pipeline.entity
+    # Each suite's table and the columns it has: its source's declared ones, or the feature
     # table's (checked when it is built, trained on and scored).
     targets = {
-        tables.silver(entity.name): (
-            f"source {entity.source!r}",
-            set(pipeline.source(entity.source).columns),
-        ),
-        tables.LABELS: (f"source {label.source!r}", set(pipeline.source(label.source).columns)),
-        tables.FEATURES: (
-            "the features table",
-            {entity.key, AS_OF, *pipeline.feature_names, tables.RUN_DATE},
-        ),
+        table: (f"source {source!r}", set(pipeline.source(source).columns))
+        for table, source in tables.validated_sources(pipeline).items()
     }
+    targets[tables.FEATURES] = (
+        "the features table",
+        {entity.key, AS_OF, *pipeline.feature_names, tables.RUN_DATE},
+    )
     for table, (owner, declared) in targets.items():
         try:
             suite = load_suite(settings.resolved_expectations_dir, table)

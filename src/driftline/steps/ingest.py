@@ -154,8 +154,9 @@ def ingest_source(
         elif outcome.rows_bronze == 0:
             outcome.status = "quarantined"
     versions.update(manifest.write_manifest(ctx, source, outcomes, added))
-    if any(o.status == "missing" for o in outcomes):
-        _act_on_missing_delivery(ctx, source, outcomes[-1])
+    for outcome in outcomes:
+        if outcome.status == "missing":
+            _act_on_missing_delivery(ctx, source, outcome)
     return outcomes, versions, added
 
 

@@ -25,14 +25,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def targets(ctx: RunContext) -> dict[str, str]:
-    """Table each validated batch is headed for -> the source it comes from."""
-    return {
-        tables.silver(ctx.pipeline.entity.name): ctx.pipeline.entity.source,
-        tables.LABELS: ctx.pipeline.label.source,
-    }
-
-
 def docs_dir(ctx: RunContext) -> Path | None:
     """Where this run's Data Docs go: under the lakehouse when it is a local folder."""
     root = ctx.settings.resolved_lake_uri
@@ -48,7 +40,7 @@ def run(ctx: RunContext) -> StepResult:
     outcomes: list[ExpectationOutcome] = []
     docs = docs_dir(ctx)
     by_source: dict[str, list[str]] = {}
-    for table, source_name in targets(ctx).items():
+    for table, source_name in tables.validated_sources(ctx.pipeline).items():
         by_source.setdefault(source_name, []).append(table)
     for source_name, source_tables in by_source.items():
         source = ctx.pipeline.source(source_name)
