@@ -60,3 +60,54 @@ def test_a_backfill_parses_an_unknown_dag_and_refuses_a_paused_one(airflow_db) -
         assert session.get(DagModel, "driftline_maintenance") is not None
         session.get(DagModel, "driftline_maintenance").is_paused = False
     ready_for_backfill("driftline_maintenance")  # known and unpaused: ready
+
+
+def test_a_transaction_refused_by_a_busy_sqlite_is_run_again(tmp_path: Path) -> None:
+    """Another connection holds SQLite's write lock for a moment; a writer that is refused
+    at once (as a read-then-write transaction is) succeeds on a later attempt."""
+    import sqlite3
+    import threading
+
+    from driftline.orchestration.airflow_runner import retry_while_sqlite_is_busy
+
+    path = tmp_path / "metadata.db"
+    sqlite3.connect(path).execute("create table dag_run (id integer)").connection.commit()
+    holder = sqlite3.connect(path, check_same_thread=False)
+    holder.execute("begin immediate")
+    released = threading.Timer(0.5, holder.rollback)
+    released.start()
+    tries: list[int] = []
+
+    def insert() -> int:
+        tries.append(1)
+        with sqlite3.connect(path, timeout=0) as connection:
+            return connection.execute("insert into dag_run values (1)").rowcount
+
+    assert retry_while_sqlite_is_busy(insert, first_wait_s=0.4) == 1
+    released.join()
+    assert len(tries) >= 2
+    assert sqlite3.connect(path).execute("select count(*) from dag_run").fetchone() == (1,)
+
+
+def test_other_errors_and_the_last_busy_attempt_are_raised(tmp_path: Path) -> None:
+    import sqlite3
+
+    from driftline.orchestration.airflow_runner import retry_while_sqlite_is_busy
+
+    calls: list[int] = []
+
+    def broken() -> None:
+        calls.append(1)
+        raise ValueError("no such DAG")
+
+    with pytest.raises(ValueError, match="no such DAG"):
+        retry_while_sqlite_is_busy(broken, first_wait_s=0)
+    assert len(calls) == 1
+
+    def always_busy() -> None:
+        calls.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError):
+        retry_while_sqlite_is_busy(always_busy, attempts=3, first_wait_s=0)
+    assert len(calls) == 4

@@ -11,9 +11,11 @@ import logging
 import os
 import subprocess
 import sys
+import time as time_module
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from driftline.core.errors import DriftlineError, redact
 
@@ -21,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 SQLITE_LOCK_WAIT_S = 60
+T = TypeVar("T")
 
 
 def airflow_environment(
@@ -171,7 +174,8 @@ def create_backfill(
         raise DriftlineError(f"--to {end} is before --from {start}")
     ready_for_backfill(dag_id)
     try:
-        backfill = _create_backfill(
+        backfill = retry_while_sqlite_is_busy(
+            _create_backfill,
             dag_id=dag_id,
             # Whole days, both ends included: a cron schedule's runs are at its hour, not
             # at midnight (a nightly at 02:00 has logical dates at 02:00).
@@ -192,6 +196,39 @@ def create_backfill(
         runs = session.query(DagRun).filter(DagRun.backfill_id == backfill.id).all()
         dates = sorted(r.logical_date.date() for r in runs if r.logical_date is not None)
     return int(backfill.id), dates
+
+
+def retry_while_sqlite_is_busy(
+    action: Callable[..., T],
+    *args: Any,
+    attempts: int = 5,
+    first_wait_s: float = 2.0,
+    **kwargs: Any,
+) -> T:
+    """Run one metadata-DB transaction, again when SQLite answers "database is locked".
+
+    The busy timeout does not cover every case: a transaction that read first and then
+    wants to write is refused at once when another connection is committing (SQLite
+    cannot wait there without deadlocking), and the scheduler, dag-processor and API
+    server write all the time. The failed transaction was rolled back, so running it
+    again is safe; any other error is raised as it is.
+    """
+    wait = first_wait_s
+    for attempt in range(1, attempts + 1):
+        try:
+            return action(*args, **kwargs)
+        except Exception as error:
+            if attempt == attempts or "database is locked" not in str(error):
+                raise
+            logger.warning(
+                "Airflow's SQLite database was busy (attempt %d of %d); trying again in %.0f s",
+                attempt,
+                attempts,
+                wait,
+            )
+            time_module.sleep(wait)
+            wait *= 2
+    raise AssertionError("unreachable")
 
 
 def ready_for_backfill(dag_id: str) -> None:
