@@ -1,8 +1,10 @@
-"""Airflow DAG file: driftline_file_drop for this project's pipeline file.
+"""Airflow DAG file: the file_drop DAG of each of this project's pipelines.
 
-The DAG is defined in the installed package (`driftline.dags.file_drop`).
+One pipeline in driftline.yaml gives driftline_file_drop;
+pipelines/<name>.yaml give driftline_<name>_file_drop.
+The DAGs are defined in the installed package (`driftline.dags.file_drop`).
 """
 
 from driftline.dags import file_drop
 
-dag = file_drop.build()
+globals().update(file_drop.build_all())

@@ -1,8 +1,10 @@
-"""Airflow DAG file: driftline_maintenance for this project's pipeline file.
+"""Airflow DAG file: the maintenance DAG of each of this project's pipelines.
 
-The DAG is defined in the installed package (`driftline.dags.maintenance`).
+One pipeline in driftline.yaml gives driftline_maintenance;
+pipelines/<name>.yaml give driftline_<name>_maintenance.
+The DAGs are defined in the installed package (`driftline.dags.maintenance`).
 """
 
 from driftline.dags import maintenance
 
-dag = maintenance.build()
+globals().update(maintenance.build_all())

@@ -1,8 +1,10 @@
-"""Airflow DAG file: driftline_nightly for this project's pipeline file.
+"""Airflow DAG file: the nightly DAG of each of this project's pipelines.
 
-The DAG is defined in the installed package (`driftline.dags.nightly`).
+One pipeline in driftline.yaml gives driftline_nightly;
+pipelines/<name>.yaml give driftline_<name>_nightly.
+The DAGs are defined in the installed package (`driftline.dags.nightly`).
 """
 
 from driftline.dags import nightly
 
-dag = nightly.build()
+globals().update(nightly.build_all())

@@ -1,8 +1,10 @@
-"""Airflow DAG file: driftline_retrain for this project's pipeline file.
+"""Airflow DAG file: the retrain DAG of each of this project's pipelines.
 
-The DAG is defined in the installed package (`driftline.dags.retrain`).
+One pipeline in driftline.yaml gives driftline_retrain;
+pipelines/<name>.yaml give driftline_<name>_retrain.
+The DAGs are defined in the installed package (`driftline.dags.retrain`).
 """
 
 from driftline.dags import retrain
 
-dag = retrain.build()
+globals().update(retrain.build_all())

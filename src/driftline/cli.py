@@ -21,6 +21,24 @@ app = typer.Typer(help="Driftline: batch ML pipelines that notice drift.", no_ar
 console = Console(width=110)
 
 
+PipelineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pipeline",
+        envvar="DRIFTLINE_PIPELINE",
+        help="which of the project's pipelines (pipelines/<name>.yaml); optional with one",
+    ),
+]
+
+
+def choose_pipeline(name: str | None) -> None:
+    """Make `name` the pipeline every context this command builds is about."""
+    import os
+
+    if name:
+        os.environ["DRIFTLINE_PIPELINE"] = name
+
+
 def print_error(error: Exception) -> None:
     """The error's own message, as text (never read as rich markup), with the password of
     any URL in it masked."""
@@ -77,9 +95,13 @@ def project_dags() -> Path:
     return _prepared["dags"]
 
 
-def night_table(title: str) -> tuple[Table, Callable[[NightReport], None]]:
+def night_table(
+    title: str, many_pipelines: bool = False
+) -> tuple[Table, Callable[[NightReport], None]]:
     """The per-night table `demo` and `run` print, and the callback that fills it."""
     table = Table(title=title)
+    if many_pipelines:
+        table.add_column("pipeline")
     for column in (
         "date",
         "state",
@@ -93,8 +115,10 @@ def night_table(title: str) -> tuple[Table, Callable[[NightReport], None]]:
         table.add_column(column)
 
     def show(report: NightReport) -> None:
-        console.print(f"[green]{report.run_date}[/] {report.state}")
+        which = f"{report.pipeline} " if report.pipeline else ""
+        console.print(f"[green]{which}{report.run_date}[/] {report.state}")
         table.add_row(
+            *([report.pipeline or "-"] if many_pipelines else []),
             str(report.run_date),
             report.state,
             str(report.rows_bronze),
@@ -244,14 +268,26 @@ def run(
     date: Annotated[str | None, typer.Option("--date", help="one logical date")] = None,
     start: Annotated[str | None, typer.Option("--from", help="first date, YYYY-MM-DD")] = None,
     end: Annotated[str | None, typer.Option("--to", help="last date, YYYY-MM-DD")] = None,
+    pipeline: Annotated[
+        str | None,
+        typer.Option(
+            "--pipeline",
+            envvar="DRIFTLINE_PIPELINE",
+            help="run only this pipeline (default: every pipeline)",
+        ),
+    ] = None,
 ) -> None:
-    """Run the project's nightly DAG for dates, in order, through Airflow without a
+    """Run the project's nightly DAGs for dates, in order, through Airflow without a
     scheduler (as `demo` does): each date replaces its own partitions, so re-running is
-    safe. A retrain the policy triggers runs before the next date."""
+    safe. A retrain the policy triggers runs before the next date. Over a range, each
+    pipeline runs on the dates its schedule runs on (a weekly one on its weekday); --date
+    runs that date whatever the schedule."""
     import os
     from datetime import timedelta
 
     from driftline.context import parse_run_date
+    from driftline.core.loading import pipeline_file, project_pipelines
+    from driftline.core.settings import load_settings
     from driftline.orchestration.airflow_runner import migrate_metadata_db
     from driftline.orchestration.nights import run_nights
 
@@ -263,11 +299,17 @@ def run(
         raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
     dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     dags = project_dags()
-    table, show = night_table(f"driftline_nightly, {first} to {last}")
+    try:
+        chosen = [pipeline_file(load_settings(), pipeline)] if pipeline else project_pipelines()
+    except DriftlineError as error:
+        print_error(error)
+        raise typer.Exit(1) from None
+    names = ", ".join(p.dag_id("nightly") for p in chosen)
+    table, show = night_table(f"{names}, {first} to {last}", many_pipelines=len(chosen) > 1)
     try:
         migrate_metadata_db(dict(os.environ))
-        with console.status("running driftline_nightly through Airflow..."):
-            run_nights(dates, dags, show)
+        with console.status(f"running {names} through Airflow..."):
+            run_nights(dates, dags, show, chosen, follow_schedule=date is None)
     except DriftlineError as error:
         console.print(table)
         print_error(error)
@@ -279,7 +321,10 @@ def run(
 def backfill(
     start: Annotated[str, typer.Option("--from", help="first logical date, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--to", help="last logical date, YYYY-MM-DD")],
-    dag_id: Annotated[str, typer.Option("--dag")] = "driftline_nightly",
+    pipeline: PipelineOption = None,
+    dag_id: Annotated[
+        str | None, typer.Option("--dag", help="default: the pipeline's nightly DAG")
+    ] = None,
     max_active_runs: Annotated[int, typer.Option(min=1, help="dates run at once")] = 1,
     reprocess: Annotated[
         str, typer.Option(help="dates that already ran: none | failed | completed")
@@ -292,11 +337,14 @@ def backfill(
     dates the nightly run writes.
     """
     from driftline.context import parse_run_date
+    from driftline.core.loading import pipeline_file
+    from driftline.core.settings import load_settings
     from driftline.orchestration.airflow_runner import create_backfill, scheduler_running
 
     if reprocess not in ("none", "failed", "completed"):
         raise typer.BadParameter("use none, failed or completed", param_hint="--reprocess")
     try:
+        dag_id = dag_id or pipeline_file(load_settings(), pipeline).dag_id("nightly")
         backfill_id, dates = create_backfill(
             dag_id, parse_run_date(start), parse_run_date(end), max_active_runs, reprocess
         )
@@ -319,8 +367,10 @@ def backfill(
 def audit(
     entity: Annotated[str, typer.Option(help="the entity key value, e.g. C00042")],
     date: Annotated[str, typer.Option(help="the prediction's date, YYYY-MM-DD")],
+    pipeline: PipelineOption = None,
 ) -> None:
     """Which model and which data produced a past prediction, and its top contributions."""
+    choose_pipeline(pipeline)
     from driftline.context import build_context, parse_run_date
     from driftline.model.audit import audit as run_audit
 
@@ -355,8 +405,10 @@ def audit(
 @app.command()
 def report(
     date: Annotated[str, typer.Option(help="the run date to report on, YYYY-MM-DD")],
+    pipeline: PipelineOption = None,
 ) -> None:
     """Write the static HTML report of a run date (drift, accuracy, champions, quality)."""
+    choose_pipeline(pipeline)
     from driftline.context import build_context
     from driftline.monitoring.report import build
 
@@ -378,8 +430,10 @@ def model_promote(
         str | None, typer.Option(help="model version to judge (default: newest challenger)")
     ] = None,
     date: Annotated[str, typer.Option(help="date to record the decision under")] = "today",
+    pipeline: PipelineOption = None,
 ) -> None:
     """Run the promotion gate; the champion changes only if the challenger wins."""
+    choose_pipeline(pipeline)
     from datetime import date as date_type
 
     from driftline.context import build_context
@@ -403,8 +457,9 @@ def model_promote(
 
 
 @model_app.command("rollback")
-def model_rollback() -> None:
+def model_rollback(pipeline: PipelineOption = None) -> None:
     """Give `champion` back to the version that held it before."""
+    choose_pipeline(pipeline)
     from datetime import date as date_type
 
     from driftline.context import build_context
@@ -419,8 +474,9 @@ def model_rollback() -> None:
 
 
 @model_app.command("history")
-def model_history() -> None:
+def model_history(pipeline: PipelineOption = None) -> None:
     """Who held `champion` when, and how they got it."""
+    choose_pipeline(pipeline)
     from driftline.context import build_context
     from driftline.model.lifecycle import history
 
@@ -451,8 +507,10 @@ def lake_maintain(
             min=1, help="history to keep for time travel (default: DRIFTLINE_AUDIT_RETENTION_DAYS)"
         ),
     ] = None,
+    pipeline: PipelineOption = None,
 ) -> None:
     """VACUUM every table: what is older than the retention and no version needs goes."""
+    choose_pipeline(pipeline)
     from datetime import date as date_type
 
     from driftline.context import build_context
@@ -493,9 +551,11 @@ def expectations_suggest(
     date: Annotated[
         str | None, typer.Option(help="with --source: the date whose files to read")
     ] = None,
+    pipeline: PipelineOption = None,
 ) -> None:
     """Write a starter suite from the table's current data, or (before the first run) from
     a source's delivered files, for a person to review."""
+    choose_pipeline(pipeline)
     import json
 
     from driftline.context import build_context, parse_run_date
@@ -518,6 +578,7 @@ def expectations_suggest(
         print_error(error)
         raise typer.Exit(1) from None
     target = output or ctx.settings.resolved_expectations_dir / f"{name}.suggested.json"
+    target.parent.mkdir(parents=True, exist_ok=True)  # a new pipeline's suites folder
     target.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
     console.print(
         f"wrote {len(suite['expectations'])} expectations to {target}; review them, "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from driftline.core.loading import load_pipeline
+from driftline.core.loading import PipelineFile, load_project_pipeline, pipeline_settings
 from driftline.core.pipeline import PipelineConfig
 from driftline.core.settings import Settings, load_settings
 
@@ -85,8 +85,10 @@ def build_context(
     from driftline.core.spark import get_spark
     from driftline.lake import open_lake
 
-    settings = settings or load_settings()
-    pipeline = load_pipeline(settings.resolved_pipeline_file)
+    settings = pipeline_settings(settings or load_settings())
+    pipeline = load_project_pipeline(
+        PipelineFile(settings.pipeline, settings.resolved_pipeline_file)
+    )
     spark = get_spark(settings, app_name=f"driftline-{pipeline.pipeline}")
     lake = open_lake(
         settings.resolved_lake_uri, spark, settings.lake_backend, settings.audit_retention_days

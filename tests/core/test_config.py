@@ -166,3 +166,44 @@ def test_fixed_width_layout_must_not_overlap_and_must_cover_columns() -> None:
 def test_unknown_encoding_is_named() -> None:
     with pytest.raises(ConfigError, match=r"sources\.0\.encoding"):
         parse_pipeline(with_source(encoding="latin-42"))
+
+
+@pytest.mark.parametrize(
+    "schedule", ["0 2 * * *", "@daily", "0 3 * * 1", "@weekly", "@monthly", "0 2 * * 1-5"]
+)
+def test_daily_and_coarser_schedules_load(schedule: str) -> None:
+    data = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+    assert parse_pipeline({**data, "schedule": schedule}).schedule == schedule
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("@hourly", "runs more than once a day"),
+        ("0 */6 * * *", "runs more than once a day"),
+        ("0 2,14 * * *", "would replace the first's data"),
+        ("every night", "is not a cron expression"),
+    ],
+)
+def test_a_schedule_that_would_overwrite_a_partition_is_refused(
+    schedule: str, message: str
+) -> None:
+    data = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+    with pytest.raises(ConfigError, match="schedule") as caught:
+        parse_pipeline({**data, "schedule": schedule})
+    assert message in str(caught.value)
+
+
+def test_a_range_runs_on_the_dates_the_schedule_runs() -> None:
+    from datetime import date
+
+    from driftline.core.pipeline import scheduled_dates
+
+    may = (date(2024, 5, 1), date(2024, 5, 15))
+    assert len(scheduled_dates("0 2 * * *", *may)) == 15
+    assert scheduled_dates("0 2 * * 3", *may) == [date(2024, 5, d) for d in (1, 8, 15)]
+    assert scheduled_dates("@monthly", date(2024, 1, 15), date(2024, 4, 1)) == [
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+        date(2024, 4, 1),
+    ]

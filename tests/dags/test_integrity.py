@@ -63,7 +63,7 @@ def test_file_drop_waits_with_deferrable_sensors(dagbag) -> None:  # type: ignor
 
 
 def test_parsing_the_dags_imports_nothing_heavy() -> None:
-    """What Airflow's parser runs for every DAG file (import and `build()`), checked in a
+    """What Airflow's parser runs for every DAG file (import and `build_all()`), checked in a
     fresh interpreter: no Spark, MLflow, XGBoost, GE or Delta module gets loaded."""
     import subprocess
     import sys
@@ -73,7 +73,7 @@ def test_parsing_the_dags_imports_nothing_heavy() -> None:
         "from driftline.dags import DAG_FILES\n"
         "import importlib\n"
         "for module in DAG_FILES.values():\n"
-        "    importlib.import_module(f'driftline.dags.{module}').build()\n"
+        "    importlib.import_module(f'driftline.dags.{module}').build_all()\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(HEAVY)!r}))\n"
     )
     loaded = subprocess.run(
@@ -111,3 +111,20 @@ def test_an_invalid_pipeline_file_is_an_import_error_not_a_guessed_schedule(
         assert not bag.dag_ids
         (error,) = bag.import_errors.values()
         assert f"{broken} is invalid" in error and "start_date" in error, error
+
+
+def test_dag_files_written_before_build_all_still_import(tmp_path: Path) -> None:
+    """A project's DAG files from an older `driftline init` call `build()`: upgrading the
+    package keeps their DAGs (same ids, so Airflow keeps their history)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from driftline.dags import DAG_FILES
+
+    for name, module in DAG_FILES.items():
+        (tmp_path / name).write_text(
+            f'"""Airflow DAG file."""\n\nfrom driftline.dags import {module}\n\n'
+            f"dag = {module}.build()\n"
+        )
+    bag = DagBag(str(tmp_path))
+    assert bag.import_errors == {}
+    assert sorted(bag.dag_ids) == sorted(f"driftline_{m}" for m in DAG_FILES.values())

@@ -45,6 +45,8 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
     root = tmp_path_factory.mktemp("nightly")
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
     pipeline["retraining"].update({"drift_runs": 1, "cooldown_days": 0})
+    # Segments of 50 customers are compared (the default asks for 100).
+    pipeline["monitoring"]["segment_gaps"] = {"min_support": 20}
     (root / "driftline.yaml").write_text(yaml.safe_dump(pipeline))
     settings = make_settings(root, pipeline_file=root / "driftline.yaml")
     spec = DemoData(start=date(2024, 3, 1), days=3, drift_day=2, rows_per_day=200)
@@ -276,6 +278,31 @@ def test_monitoring_sees_the_drift_on_the_third_day(nightly_run) -> None:  # typ
     assert ("out_of_range_share", "monthly_spend") in quality["2024-03-03"]
 
 
+def test_gaps_between_segments_are_tracked_once_labels_mature(nightly_run) -> None:  # type: ignore[no-untyped-def]
+    from pyspark.sql import functions as F
+
+    metrics = nightly_run["lake"].read(tables.MONITORING_METRICS)
+    gaps = {
+        (row["feature"], row["metric"]): row
+        for row in metrics.where(
+            (F.col(tables.RUN_DATE) == F.lit(date(2024, 3, 3))) & F.col("metric").endswith("_gap")
+        ).collect()
+    }
+    assert set(gaps) == {
+        (feature, f"{metric}_gap")
+        for feature in ("region", "plan")
+        for metric in ("auc", "recall", "positive_rate")
+    }
+    auc = json.loads(gaps[("region", "auc_gap")]["details"])
+    assert len(auc["values"]) >= 2 and min(auc["support"].values()) >= 20
+    assert (
+        gaps[("region", "auc_gap")]["value"]
+        == auc["values"][auc["best"]] - auc["values"][auc["worst"]]
+    )
+    assert gaps[("region", "auc_gap")]["threshold"] == 0.1
+    assert gaps[("plan", "positive_rate_gap")]["threshold"] is None  # tracked, not alerted
+
+
 def test_policy_fired_and_the_triggered_retrain_ran(nightly_run) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
 
@@ -298,6 +325,7 @@ def test_each_night_writes_its_report(nightly_run) -> None:  # type: ignore[no-u
         html = Path(page).read_text(encoding="utf-8")
         assert "Drift per feature" in html
     assert html.count("data:image/png;base64") >= 3
+    assert "Gaps between segments" in html and "<td>auc</td>" in html  # the third night's
 
 
 def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # type: ignore[no-untyped-def]

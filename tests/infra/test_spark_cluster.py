@@ -1,11 +1,13 @@
 """A project of one's own, from the installed wheel, on a real Spark standalone cluster.
 
 A virtualenv with Driftline installed from the project's wheel (not editable, not the
-checkout) runs `driftline init`, `check` and `run` for three nights in-process, in local
-mode: what a new user does. A second project made the same way runs the same nights with
-the spark-submit launcher on a master and a worker started here from the pyspark install
-(the worker from a folder of its own, its executors on that wheel-only Python): every task
-is its own Spark application there, and both lakes must hold the same predictions. (Both
+checkout) runs `driftline init`, `check` and `run` for two nights in-process, in local
+mode: what a new user does. A second project made the same way runs the first night here
+too, then moves to the cluster by settings alone: the second night (which trains the first
+champion and scores, so every step runs) goes through the spark-submit launcher to a master
+and a worker started here from the pyspark install (the worker from a folder of its own,
+its executors on that wheel-only Python). Every task of that night is its own Spark
+application there, and both lakes must hold the same predictions. (Both
 runs are on delta-rs to keep CI's time; the lake contract suite covers delta-spark and the
 reads across backends.)
 """
@@ -171,7 +173,9 @@ def wheel_only_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-NIGHTS = ("2024-01-01", "2024-01-02", "2024-01-03")
+# The first night ingests and validates (no labels yet); the second trains the first
+# champion on the first night's outcomes and scores: every step has run by then.
+NIGHTS = ("2024-01-01", "2024-01-02")
 
 
 def wheel_cli(
@@ -200,7 +204,7 @@ def new_project(python: Path, folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def own_project(wheel_only_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`driftline init`, `check` and `run` for three nights, as the README's "Your own
+    """`driftline init`, `check` and `run` for two nights, as the README's "Your own
     pipeline" section has a new user do, in local mode: the reference for the cluster."""
     project = new_project(wheel_only_python, tmp_path_factory.mktemp("own") / "churn")
     checked = wheel_cli(wheel_only_python, "check", cwd=project)
@@ -213,7 +217,7 @@ def own_project(wheel_only_python: Path, tmp_path_factory: pytest.TempPathFactor
         environment={"DRIFTLINE_SPARK_MASTER": "local[2]"},
     )
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert ran.stdout.count("success") >= 3
+    assert ran.stdout.count("success") >= len(NIGHTS)
     return project
 
 
@@ -221,11 +225,20 @@ def own_project(wheel_only_python: Path, tmp_path_factory: pytest.TempPathFactor
 def submitted_run(
     cluster: dict[str, object], wheel_only_python: Path
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """The same three nights with the spark-submit launcher on the cluster (delta-rs)."""
+    """The same nights, the first on this machine as the reference ran it, the second with
+    the spark-submit launcher on the cluster: a project moves to a cluster by settings alone,
+    and its lake carries over (delta-rs)."""
     project = new_project(wheel_only_python, Path(str(cluster["root"])) / "submitted")
+    here = wheel_cli(
+        wheel_only_python,
+        *("run", "--date", NIGHTS[0]),
+        cwd=project,
+        environment={"DRIFTLINE_SPARK_MASTER": "local[2]"},
+    )
+    assert here.returncode == 0, here.stdout[-3000:] + here.stderr[-3000:]
     return project, wheel_cli(
         wheel_only_python,
-        *("run", "--from", NIGHTS[0], "--to", NIGHTS[-1]),
+        *("run", "--date", NIGHTS[-1]),
         cwd=project,
         environment={
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
@@ -236,7 +249,7 @@ def submitted_run(
     )
 
 
-# About 30 applications, each starting its own JVM: longer than the suite's default limit.
+# About 11 applications, each starting its own JVM: longer than the suite's default limit.
 @pytest.mark.timeout(1800)
 def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     cluster: dict[str, object],
@@ -251,7 +264,7 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
 
     project, submitted = submitted_run
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
-    assert submitted.stdout.count("success") >= 3
+    assert "success" in submitted.stdout
     logs = cluster["logs"]
     assert isinstance(logs, dict)
     # The applications' executors ran on the cluster's worker, not in local mode.
@@ -262,11 +275,13 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     names = Counter(
         app["name"] for app in status["completedapps"] if app["name"].startswith("driftline-")
     )
-    for night in NIGHTS:
-        assert names[f"driftline-ingest-{night}"] == 2, names  # customers, churn_labels
-        for step in ("validate", "conform", "features", "train", "score", "monitor", "policy"):
-            assert names[f"driftline-{step}-{night}"] >= 1, (step, night, names)
-        assert names[f"driftline-report-{night}"] == 1, names
+    # The second night trains the first champion and scores with it: every step ran there.
+    night = NIGHTS[-1]
+    assert names[f"driftline-ingest-{night}"] == 2, names  # customers, churn_labels
+    for step in ("validate", "conform", "features", "late", "train", "score", "monitor"):
+        assert names[f"driftline-{step}-{night}"] >= 1, (step, night, names)
+    assert names[f"driftline-policy-{night}"] == names[f"driftline-report-{night}"] == 1, names
+    assert not any(NIGHTS[0] in name for name in names), names  # ran on this machine
 
     def predictions(workdir: Path) -> list[tuple[object, ...]]:
         table = DeltaTable(str(workdir / "lakehouse" / "predictions")).to_pyarrow_table(
@@ -290,13 +305,13 @@ def test_an_auditor_gets_answers_from_the_projects_lake(
 
     # An auditor's question about a past prediction, from a shell in the project's folder.
     scored = DeltaTable(str(own_project / "lakehouse" / "predictions")).to_pyarrow_table(
-        columns=["customer_id"], filters=[("_run_date", "=", date(2024, 1, 3))]
+        columns=["customer_id"], filters=[("_run_date", "=", date.fromisoformat(NIGHTS[-1]))]
     )
     entity = sorted(scored.column("customer_id").to_pylist())[0]
     answer = wheel_cli(
         wheel_only_python, "audit", "--entity", entity, "--date", NIGHTS[-1], cwd=own_project
     )
     assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-3000:]
-    assert f"{entity} on 2024-01-03" in answer.stdout
+    assert f"{entity} on {NIGHTS[-1]}" in answer.stdout
     assert "(recorded, saabas)" in answer.stdout
     assert "(exact, recomputed)" in answer.stdout

@@ -38,3 +38,5 @@ def test_matches_sklearn_overall_and_per_segment(spark) -> None:  # type: ignore
         assert got.logloss == pytest.approx(log_loss(y, p), rel=1e-9)
         assert got.precision == pytest.approx(precision_score(y, p >= 0.5), rel=1e-12)
         assert got.recall == pytest.approx(recall_score(y, p >= 0.5), rel=1e-12)
+        # Called positive among all predictions, matured or not.
+        assert got.positive_rate == pytest.approx((rows["score"] >= 0.5).mean(), rel=1e-12)

@@ -25,6 +25,14 @@ def test_step_options_are_typed_from_their_defaults() -> None:
     assert parse_args(["ingest", "--run-date", "2024-03-01"]).source is None
 
 
+def test_a_job_is_told_which_pipeline() -> None:
+    assert parse_args(["score", "--run-date", "2024-03-01"]).pipeline is None
+    args = parse_args(
+        ["ingest", "--run-date", "2024-03-01", "--pipeline", "fraud", "--source", "x"]
+    )
+    assert (args.pipeline, args.source) == ("fraud", "x")
+
+
 def test_unknown_steps_and_options_are_refused() -> None:
     with pytest.raises(SystemExit):
         parse_args(["transmogrify", "--run-date", "2024-03-01"])

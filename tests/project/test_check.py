@@ -56,3 +56,50 @@ def test_an_invalid_pipeline_file_names_every_bad_key(project: Path) -> None:
     (problem,) = check_project(project / "dags")
     assert "sources.0.columns.tenure_months" in problem.message
     assert "model.num_boost_rounds" in problem.message
+
+
+def test_a_project_of_many_pipelines_is_checked_pipeline_by_pipeline(project: Path) -> None:
+    (project / "pipelines").mkdir()
+    (project / "driftline.yaml").rename(project / "pipelines" / "churn.yaml")
+    (project / "expectations").rename(project / "churn-suites")
+    (project / "expectations").mkdir()
+    (project / "churn-suites").rename(project / "expectations" / "churn")
+    fraud = yaml.safe_load((project / "pipelines" / "churn.yaml").read_text())
+    fraud["pipeline"] = "fraud"  # model.name left as churn's, and no suites yet
+    (project / "pipelines" / "fraud.yaml").write_text(yaml.safe_dump(fraud))
+
+    found = {(p.level, p.where): p.message for p in check_project(project / "dags")}
+    fraud_file = str(Path("pipelines") / "fraud.yaml")  # as the settings name it: home is .
+    assert set(found) == {
+        ("error", "fraud: silver/customer"),
+        ("error", "fraud: labels"),
+        ("error", "fraud: features"),
+        ("error", f"{fraud_file}: model.name"),
+    }, found
+    assert str(project / "expectations" / "fraud") in found[("error", "fraud: labels")]
+    assert "also pipeline 'churn'" in found[("error", f"{fraud_file}: model.name")]
+
+
+def test_a_command_about_one_pipeline_asks_which(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from driftline.cli import app
+
+    (project / "pipelines").mkdir()
+    for name in ("churn", "fraud"):
+        pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
+        pipeline.update(pipeline=name, model={**pipeline["model"], "name": name})
+        (project / "pipelines" / f"{name}.yaml").write_text(yaml.safe_dump(pipeline))
+    (project / "driftline.yaml").unlink()
+    monkeypatch.delenv("DRIFTLINE_PIPELINE", raising=False)
+    runner = CliRunner()
+    asked = runner.invoke(app, ["report", "--date", "2024-01-02"])
+    assert asked.exit_code == 1
+    assert "2 pipelines (churn, fraud): name one with --pipeline" in asked.output
+    unknown = runner.invoke(
+        app, ["backfill", "--from", "2024-01-01", "--to", "2024-01-02", "--pipeline", "demand"]
+    )
+    assert unknown.exit_code == 1
+    assert "no pipeline 'demand': this project has churn, fraud" in unknown.output

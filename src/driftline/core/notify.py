@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from html import escape
 from typing import Any, Literal
 
@@ -35,7 +35,16 @@ class Event:
 
 
 def send(settings: Settings, event: Event) -> list[str]:
-    """Send `event` to every configured channel; return the channels that took it."""
+    """Send `event` to every configured channel; return the channels that took it.
+
+    In a project of many pipelines the event says whose it is.
+    """
+    if settings.pipeline is not None:
+        event = replace(
+            event,
+            summary=f"{settings.pipeline}: {event.summary}",
+            details={"pipeline": settings.pipeline, **event.details},
+        )
     delivered = []
     for channel in Settings.split_channels(settings.alert_channels):
         try:

@@ -7,10 +7,10 @@ column the label source lacks), so a typo fails with its dotted key when the fil
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from driftline.core.errors import ConfigError
 from driftline.core.source_config import SourceConfig
@@ -18,6 +18,56 @@ from driftline.core.validation import Identifier, Strict
 
 DEFAULT_SCHEDULE = "0 2 * * *"
 DEFAULT_START_DATE = date(2024, 1, 1)
+# Airflow's cron presets, as the cron expressions they stand for.
+CRON_PRESETS = {
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@hourly": "0 * * * *",
+}
+
+
+def scheduled_dates(schedule: str, first: date, last: date) -> list[date]:
+    """The dates in [first, last] on which the schedule runs (every date for a daily one,
+    the Wednesdays for `0 2 * * 3`): what a backfill of that range runs."""
+    from datetime import timedelta
+
+    from croniter import croniter
+
+    expression = CRON_PRESETS.get(schedule, schedule)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(seconds=1)
+    runs = croniter(expression, start)
+    found = []
+    while (day := runs.get_next(datetime).date()) <= last:
+        found.append(day)
+    return found
+
+
+def check_schedule(schedule: str) -> None:
+    """A cron schedule (or preset) that runs at most once a day: daily, weekly, monthly,
+    on weekdays... Each run writes the partitions of its run date, so a schedule that runs
+    twice on one day is refused: the second run would replace the first's data.
+    """
+    from croniter import croniter
+
+    expression = CRON_PRESETS.get(schedule, schedule)
+    if len(expression.split()) != 5 or not croniter.is_valid(expression):
+        raise ValueError(
+            f"schedule {schedule!r} is not a cron expression (e.g. '0 2 * * *') or one of "
+            f"{', '.join(p for p in CRON_PRESETS if p != '@hourly')}"
+        )
+    runs = croniter(expression, datetime(2024, 1, 1, tzinfo=UTC))
+    days = [runs.get_next(datetime).date() for _ in range(60)]
+    if len(set(days)) < len(days):
+        raise ValueError(
+            f"schedule {schedule!r} runs more than once a day; Driftline keeps one partition "
+            "per run date, so a second run on the same day would replace the first's data. "
+            "Sub-daily (hourly) pipelines are not supported: schedule it daily or less often"
+        )
 
 
 class EntityConfig(Strict):
@@ -42,6 +92,30 @@ class FeatureConfig(Strict):
     name: Identifier
     type: Literal["numeric", "categorical"] = "numeric"
     expr: str | None = None
+
+
+class FeedConfig(Strict):
+    """Features from another feed: per-entity aggregates of a source's events over a
+    trailing window, as of each feature row's date.
+
+    Point in time: a row as of day D sees only events dated in (D - window_days, D] and
+    delivered under run dates up to the one building it (bronze partitions <= that date),
+    so what later nights deliver never changes a past date's features; a late or corrected
+    file of an earlier date counts once that date has been re-run. Training and scoring see
+    the same values: the features table holds them, and both read it. The events are the
+    source's typed bronze rows (rows ingest quarantined are not counted, its suite is not
+    applied), so each event must be delivered once.
+    """
+
+    source: Identifier
+    # The entity key's column in that source, and the event's own date (date/timestamp).
+    key: Identifier
+    date_column: Identifier
+    window_days: int = Field(ge=1, le=3660)
+    # New column -> Spark SQL aggregate over the window's events, e.g. "count(*)",
+    # "sum(amount)", "avg(case when days_late > 0 then 1 else 0 end)". An entity without
+    # events gets what the aggregate gives for no rows (count 0, sum null).
+    columns: dict[Identifier, str] = Field(min_length=1)
 
 
 class LabelConfig(Strict):
@@ -174,9 +248,29 @@ class LabelShiftConfig(Strict):
     min_ratio: float = Field(1.25, ge=1)
 
 
+class SegmentGapConfig(Strict):
+    """Gaps between the values of one segment feature (the regions, the plans): the best
+    minus the worst segment's live AUC and recall, and their positive-prediction rates,
+    tracked every night. A gap alerts when it is above its `max_*` (None: tracked, never
+    alerted) and significant at `p_value`, so a gap that small segments' noise explains is
+    not called a bias. Segments with fewer than `min_support` matured labels (AUC, recall)
+    or predictions (positive rate) are left out of the comparison.
+
+    Positive rates differ legitimately where base rates do (a basic plan churns more), so
+    that gap is not alerted unless configured.
+    """
+
+    min_support: int = Field(100, ge=10)
+    max_auc_gap: float | None = Field(0.10, gt=0, le=1)
+    max_recall_gap: float | None = Field(0.20, gt=0, le=1)
+    max_positive_rate_gap: float | None = Field(None, gt=0, le=1)
+    p_value: float = Field(0.01, gt=0, lt=1)
+
+
 class MonitoringConfig(Strict):
     drift: DriftConfig = DriftConfig()
     accuracy: AccuracyConfig = AccuracyConfig()
+    segment_gaps: SegmentGapConfig = SegmentGapConfig()
     label_shift: LabelShiftConfig = LabelShiftConfig()
 
 
@@ -217,10 +311,18 @@ class PipelineConfig(Strict):
     entity: EntityConfig
     sources: list[SourceConfig] = Field(min_length=1)
     features: list[FeatureConfig] = Field(min_length=1)
+    feeds: list[FeedConfig] = []
     label: LabelConfig
     model: ModelConfig
     monitoring: MonitoringConfig = MonitoringConfig()
     retraining: RetrainingPolicy = RetrainingPolicy()
+
+    @field_validator("schedule")
+    @classmethod
+    def _one_run_per_day_at_most(cls, value: str) -> str:
+        value = value.strip()
+        check_schedule(value)
+        return value
 
     @model_validator(mode="after")
     def _references_resolve(self) -> PipelineConfig:
@@ -249,6 +351,7 @@ class PipelineConfig(Strict):
         for key in (self.entity.key, self.label.column, self.label.date_column):
             if key not in label_columns:
                 raise ValueError(f"label source {self.label.source!r} must have a column {key!r}")
+        self._feeds_resolve(by_name)
         feature_names = [f.name for f in self.features]
         if len(set(feature_names)) != len(feature_names):
             raise ValueError("feature names must be unique")
@@ -261,6 +364,48 @@ class PipelineConfig(Strict):
                 f"monitoring.accuracy.segments {unknown} are not features: {feature_names}"
             )
         return self
+
+    def _feeds_resolve(self, by_name: dict[str, SourceConfig]) -> None:
+        entity_columns = set(by_name[self.entity.source].columns)
+        seen: dict[str, int] = {}
+        for index, feed in enumerate(self.feeds):
+            where = f"feeds.{index}"
+            if feed.source not in by_name:
+                raise ValueError(f"{where}.source {feed.source!r} is not one of {list(by_name)}")
+            columns = by_name[feed.source].columns
+            if feed.key not in columns:
+                raise ValueError(
+                    f"{where}.key {feed.key!r} is not a column of source {feed.source!r}"
+                )
+            if columns.get(feed.date_column) not in ("date", "timestamp"):
+                raise ValueError(
+                    f"{where}.date_column {feed.date_column!r} must be a date or timestamp "
+                    f"column of source {feed.source!r}"
+                )
+            entity_key_type = by_name[self.entity.source].columns[self.entity.key]
+            if columns[feed.key] != entity_key_type:
+                raise ValueError(
+                    f"{where}.key {feed.key!r} is {columns[feed.key]} in source "
+                    f"{feed.source!r} but the entity key is {entity_key_type}: declare both "
+                    "with the same type"
+                )
+            for name in feed.columns:
+                if name.startswith("_") or name == "as_of_date":
+                    raise ValueError(
+                        f"{where}.columns.{name}: names starting with _ and as_of_date are "
+                        "the tables' own columns"
+                    )
+                if name in entity_columns or name in seen:
+                    clash = (
+                        f"source {self.entity.source!r}"
+                        if name in entity_columns
+                        else f"feeds.{seen[name]}"
+                    )
+                    raise ValueError(
+                        f"{where}.columns.{name} is already a column of {clash}: name it "
+                        "differently"
+                    )
+                seen[name] = index
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -8,7 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftline.core.errors import ConfigError
@@ -26,6 +33,10 @@ class Settings(BaseSettings):
 
     home: Path = Path(".")
     pipeline_file: Path | None = None
+    # A project with several pipelines keeps one file per pipeline here (`<name>.yaml`);
+    # `pipeline` names the one a command or step acts on (optional when there is one).
+    pipelines_dir: Path | None = None
+    pipeline: str | None = None
     lake_uri: str | None = None
     drop_root: Path | None = None
     # Where remote files and SQL extracts are downloaded before Spark reads them; one
@@ -64,6 +75,15 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = None
     alert_email_to: str | None = None
     smtp_conn_id: str = "smtp_default"
+    # Set by `loading.pipeline_settings` once the folders are the chosen pipeline's own.
+    _pipeline_scoped: bool = PrivateAttr(default=False)
+
+    @property
+    def pipeline_scoped(self) -> bool:
+        return self._pipeline_scoped
+
+    def mark_pipeline_scoped(self) -> None:
+        self._pipeline_scoped = True
 
     @field_validator("alert_channels")
     @classmethod
@@ -92,6 +112,10 @@ class Settings(BaseSettings):
     @property
     def resolved_pipeline_file(self) -> Path:
         return self.pipeline_file or self.home / "driftline.yaml"
+
+    @property
+    def resolved_pipelines_dir(self) -> Path:
+        return self.pipelines_dir or self.home / "pipelines"
 
     @property
     def resolved_lake_uri(self) -> str:

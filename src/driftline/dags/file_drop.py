@@ -20,9 +20,15 @@ from airflow.providers.sftp.sensors.sftp import SFTPSensor
 from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.sdk import DAG, dag, task
 
-from driftline.core.loading import dag_pipeline, first_logical_date
+from driftline.core.loading import (
+    PipelineFile,
+    dag_pipelines,
+    first_logical_date,
+    only_dag_pipeline,
+)
+from driftline.core.pipeline import PipelineConfig
 from driftline.orchestration.arrival_watch import drop_root, sensor_kwargs
-from driftline.orchestration.callbacks import task_failed
+from driftline.orchestration.callbacks import task_failed, task_failed_in
 
 DEFAULT_ARGS = {
     "owner": "driftline",
@@ -34,28 +40,34 @@ DEFAULT_ARGS = {
 SENSORS = {"sftp": SFTPSensor, "s3": S3KeySensor, "local": FileSensor}
 
 
-def build() -> DAG:
-    """The DAG for the pipeline file the settings name, read now: a DAG file calls this
-    each time Airflow parses it."""
-    pipeline = dag_pipeline()
+def build_all() -> dict[str, DAG]:
+    """One DAG per pipeline of the project (a DAG file calls this each time Airflow
+    parses it)."""
+    return {chosen.dag_id("file_drop"): build(chosen, config) for chosen, config in dag_pipelines()}
+
+
+def build(chosen: PipelineFile | None = None, pipeline: PipelineConfig | None = None) -> DAG:
+    """One pipeline's DAG; without arguments, the only pipeline's (older DAG files)."""
+    chosen, pipeline = (chosen, pipeline) if chosen and pipeline else only_dag_pipeline()
+    name = chosen.name
 
     @dag(
-        dag_id="driftline_file_drop",
+        dag_id=chosen.dag_id("file_drop"),
         schedule=pipeline.schedule,
         start_date=first_logical_date(pipeline),
         catchup=False,
         max_active_runs=3,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, "on_failure_callback": task_failed_in(name)},
         user_defined_macros={"driftline_drop_root": drop_root},
-        tags=["driftline", "ingest", "file-drop"],
+        tags=["driftline", pipeline.pipeline, "ingest", "file-drop"],
         doc_md=__doc__,
     )
-    def driftline_file_drop() -> None:
+    def file_drop() -> None:
         @task
         def ingest(source: str, **context: Any) -> dict[str, Any]:
             from driftline.orchestration import run_step
 
-            return run_step("ingest", context, source=source)
+            return run_step("ingest", context, pipeline=name, source=source)
 
         for source in [s for s in pipeline.sources if s.on_arrival]:
             landed = SENSORS[source.kind](
@@ -63,4 +75,4 @@ def build() -> DAG:
             )
             landed >> ingest.override(task_id=f"ingest_{source.name}")(source.name)
 
-    return driftline_file_drop()
+    return file_drop()

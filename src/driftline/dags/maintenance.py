@@ -12,8 +12,14 @@ from typing import Any
 
 from airflow.sdk import DAG, dag, task
 
-from driftline.core.loading import dag_pipeline, first_logical_date
-from driftline.orchestration.callbacks import task_failed
+from driftline.core.loading import (
+    PipelineFile,
+    dag_pipelines,
+    first_logical_date,
+    only_dag_pipeline,
+)
+from driftline.core.pipeline import PipelineConfig
+from driftline.orchestration.callbacks import task_failed, task_failed_in
 
 DEFAULT_ARGS = {
     "owner": "driftline",
@@ -24,28 +30,36 @@ DEFAULT_ARGS = {
 }
 
 
-def build() -> DAG:
-    """The DAG for the pipeline file the settings name, read now: a DAG file calls this
-    each time Airflow parses it."""
-    pipeline = dag_pipeline()
+def build_all() -> dict[str, DAG]:
+    """One DAG per pipeline of the project (a DAG file calls this each time Airflow
+    parses it)."""
+    return {
+        chosen.dag_id("maintenance"): build(chosen, config) for chosen, config in dag_pipelines()
+    }
+
+
+def build(chosen: PipelineFile | None = None, pipeline: PipelineConfig | None = None) -> DAG:
+    """One pipeline's DAG; without arguments, the only pipeline's (older DAG files)."""
+    chosen, pipeline = (chosen, pipeline) if chosen and pipeline else only_dag_pipeline()
+    name = chosen.name
 
     @dag(
-        dag_id="driftline_maintenance",
+        dag_id=chosen.dag_id("maintenance"),
         schedule="0 5 * * 0",
         start_date=first_logical_date(pipeline),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["driftline", "maintenance"],
+        default_args={**DEFAULT_ARGS, "on_failure_callback": task_failed_in(name)},
+        tags=["driftline", pipeline.pipeline, "maintenance"],
         doc_md=__doc__,
     )
-    def driftline_maintenance() -> None:
+    def maintenance() -> None:
         @task
         def vacuum_tables(**context: Any) -> dict[str, Any]:
             from driftline.orchestration import run_step
 
-            return run_step("maintain", context)
+            return run_step("maintain", context, pipeline=name)
 
         vacuum_tables()
 
-    return driftline_maintenance()
+    return maintenance()

@@ -14,8 +14,14 @@ from typing import Any
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG, dag, task
 
-from driftline.core.loading import dag_pipeline, first_logical_date
-from driftline.orchestration.callbacks import task_failed
+from driftline.core.loading import (
+    PipelineFile,
+    dag_pipelines,
+    first_logical_date,
+    only_dag_pipeline,
+)
+from driftline.core.pipeline import PipelineConfig
+from driftline.orchestration.callbacks import task_failed, task_failed_in
 
 DEFAULT_ARGS = {
     "owner": "driftline",
@@ -27,42 +33,48 @@ DEFAULT_ARGS = {
 }
 
 
-def build() -> DAG:
-    """The DAG for the pipeline file the settings name, read now: a DAG file calls this
-    each time Airflow parses it."""
-    pipeline = dag_pipeline()
+def build_all() -> dict[str, DAG]:
+    """One DAG per pipeline of the project (a DAG file calls this each time Airflow
+    parses it)."""
+    return {chosen.dag_id("nightly"): build(chosen, config) for chosen, config in dag_pipelines()}
+
+
+def build(chosen: PipelineFile | None = None, pipeline: PipelineConfig | None = None) -> DAG:
+    """One pipeline's DAG; without arguments, the only pipeline's (older DAG files)."""
+    chosen, pipeline = (chosen, pipeline) if chosen and pipeline else only_dag_pipeline()
+    name = chosen.name
 
     @dag(
-        dag_id="driftline_nightly",
+        dag_id=chosen.dag_id("nightly"),
         schedule=pipeline.schedule,
         start_date=first_logical_date(pipeline),
         catchup=True,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["driftline", "nightly"],
+        default_args={**DEFAULT_ARGS, "on_failure_callback": task_failed_in(name)},
+        tags=["driftline", pipeline.pipeline, "nightly"],
         doc_md=__doc__,
     )
-    def driftline_nightly() -> None:
+    def nightly() -> None:
         @task
         def list_sources() -> list[str]:
             from driftline.orchestration import source_names
 
-            return source_names()
+            return source_names(name)
 
         @task(max_active_tis_per_dagrun=4)
         def ingest(source: str, **context: Any) -> dict[str, Any]:
             from driftline.orchestration import run_step
 
-            return run_step("ingest", context, source=source)
+            return run_step("ingest", context, pipeline=name, source=source)
 
         @task
         def step(
-            name: str, options: dict[str, Any] | None = None, **context: Any
+            which: str, options: dict[str, Any] | None = None, **context: Any
         ) -> dict[str, Any]:
             """Run one Driftline step for the logical date; the task id says which."""
             from driftline.orchestration import run_step
 
-            return run_step(name, context, **(options or {}))
+            return run_step(which, context, pipeline=name, **(options or {}))
 
         @task
         def late_reruns(found: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,7 +102,7 @@ def build() -> DAG:
         late = step.override(task_id="find_late_deliveries")("late")
         TriggerDagRunOperator.partial(
             task_id="rerun_late_dates",
-            trigger_dag_id="driftline_nightly",
+            trigger_dag_id=chosen.dag_id("nightly"),
             skip_when_already_exists=True,
         ).expand_kwargs(late_reruns(late))  # type: ignore[arg-type]  # an XComArg
         policy = step.override(task_id="retrain_policy")("policy")
@@ -99,7 +111,7 @@ def build() -> DAG:
             retrain_fired(policy)  # type: ignore[arg-type]  # an XComArg, resolved at run time
             >> TriggerDagRunOperator(
                 task_id="trigger_retrain",
-                trigger_dag_id="driftline_retrain",
+                trigger_dag_id=chosen.dag_id("retrain"),
                 # One retrain run per nightly date: a re-run of the date does not train twice.
                 trigger_run_id="retrain__{{ ds }}",
                 logical_date="{{ logical_date }}",
@@ -110,4 +122,4 @@ def build() -> DAG:
             )
         )
 
-    return driftline_nightly()
+    return nightly()

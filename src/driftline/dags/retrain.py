@@ -11,8 +11,14 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, dag, task
 
-from driftline.core.loading import dag_pipeline, first_logical_date
-from driftline.orchestration.callbacks import task_failed
+from driftline.core.loading import (
+    PipelineFile,
+    dag_pipelines,
+    first_logical_date,
+    only_dag_pipeline,
+)
+from driftline.core.pipeline import PipelineConfig
+from driftline.orchestration.callbacks import task_failed, task_failed_in
 
 DEFAULT_ARGS = {
     "owner": "driftline",
@@ -23,19 +29,25 @@ DEFAULT_ARGS = {
 }
 
 
-def build() -> DAG:
-    """The DAG for the pipeline file the settings name, read now: a DAG file calls this
-    each time Airflow parses it."""
-    pipeline = dag_pipeline()
+def build_all() -> dict[str, DAG]:
+    """One DAG per pipeline of the project (a DAG file calls this each time Airflow
+    parses it)."""
+    return {chosen.dag_id("retrain"): build(chosen, config) for chosen, config in dag_pipelines()}
+
+
+def build(chosen: PipelineFile | None = None, pipeline: PipelineConfig | None = None) -> DAG:
+    """One pipeline's DAG; without arguments, the only pipeline's (older DAG files)."""
+    chosen, pipeline = (chosen, pipeline) if chosen and pipeline else only_dag_pipeline()
+    name = chosen.name
 
     @dag(
-        dag_id="driftline_retrain",
+        dag_id=chosen.dag_id("retrain"),
         schedule=None,
         start_date=first_logical_date(pipeline),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
-        tags=["driftline", "retrain"],
+        default_args={**DEFAULT_ARGS, "on_failure_callback": task_failed_in(name)},
+        tags=["driftline", pipeline.pipeline, "retrain"],
         params={
             "reason": Param(
                 "manual",
@@ -45,19 +57,19 @@ def build() -> DAG:
         },
         doc_md=__doc__,
     )
-    def driftline_retrain() -> None:
+    def retrain() -> None:
         @task
         def train_challenger(**context: Any) -> dict[str, Any]:
             from driftline.orchestration import run_step
 
-            return run_step("train", context, reason=context["params"]["reason"])
+            return run_step("train", context, pipeline=name, reason=context["params"]["reason"])
 
         @task
         def promotion_gate(**context: Any) -> dict[str, Any]:
             from driftline.orchestration import run_step
 
-            return run_step("promote", context)
+            return run_step("promote", context, pipeline=name)
 
         train_challenger() >> promotion_gate()
 
-    return driftline_retrain()
+    return retrain()

@@ -1,17 +1,20 @@
 """The one feature definition shared by training and scoring (no training/serving skew).
 
-`build_features` turns a conformed entity batch into the `features` table rows;
+`build_features` turns a conformed entity batch, and the events of the feeds it joins,
+into the `features` table rows;
 `FeatureEncoding` turns those rows into the numeric matrix XGBoost sees, with categorical
 vocabularies frozen at training time and shipped inside the model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from driftline.core import tables
-from driftline.core.pipeline import PipelineConfig
+from driftline.core.errors import ConfigError
+from driftline.core.pipeline import FeedConfig, PipelineConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -19,22 +22,87 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 AS_OF = "as_of_date"
+# Names the feed join gives the entity side, so no column of an event source can clash.
+_ENTITY_KEY, _ENTITY_AS_OF, _EVENT_DATE = "__entity_key", "__entity_as_of", "__event_date"
+_MATCHED = "__window_has_events"
 
 
-def build_features(conformed: DataFrame, pipeline: PipelineConfig) -> DataFrame:
+def build_features(
+    conformed: DataFrame, pipeline: PipelineConfig, feed_events: Sequence[DataFrame] = ()
+) -> DataFrame:
     """Feature rows keyed on (entity key, as_of_date) from one date's conformed batch; the
-    as-of date is the row's own observation date where the entity names one."""
+    as-of date is the row's own observation date where the entity names one.
+
+    `feed_events` holds, per entry of `pipeline.feeds`, that source's typed events as
+    delivered up to the run date; their windowed aggregates become columns the features
+    may name or use in `expr`.
+    """
     from pyspark.sql import functions as F
 
+    if len(feed_events) != len(pipeline.feeds):
+        raise ValueError(f"{len(pipeline.feeds)} feeds configured, {len(feed_events)} given")
     key = pipeline.entity.key
     observed = pipeline.entity.date_column
     as_of = F.to_date(F.col(observed)) if observed else F.col(tables.RUN_DATE)
-    columns = [F.col(key), as_of.alias(AS_OF)]
+    rows = conformed.withColumn(AS_OF, as_of)
+    for index, (feed, events) in enumerate(zip(pipeline.feeds, feed_events, strict=True)):
+        rows = with_feed_columns(rows, events, feed, key, where=f"feeds.{index}")
+    columns = [F.col(key), F.col(AS_OF)]
     for feature in pipeline.features:
         expression = F.expr(feature.expr) if feature.expr else F.col(feature.name)
         kind = "string" if feature.type == "categorical" else "double"
         columns.append(expression.try_cast(kind).alias(feature.name))
-    return conformed.select(*columns, F.col(tables.RUN_DATE))
+    return rows.select(*columns, F.col(tables.RUN_DATE))
+
+
+def with_feed_columns(
+    rows: DataFrame, events: DataFrame, feed: FeedConfig, key: str, where: str = "feeds"
+) -> DataFrame:
+    """`rows` (entity key, `as_of_date`, ...) with the feed's aggregates over each row's
+    trailing window of events: dated after `as_of - window_days` and up to `as_of`."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    wanted = rows.select(
+        F.col(key).alias(_ENTITY_KEY), F.col(AS_OF).alias(_ENTITY_AS_OF)
+    ).distinct()
+    dated = events.withColumn(_EVENT_DATE, F.to_date(F.col(feed.date_column)))
+    in_window = (
+        (wanted[_ENTITY_KEY] == dated[feed.key])
+        & (dated[_EVENT_DATE] <= wanted[_ENTITY_AS_OF])
+        & (dated[_EVENT_DATE] > F.date_sub(wanted[_ENTITY_AS_OF], feed.window_days))
+    )
+    try:
+        aggregates = [F.expr(sql).alias(name) for name, sql in feed.columns.items()]
+        per_row = (
+            wanted.join(dated, in_window)
+            .groupBy(_ENTITY_KEY, _ENTITY_AS_OF)
+            .agg(*aggregates, F.lit(True).alias(_MATCHED))
+        )
+        # What each aggregate gives over no events (count 0, sum null): the value of an
+        # entity whose window is empty, exactly as SQL would have it.
+        nothing = dated.where(F.lit(False)).agg(*aggregates).first()
+    except AnalysisException as error:
+        raise ConfigError(
+            f"{where}.columns of source {feed.source!r} is not a valid Spark SQL aggregate "
+            f"over its columns ({sorted(events.columns)}): {error}"
+        ) from None
+    assert nothing is not None  # an aggregate without grouping always gives one row
+    joined = rows.join(
+        per_row,
+        (rows[key] == per_row[_ENTITY_KEY]) & (rows[AS_OF] == per_row[_ENTITY_AS_OF]),
+        "left",
+    )
+    # Only a row that has a date and no event in its window takes the empty value; a row
+    # without a date has no window at all and stays null.
+    empty_window = F.col(_MATCHED).isNull() & rows[AS_OF].isNotNull()
+    filled = [
+        F.when(empty_window, F.lit(nothing[name])).otherwise(F.col(name)).alias(name)
+        if isinstance(nothing[name], int | float | str | bool)
+        else F.col(name)
+        for name in feed.columns
+    ]
+    return joined.select(*[rows[c] for c in rows.columns], *filled)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,12 @@ class LoadedModel:
 
 
 def configure_mlflow(settings: Settings, experiment: str) -> str:
-    """Point MLflow at the configured backend and return the experiment id."""
+    """Point MLflow at the configured backend and the pipeline's experiment (created with
+    its artifacts under `DRIFTLINE_MLFLOW_ARTIFACT_ROOT`); return the experiment id.
+
+    Runs this process starts go to that experiment, so each pipeline's runs and model
+    artifacts stay its own.
+    """
     import mlflow
 
     mlflow.set_tracking_uri(settings.resolved_mlflow_tracking_uri)
@@ -56,12 +61,23 @@ def configure_mlflow(settings: Settings, experiment: str) -> str:
     client = mlflow.MlflowClient()
     found = client.get_experiment_by_name(experiment)
     if found is not None:
-        return str(found.experiment_id)
-    return str(
-        client.create_experiment(
-            experiment, artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}"
-        )
-    )
+        experiment_id = str(found.experiment_id)
+    else:
+        try:
+            experiment_id = str(
+                client.create_experiment(
+                    experiment,
+                    artifact_location=f"{settings.resolved_mlflow_artifact_root}/{experiment}",
+                )
+            )
+        except mlflow.exceptions.MlflowException:
+            # Another run of the pipeline (a backfill beside the nightly) created it first.
+            created = client.get_experiment_by_name(experiment)
+            if created is None:
+                raise
+            experiment_id = str(created.experiment_id)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
 
 
 def prepare_tracking_store(tracking_uri: str) -> None:
@@ -125,7 +141,7 @@ def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:
     if ref is None:
         raise ModelNotFoundError(
             f"registered model {name!r} has no version with alias {alias!r}: train one "
-            "(`driftline_retrain` DAG, or the nightly run once labels have arrived)"
+            "(the retrain DAG, or the nightly run once labels have arrived)"
         )
     return ref
 

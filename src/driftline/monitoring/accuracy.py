@@ -31,14 +31,21 @@ class Accuracy:
     logloss: float | None
     precision: float | None
     recall: float | None
+    # Predictions at or above the decision threshold, labelled or not.
+    flagged: int = 0
 
     @property
     def maturity(self) -> float:
         """The share of predictions whose label has arrived."""
         return self.labelled / self.predictions if self.predictions else 0.0
 
+    @property
+    def positive_rate(self) -> float | None:
+        """The share of predictions called positive (labels not needed)."""
+        return self.flagged / self.predictions if self.predictions else None
+
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "maturity": self.maturity}
+        return {**asdict(self), "maturity": self.maturity, "positive_rate": self.positive_rate}
 
 
 def accuracy_limit(metric: str, holdout: float, margin: float) -> float:
@@ -92,6 +99,7 @@ def live_accuracy(
             F.sum(F.when(labelled, -(y * F.log(p) + (1 - y) * F.log(1 - p)))).alias("loss"),
             F.sum(F.when(labelled & predicted & (y == 1), 1)).alias("tp"),
             F.sum(F.when(labelled & predicted & (y == 0), 1)).alias("fp"),
+            F.sum(F.when(predicted, 1)).alias("flagged"),
         )
         .collect()
     )
@@ -104,12 +112,13 @@ def live_accuracy(
 
 def _summarise(segment: str, rows: list[Any]) -> Accuracy:
     predictions = sum(int(r["predictions"]) for r in rows)
+    flagged = sum(int(r["flagged"] or 0) for r in rows)
     binned = sorted((r for r in rows if r["bin"] is not None), key=lambda r: r["bin"])
     labelled = sum(int(r["labelled"]) for r in binned)
     positives = sum(int(r["positives"] or 0) for r in binned)
     negatives = labelled - positives
     if not labelled:
-        return Accuracy(segment, predictions, 0, 0, None, None, None, None)
+        return Accuracy(segment, predictions, 0, 0, None, None, None, None, flagged)
     tp = sum(int(r["tp"] or 0) for r in binned)
     fp = sum(int(r["fp"] or 0) for r in binned)
     auc = None
@@ -133,4 +142,5 @@ def _summarise(segment: str, rows: list[Any]) -> Accuracy:
         logloss=sum(float(r["loss"] or 0.0) for r in binned) / labelled,
         precision=tp / (tp + fp) if tp + fp else None,
         recall=tp / positives if positives else None,
+        flagged=flagged,
     )

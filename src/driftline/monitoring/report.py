@@ -37,6 +37,7 @@ def build(ctx: RunContext) -> str:
     sections = [
         _section("Drift per feature", _drift_figure(metrics), _drift_table(metrics, ctx.run_date)),
         _section("Live accuracy and label maturity", _accuracy_figure(metrics), ""),
+        _section("Gaps between segments", _gap_figure(metrics), _gap_table(metrics, ctx.run_date)),
         _section("Champion timeline", _champion_figure(decisions), _decisions_table(decisions)),
         _section("Data quality", _quality_figure(validation, metrics), ""),
     ]
@@ -150,6 +151,55 @@ def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
     axes.set_ylim(0, 1.05)
     axes.legend(fontsize=8)
     return figure
+
+
+GAPS = ("auc_gap", "recall_gap", "positive_rate_gap")
+
+
+def _gap_figure(metrics: pd.DataFrame) -> Figure | None:
+    """Each segment feature's gap per metric over the nights, beside its alert limit."""
+    if metrics.empty or not set(GAPS) & set(metrics["metric"]):
+        return None
+    figure = _figure()
+    axes = figure.subplots()
+    rows = metrics[metrics["metric"].isin(GAPS)]
+    for (feature, metric), series in rows.groupby(["feature", "metric"]):
+        series = series.sort_values(tables.RUN_DATE)
+        (line,) = axes.plot(
+            series[tables.RUN_DATE], series["value"], marker=".", label=f"{feature} {metric}"
+        )
+        limit = series["threshold"].dropna()
+        if not limit.empty:
+            axes.axhline(float(limit.iloc[-1]), color=line.get_color(), linestyle="--", lw=0.8)
+    axes.set_ylabel("best minus worst segment")
+    axes.legend(fontsize=8, ncol=3)
+    return figure
+
+
+def _gap_table(metrics: pd.DataFrame, run_date: date) -> str:
+    import json
+
+    if metrics.empty:
+        return ""
+    today = metrics[(metrics[tables.RUN_DATE] == run_date) & metrics["metric"].isin(GAPS)]
+    lines = []
+    for _, row in today.sort_values(["feature", "metric"]).iterrows():
+        gap = json.loads(row["details"])
+        css = " class='drifted'" if row["breached"] else ""
+        p_value = "-" if gap["p_value"] is None else f"{gap['p_value']:.3g}"
+        lines.append(
+            f"<tr{css}><td>{escape(str(row['feature']))}</td><td>{escape(gap['metric'])}</td>"
+            f"<td>{escape(gap['best'])} {gap['values'][gap['best']]:.3f}</td>"
+            f"<td>{escape(gap['worst'])} {gap['values'][gap['worst']]:.3f}</td>"
+            f"<td>{row['value']:.3f}</td><td>{row['threshold']}</td><td>{p_value}</td></tr>"
+        )
+    if not lines:
+        return ""
+    header = (
+        "<tr><th>segment</th><th>metric</th><th>best</th><th>worst</th><th>gap</th>"
+        "<th>alert above</th><th>p-value</th></tr>"
+    )
+    return f"<table>{header}{''.join(lines)}</table>"
 
 
 def _champion_figure(decisions: pd.DataFrame) -> Figure | None:

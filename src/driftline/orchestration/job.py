@@ -44,6 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("step", choices=STEP_NAMES)
     parser.add_argument("--run-date", required=True, help="logical date, YYYY-MM-DD")
     parser.add_argument("--run-id", default="spark-submit")
+    parser.add_argument("--pipeline", default=None, help="which of the project's pipelines")
     parser.add_argument("--result-file", type=Path, default=None, help="write the result here")
     known, _ = parser.parse_known_args(argv)
     for name, default in step_options(known.step):
@@ -59,6 +60,8 @@ def _write(path: Path | None, payload: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from driftline.context import build_context
+    from driftline.core.loading import pipeline_settings
+    from driftline.core.settings import load_settings
     from driftline.steps import step_function
 
     logging.basicConfig(
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     options = {name: getattr(args, name) for name, _ in step_options(args.step)}
     try:
-        ctx = build_context(args.run_date, args.run_id)
+        settings = pipeline_settings(load_settings(), args.pipeline)
+        ctx = build_context(args.run_date, args.run_id, settings)
         result = step_function(args.step)(ctx, **options)
     except DriftlineError as error:
         logger.error("%s failed for %s: %s", args.step, args.run_date, error)

@@ -19,15 +19,15 @@ from typing import Any
 
 from driftline.context import StepResult, parse_run_date
 from driftline.core.errors import PERMANENT_ERRORS, ConfigError, DriftlineError, StepFailedError
-from driftline.core.loading import load_pipeline
+from driftline.core.loading import load_pipeline, pipeline_settings
 from driftline.core.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
 
-def source_names() -> list[str]:
+def source_names(pipeline: str | None = None) -> list[str]:
     """The pipeline's sources, for the mapped ingest task."""
-    settings = load_settings()
+    settings = pipeline_settings(load_settings(), pipeline)
     return [s.name for s in load_pipeline(settings.resolved_pipeline_file).sources]
 
 
@@ -52,12 +52,15 @@ def logical_date_of(context: dict[str, Any]) -> date:
     return parse_run_date(value)
 
 
-def run_step(step: str, context: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Run `step` for the task's logical date; return its result for XCom."""
-    settings = load_settings()
+def run_step(
+    step: str, context: dict[str, Any], pipeline: str | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """Run `step` of `pipeline` (the project's only one when None) for the task's logical
+    date; return its result for XCom."""
     run_date = logical_date_of(context)
     run_id = str(context.get("run_id") or "manual")
     try:
+        settings = pipeline_settings(load_settings(), pipeline)
         if settings.step_launcher == "spark-submit":
             result = _spark_submit(settings, step, run_date, run_id, kwargs)
         else:
@@ -89,6 +92,8 @@ def _spark_submit(
     from airflow.sdk.exceptions import AirflowException
 
     arguments = [step, "--run-date", run_date.isoformat(), "--run-id", run_id]
+    if settings.pipeline is not None:
+        arguments += ["--pipeline", settings.pipeline]
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
     from driftline.core.spark import submit_packages
@@ -98,7 +103,14 @@ def _spark_submit(
         result_file = Path(folder) / "result.json"
         hook = SparkSubmitHook(
             conn_id=spark_connection(settings),
-            name=f"driftline-{step}-{run_date.isoformat()}",
+            name="-".join(
+                [
+                    "driftline",
+                    *([settings.pipeline] if settings.pipeline else []),
+                    step,
+                    run_date.isoformat(),
+                ]
+            ),
             conf={
                 "spark.sql.session.timeZone": "UTC",
                 "spark.pyspark.python": settings.executor_python or sys.executable,

@@ -1,8 +1,9 @@
 """Running the nightly DAG for a list of dates without a scheduler (`dag.test()`), and what
 each night did, read back from the tables: `driftline run` and `driftline demo` print it.
 
-Each night runs `driftline_nightly`, then any `driftline_retrain` run the retraining policy
-triggered (no scheduler would start it), before the next night.
+Each night runs every chosen pipeline's nightly DAG (`driftline_nightly`, or
+`driftline_<pipeline>_nightly`), then any retrain run its retraining policy triggered (no
+scheduler would start it), before the next pipeline and the next night.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from driftline.core.errors import DriftlineError
+from driftline.core.loading import PipelineFile, load_project_pipeline, project_pipelines
+from driftline.core.pipeline import scheduled_dates
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class NightReport:
+    pipeline: str | None  # None: the project's single pipeline (driftline.yaml)
     run_date: date
     state: str
     rows_bronze: int
@@ -35,55 +39,77 @@ def run_nights(
     dates: list[date],
     dags_folder: Path,
     on_night: Callable[[NightReport], None] | None = None,
+    pipelines: list[PipelineFile] | None = None,
+    follow_schedule: bool = False,
 ) -> list[NightReport]:
-    """Run `driftline_nightly` for each date in order; stop at the first that fails."""
+    """Run each pipeline's nightly DAG for each date in order (every pipeline of the
+    project unless `pipelines` says which); stop at the first night that fails.
+
+    With `follow_schedule`, a pipeline runs only on the dates its schedule runs on (a
+    weekly pipeline on its weekday), as Airflow would; otherwise on every date given.
+    """
     from driftline.orchestration.airflow_runner import load_dag, run_for_date, run_queued
 
-    dag = load_dag("driftline_nightly", dags_folder)
-    retrain = load_dag("driftline_retrain", dags_folder)
+    chosen = pipelines or project_pipelines()
+    dags = {
+        p.name: (
+            load_dag(p.dag_id("nightly"), dags_folder),
+            load_dag(p.dag_id("retrain"), dags_folder),
+        )
+        for p in chosen
+    }
+    runs_on: dict[str | None, set[date]] = {
+        p.name: set(dates)
+        if not follow_schedule or not dates
+        else set(scheduled_dates(load_project_pipeline(p).schedule, min(dates), max(dates)))
+        for p in chosen
+    }
     reports = []
     for day in dates:
-        state = run_for_date(dag, day)
-        # The retraining policy may have triggered driftline_retrain; with no scheduler
-        # behind dag.test(), run it here, before the next night.
-        retrained = run_queued(retrain)
-        if any(outcome != "success" for _, outcome in retrained):
-            state = f"{state}, retrain failed"
-        nights = [(day, state, retrain_outcome(day) if retrained else None)]
-        # Earlier dates whose files landed late: the night queued re-runs of them.
-        nights += [(d, f"{s} (re-run: late files)", None) for d, s in run_queued(dag)]
-        for night, outcome, retrain_note in nights:
-            report = summarise(night, outcome, retrain_note)
-            reports.append(report)
-            if on_night is not None:
-                on_night(report)
-            if not outcome.startswith("success") or "failed" in outcome:
-                raise DriftlineError(
-                    f"driftline_nightly failed for {night}; see the task logs above"
-                )
+        for pipeline in [p for p in chosen if day in runs_on[p.name]]:
+            dag, retrain = dags[pipeline.name]
+            state = run_for_date(dag, day)
+            # The retraining policy may have triggered the retrain DAG; with no scheduler
+            # behind dag.test(), run it here, before the next night.
+            retrained = run_queued(retrain)
+            if any(outcome != "success" for _, outcome in retrained):
+                state = f"{state}, retrain failed"
+            nights = [(day, state, retrain_outcome(pipeline.name, day) if retrained else None)]
+            # Earlier dates whose files landed late: the night queued re-runs of them.
+            nights += [(d, f"{s} (re-run: late files)", None) for d, s in run_queued(dag)]
+            for night, outcome, retrain_note in nights:
+                report = summarise(pipeline.name, night, outcome, retrain_note)
+                reports.append(report)
+                if on_night is not None:
+                    on_night(report)
+                if not outcome.startswith("success") or "failed" in outcome:
+                    raise DriftlineError(
+                        f"{dag.dag_id} failed for {night}; see the task logs above"
+                    )
     return reports
 
 
-def _reading_context(day: date) -> Any:
+def _reading_context(pipeline: str | None, day: date) -> Any:
     """A context for the demo's own small reads. With the spark-submit launcher the tasks
     are applications on the cluster, so these reads stay in local mode: a session of this
     process on the cluster would hold its cores and starve the next task's application."""
     from driftline.context import build_context
+    from driftline.core.loading import pipeline_settings
     from driftline.core.settings import load_settings
 
-    settings = load_settings()
+    settings = pipeline_settings(load_settings(), pipeline)
     if settings.step_launcher == "spark-submit":
         settings = settings.model_copy(update={"spark_master": "local[1]"})
     return build_context(day, "demo-report", settings)
 
 
-def retrain_outcome(day: date) -> str:
+def retrain_outcome(pipeline: str | None, day: date) -> str:
     """ "promoted v3" or "rejected v3", from the decision the retrain run recorded."""
     from pyspark.sql import functions as F
 
     from driftline.core import tables
 
-    ctx = _reading_context(day)
+    ctx = _reading_context(pipeline, day)
     rows = (
         ctx.lake.read(tables.DECISIONS)
         .where((F.col(tables.RUN_DATE) == F.lit(day)) & F.col("kind").isin("promote", "reject"))
@@ -98,13 +124,15 @@ def retrain_outcome(day: date) -> str:
     )
 
 
-def summarise(day: date, state: str, retrain: str | None = None) -> NightReport:
+def summarise(
+    pipeline: str | None, day: date, state: str, retrain: str | None = None
+) -> NightReport:
     """One day's numbers, read back from the lakehouse tables the run wrote."""
     from pyspark.sql import functions as F
 
     from driftline.core import tables
 
-    ctx = _reading_context(day)
+    ctx = _reading_context(pipeline, day)
     on_day = F.col(tables.RUN_DATE) == F.lit(day)
     bronze = ctx.lake.read(tables.INGEST_MANIFEST).where(on_day).agg(F.sum("rows_bronze"))
     # Rejected by ingest (unparseable) or by validate (row-level expectations).
@@ -131,4 +159,6 @@ def summarise(day: date, state: str, retrain: str | None = None) -> NightReport:
         )
         worst = (top[0], float(top[1])) if top else worst
     rows_bronze = int(bronze.collect()[0][0] or 0)
-    return NightReport(day, state, rows_bronze, quarantined, version, *worst, retrain=retrain)
+    return NightReport(
+        pipeline, day, state, rows_bronze, quarantined, version, *worst, retrain=retrain
+    )

@@ -17,7 +17,12 @@ from typing import Literal
 
 from driftline.core import tables
 from driftline.core.errors import ConfigError
-from driftline.core.loading import load_pipeline
+from driftline.core.loading import (
+    PipelineFile,
+    load_project_pipeline,
+    pipeline_settings,
+    project_pipelines,
+)
 from driftline.core.pipeline import PipelineConfig
 from driftline.core.settings import Settings, load_settings
 from driftline.data.features import AS_OF
@@ -33,24 +38,46 @@ class Problem:
 
 
 def check_project(dags_folder: Path | None = None) -> list[Problem]:
-    """All problems found; an empty list means the project is ready to run."""
+    """All problems found, in every pipeline of the project; an empty list means the
+    project is ready to run."""
     try:
         settings = load_settings()
+        found = project_pipelines(settings)
     except ConfigError as error:
-        return [Problem("error", "DRIFTLINE_* settings", str(error))]
+        return [Problem("error", "DRIFTLINE_* settings and pipeline files", str(error))]
     problems: list[Problem] = []
-    pipeline_file = settings.resolved_pipeline_file
-    try:
-        pipeline = load_pipeline(pipeline_file)
-    except ConfigError as error:
-        problems.append(Problem("error", str(pipeline_file), str(error)))
-        pipeline = None
-    if pipeline is None:
-        return problems  # the DAG files would only fail on the same pipeline file
-    problems += suite_problems(settings, pipeline)
-    problems += connection_problems(pipeline)
-    problems += path_problems(settings, pipeline)
-    problems += dag_problems(dags_folder or settings.home / "dags")
+    models: dict[str, str] = {}
+    unparseable = False  # then the DAG files would only fail on the same pipeline files
+    for chosen in found:
+        try:
+            scoped = pipeline_settings(settings, chosen.name)
+            pipeline = load_project_pipeline(chosen)
+        except ConfigError as error:
+            problems.append(Problem("error", str(chosen.path), str(error)))
+            unparseable = True
+            continue
+        found_here = [
+            *suite_problems(scoped, pipeline),
+            *connection_problems(pipeline),
+            *path_problems(scoped, pipeline),
+        ]
+        # In a project of many, each problem says whose it is.
+        prefix = f"{chosen.name}: " if chosen.name else ""
+        problems += [Problem(p.level, prefix + p.where, p.message) for p in found_here]
+        first = models.setdefault(pipeline.model.name, pipeline.pipeline)
+        if first != pipeline.pipeline:
+            unparseable = True
+            problems.append(
+                Problem(
+                    "error",
+                    f"{chosen.path}: model.name",
+                    f"model {pipeline.model.name!r} is also pipeline {first!r}'s: each "
+                    "pipeline registers its own model",
+                )
+            )
+    if unparseable:
+        return problems
+    problems += dag_problems(dags_folder or settings.home / "dags", found)
     return problems
 
 
@@ -158,7 +185,7 @@ def path_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem]
     return problems
 
 
-def dag_problems(dags_folder: Path) -> list[Problem]:
+def dag_problems(dags_folder: Path, found: list[PipelineFile]) -> list[Problem]:
     """The DAG files import (as Airflow's parser would run them)."""
     if not dags_folder.is_dir():
         return [
@@ -175,6 +202,9 @@ def dag_problems(dags_folder: Path) -> list[Problem]:
         Problem("error", str(path), f"DAG file failed to import: {error.strip().splitlines()[-1]}")
         for path, error in bag.import_errors.items()
     ]
-    if not bag.import_errors and "driftline_nightly" not in bag.dag_ids:
-        problems.append(Problem("error", str(dags_folder), "no driftline_nightly DAG in it"))
+    for chosen in found if not bag.import_errors else []:
+        if chosen.dag_id("nightly") not in bag.dag_ids:
+            problems.append(
+                Problem("error", str(dags_folder), f"no {chosen.dag_id('nightly')} DAG in it")
+            )
     return problems

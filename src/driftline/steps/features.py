@@ -1,14 +1,22 @@
 """Features: the shared feature definition applied to this date's conformed entities.
 
 Built from the date's own conformed batch (not from silver, which only holds each entity's
-latest state), so re-running an old date reproduces that date's features exactly.
+latest state), and from the feeds' events delivered up to this date (never later ones), so
+re-running an old date reproduces that date's features exactly.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
+from driftline.core.pipeline import FeedConfig
+from driftline.data.casting import typed
 from driftline.data.features import build_features
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 from driftline.quality.batches import conformed_batch
 from driftline.quality.results import gate
 
@@ -20,7 +28,8 @@ def run(ctx: RunContext) -> StepResult:
     # One row per entity and observed day: a delivery of several days keeps each day.
     keys = [entity.key, *([entity.date_column] if entity.date_column else [])]
     batch = conformed_batch(ctx, entity.source, keys, tables.silver(entity.name))
-    features = build_features(batch, ctx.pipeline).persist(StorageLevel.MEMORY_AND_DISK)
+    events = [delivered_events(ctx, feed) for feed in ctx.pipeline.feeds]
+    features = build_features(batch, ctx.pipeline, events).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         gate(ctx, features, tables.FEATURES, recorded_as=tables.FEATURES)
         written = ctx.lake.replace_partition(
@@ -32,3 +41,21 @@ def run(ctx: RunContext) -> StepResult:
     finally:
         features.unpersist()
     return StepResult("features", ctx.ds, {written.table: written.version}, {"rows": written.rows})
+
+
+def delivered_events(ctx: RunContext, feed: FeedConfig) -> DataFrame:
+    """The feed source's typed rows from every delivery up to the run date (bronze; an
+    empty frame of its declared columns while it has delivered nothing)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DateType, StringType, StructField, StructType
+
+    source = ctx.pipeline.source(feed.source)
+    table = tables.bronze(feed.source)
+    if ctx.lake.exists(table):
+        raw = ctx.lake.read(table).where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+    else:
+        fields = [StructField(name, StringType()) for name in source.columns]
+        raw = ctx.spark.createDataFrame(
+            [], StructType([*fields, StructField(tables.RUN_DATE, DateType())])
+        )
+    return typed(raw, source)

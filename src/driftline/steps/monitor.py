@@ -1,6 +1,7 @@
 """Monitor: drift of every feature and of the score against the champion's reference
-profile, data quality (null and out-of-range shares), and live accuracy on the labels that
-have matured, all written to `monitoring_metrics` for the run date.
+profile, data quality (null and out-of-range shares), live accuracy on the labels that
+have matured, and the gaps between segments, all written to `monitoring_metrics` for the
+run date.
 
 The retraining policy (`steps.policy`) reads these rows; it does not recompute them.
 """
@@ -34,6 +35,7 @@ from driftline.monitoring.drift import (
 )
 from driftline.monitoring.drift_scan import scan
 from driftline.monitoring.label_shift import LabelShift, label_shift
+from driftline.monitoring.segment_gaps import segment_gaps
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -107,6 +109,19 @@ def run(ctx: RunContext) -> StepResult:
         )
     )
     rows += _accuracy_rows(ctx, accuracy, baseline)
+    gaps = segment_gaps(accuracy, config.segment_gaps)
+    rows += [
+        (
+            f"{g.metric}_gap",
+            g.feature,
+            None,
+            g.gap,
+            g.threshold,
+            g.breached,
+            json.dumps(g.as_dict()),
+        )
+        for g in gaps
+    ]
     if shift is not None:
         rows.append(
             (
@@ -176,6 +191,22 @@ def run(ctx: RunContext) -> StepResult:
                 details=shift.as_dict(),
             ),
         )
+    wide = [g for g in gaps if g.breached]
+    if wide:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "segment_gap",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: "
+                + "; ".join(
+                    f"{g.metric} {g.values[g.best]:.3f} for {g.best} but {g.values[g.worst]:.3f} "
+                    f"for {g.worst} (gap {g.gap:.3f} > {g.threshold}, p={g.p_value:.3g})"
+                    for g in wide
+                ),
+                severity="warning",
+                details={f"{g.feature}.{g.metric}": g.as_dict() for g in wide},
+            ),
+        )
     worst = max(drifts, key=lambda d: d.psi)
     result.table_versions[written.table] = written.version
     result.metrics.update(
@@ -191,6 +222,7 @@ def run(ctx: RunContext) -> StepResult:
             "label_rate": shift.current_rate if shift else None,
             "label_shift": bool(shift and shift.shifted),
             "data_quality": quality,
+            "segment_gaps": [f"{g.feature}.{g.metric}" for g in wide],
         }
     )
     return result
