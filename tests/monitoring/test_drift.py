@@ -230,3 +230,21 @@ def test_out_of_range_is_judged_against_what_a_small_reference_leaves_to_chance(
     assert out_of_range_breached(0.08, 150, 100_000, numeric=True, limit=0.05)
     assert out_of_range_breached(0.06, 150, 30, numeric=False, limit=0.05)
     assert not out_of_range_breached(0.04, 150, 100_000, numeric=True, limit=0.05)
+
+
+def test_the_alert_of_a_distance_judged_feature_states_its_evidence() -> None:
+    """On a large reference a numeric feature is judged by normalised Wasserstein, which
+    has no p-value; the alert quotes the column's KS test, corrected, instead."""
+    from driftline.steps.monitor import _summary
+
+    rng = np.random.default_rng(8)
+    reference = numeric_profile(rng.normal(0, 1, 5_000))
+    current = pa.table({"x": rng.normal(1.0, 1, 2_000)})
+    config = DriftConfig()
+    sketch = sketch_table(current, {"x": reference})["x"]
+    (drift,) = calibrate([compare("x", reference, sketch, config)], {"x": reference}, config)
+    assert drift.method == "wasserstein" and drift.drifted
+    assert drift.p_value is None and drift.adjusted_p_value is not None
+    summary = _summary(drift, {"x": 3.0, "y": 1.0})
+    assert summary.startswith("wasserstein=") and "p=n/a (corrected" in summary
+    assert summary.endswith("75% of importance")

@@ -246,8 +246,11 @@ def _summary(drift: FeatureDrift, importance: dict[str, float]) -> str:
     size against its floor, and the feature's share of the champion's importance."""
     total = sum(importance.values()) or 1.0
     if drift.adjusted_p_value is not None:
+        # A distance-judged feature has no p-value of its own; its column's test
+        # (KS or chi-square) gave the corrected one.
+        raw = "n/a" if drift.p_value is None else f"{drift.p_value:.3g}"
         test = (
-            f"{drift.method}={drift.statistic:.4f}, p={drift.p_value:.3g} "
+            f"{drift.method}={drift.statistic:.4f}, p={raw} "
             f"(corrected {drift.adjusted_p_value:.3g} < {drift.threshold})"
         )
     else:
