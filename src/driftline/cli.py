@@ -235,6 +235,12 @@ def init(
         print_error(error)
         raise typer.Exit(1) from None
     console.print(f"wrote {len(written)} files to {folder}")
+    if not sample:
+        console.print(
+            f"next: describe your sources, entity, features and label in {folder}/driftline.yaml "
+            "(and its suites in expectations/), then cd there and run driftline check"
+        )
+        return
     last = SAMPLE_START.toordinal() + SAMPLE_NIGHTS - 1
     console.print(
         f"next: cd {folder} && driftline check && driftline run --from {SAMPLE_START} "
@@ -561,7 +567,7 @@ def expectations_suggest(
     from driftline.context import build_context, parse_run_date
     from driftline.data.casting import typed
     from driftline.quality.suggest import suggest_suite
-    from driftline.sources.preview import delivered_rows
+    from driftline.sources.preview import as_validated, delivered_rows
 
     if (source is None) != (date is None):
         raise typer.BadParameter("--source and --date go together", param_hint="--source")
@@ -570,7 +576,7 @@ def expectations_suggest(
         name = table.replace("/", "_")
         if source is not None and date is not None:
             config = ctx.pipeline.source(source)
-            frame = typed(delivered_rows(ctx, config, parse_run_date(date)), config)
+            frame = as_validated(typed(delivered_rows(ctx, config, parse_run_date(date)), config))
         else:
             frame = ctx.lake.read(table)
         suite = suggest_suite(frame, name)

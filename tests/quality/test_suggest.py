@@ -26,3 +26,42 @@ def test_suggested_suite_is_valid_and_passes_on_its_own_data(spark, tmp_path: Pa
     loaded = load_suite(tmp_path, "probe")
     outcomes = validate(df, loaded, "all")
     assert outcomes and all(o.success for o in outcomes)
+
+
+def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
+    spark, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`expectations suggest --source` before any run: its column set is the columns the
+    validate step sees (the declared ones and bronze's lineage), so the night passes."""
+    from datetime import date
+
+    from driftline.context import RunContext
+    from driftline.core.loading import load_pipeline
+    from driftline.data.casting import typed
+    from driftline.demo.data import DemoData, write_demo_drop
+    from driftline.lake import open_lake
+    from driftline.quality.batches import checked_batch
+    from driftline.sources.preview import as_validated, delivered_rows
+    from driftline.steps import ingest
+    from tests.conftest import PROJECT, make_settings
+
+    spec = DemoData(start=date(2024, 4, 1), days=1, drift_day=99, rows_per_day=60)
+    settings = make_settings(tmp_path)
+    write_demo_drop(settings.resolved_drop_root, spec)
+    config = load_pipeline(PROJECT / "driftline.yaml")
+    lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
+    ctx = RunContext(spec.start, "suggest", settings, config, spark, lake)
+    source = config.source("customers")
+    suite = suggest_suite(as_validated(typed(delivered_rows(ctx, source, spec.start), source)), "s")
+    (column_set,) = [
+        e["kwargs"]["column_set"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_table_columns_to_match_set"
+    ]
+    ingest.run(ctx, source="customers")
+    batch = checked_batch(ctx, "customers", "silver/customer").good
+    assert sorted(column_set) == sorted(batch.columns)
+    (tmp_path / "s.json").write_text(json.dumps(suite))
+    outcomes = validate(batch, load_suite(tmp_path, "s"), "all")
+    (columns,) = [o for o in outcomes if o.expectation == "expect_table_columns_to_match_set"]
+    assert columns.success, columns.describe()

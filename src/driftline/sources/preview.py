@@ -39,3 +39,18 @@ def delivered_rows(ctx: RunContext, source: SourceConfig, run_date: date) -> Dat
     for group in parsed[1:]:
         frame = frame.unionByName(group.frame, allowMissingColumns=True)
     return frame.where(frame[CORRUPT].isNull()).select(*source.columns)
+
+
+def as_validated(typed_rows: DataFrame) -> DataFrame:
+    """Delivered rows (typed) with bronze's lineage columns beside them, empty: the columns
+    validate sees, so a suite learned here (its column set) holds on the first night."""
+    from pyspark.sql import functions as F
+
+    from driftline.core import tables
+
+    lineage = [
+        F.lit(None).cast(kind).alias(name)
+        for name, kind in (part.split() for part in tables.BRONZE_METADATA_DDL.split(", "))
+        if name not in typed_rows.columns
+    ]
+    return typed_rows.select("*", *lineage)
