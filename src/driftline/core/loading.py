@@ -183,15 +183,26 @@ def dag_pipelines() -> list[tuple[PipelineFile, PipelineConfig]]:
     schedule and start date and catching up on dates nobody asked for.
     """
     found = [(f, load_project_pipeline(f)) for f in project_pipelines()]
-    models: dict[str, str] = {}
-    for chosen, pipeline in found:
-        other = models.setdefault(pipeline.model.name, pipeline.pipeline)
-        if other != pipeline.pipeline:
-            raise ConfigError(
-                f"pipelines {other!r} and {pipeline.pipeline!r} both register model "
-                f"{pipeline.model.name!r} ({chosen.path}): give each pipeline its own model.name"
-            )
+    for chosen, pipeline, other in shared_models(found):
+        raise ConfigError(
+            f"pipelines {other!r} and {pipeline.pipeline!r} both register model "
+            f"{pipeline.model.name!r} ({chosen.path}): give each pipeline its own model.name"
+        )
     return found
+
+
+def shared_models(
+    found: list[tuple[PipelineFile, PipelineConfig]],
+) -> list[tuple[PipelineFile, PipelineConfig, str]]:
+    """Each pipeline whose `model.name` an earlier one already registers, with that
+    earlier pipeline's name: two pipelines must not share a registered model."""
+    owners: dict[str, str] = {}
+    clashes = []
+    for chosen, pipeline in found:
+        owner = owners.setdefault(pipeline.model.name, pipeline.pipeline)
+        if owner != pipeline.pipeline:
+            clashes.append((chosen, pipeline, owner))
+    return clashes
 
 
 def only_dag_pipeline() -> tuple[PipelineFile, PipelineConfig]:

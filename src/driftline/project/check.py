@@ -22,6 +22,7 @@ from driftline.core.loading import (
     load_project_pipeline,
     pipeline_settings,
     project_pipelines,
+    shared_models,
 )
 from driftline.core.pipeline import PipelineConfig
 from driftline.core.settings import Settings, load_settings
@@ -46,7 +47,7 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
     except ConfigError as error:
         return [Problem("error", "DRIFTLINE_* settings and pipeline files", str(error))]
     problems: list[Problem] = []
-    models: dict[str, str] = {}
+    loaded = []
     unparseable = False  # then the DAG files would only fail on the same pipeline files
     for chosen in found:
         try:
@@ -64,17 +65,17 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
         # In a project of many, each problem says whose it is.
         prefix = f"{chosen.name}: " if chosen.name else ""
         problems += [Problem(p.level, prefix + p.where, p.message) for p in found_here]
-        first = models.setdefault(pipeline.model.name, pipeline.pipeline)
-        if first != pipeline.pipeline:
-            unparseable = True
-            problems.append(
-                Problem(
-                    "error",
-                    f"{chosen.path}: model.name",
-                    f"model {pipeline.model.name!r} is also pipeline {first!r}'s: each "
-                    "pipeline registers its own model",
-                )
+        loaded.append((chosen, pipeline))
+    for chosen, pipeline, first in shared_models(loaded):
+        unparseable = True
+        problems.append(
+            Problem(
+                "error",
+                f"{chosen.path}: model.name",
+                f"model {pipeline.model.name!r} is also pipeline {first!r}'s: each "
+                "pipeline registers its own model",
             )
+        )
     if unparseable:
         return problems
     problems += dag_problems(dags_folder or settings.home / "dags", found)
