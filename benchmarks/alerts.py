@@ -29,8 +29,18 @@ last line is `RATIO <Evidently's errors / Driftline's errors>` (goal: at least 2
 false alarms on at most 5% of stationary nights and a median delay of at most 2 nights on
 sudden shifts, over the seeds).
 
+Performance before labels: every night, the AUC Driftline estimates from the champion's
+scores alone (`monitoring.estimated`, calibration checked on the frozen holdout) is set
+beside the AUC that night's labels give; the mean absolute error per stream is printed,
+and over the covariate-shift streams (stationary, sudden, gradual, seasonal, unimportant:
+P(y | x) holds) as `CBPE_MAE` (goal at most 0.02). The prior and concept streams change
+P(y | x) itself, which no estimate from scores can see: shown, not judged. Beside it, the
+realised AUC's own sampling error on one night's rows (0.8 x its standard error), which no
+estimate can beat on average.
+
     .venv/bin/pip install -e '.[bench]'   # Evidently, the baseline
     .venv/bin/python benchmarks/alerts.py --seeds 3
+    .venv/bin/python benchmarks/alerts.py --estimate-only --rows 2000   # the estimate alone
 """
 
 from __future__ import annotations
@@ -111,6 +121,7 @@ class Champion:
     profile: dict[str, Any]
     importance: dict[str, float]
     holdout_auc: float
+    calibration: dict[str, Any]
 
 
 def train_champion(days: list[Night], min_day_rows: int) -> Champion:
@@ -122,6 +133,7 @@ def train_champion(days: list[Night], min_day_rows: int) -> Champion:
 
     from driftline.data.profile import categorical_profile, day_effect, label_profile
     from driftline.data.profile import numeric_profile as numeric
+    from driftline.model.calibration import fit_calibration
 
     development, holdout = days[:-HOLDOUT_DAYS], days[-HOLDOUT_DAYS:]
     x_train, y_train = matrix(development), np.concatenate([d.labels for d in development])
@@ -148,6 +160,7 @@ def train_champion(days: list[Night], min_day_rows: int) -> Champion:
         {"features": profiles, "label": label_profile(y_train)},
         {k: float(v) for k, v in importance.items()},
         float(roc_auc_score(y_holdout, holdout_scores)),
+        fit_calibration(y_holdout, holdout_scores),
     )
 
 
@@ -169,6 +182,9 @@ class Verdicts:
     evidently: list[bool] = field(default_factory=list)
     truth: list[bool] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    # |AUC estimated from scores - AUC the night's labels give|, per night.
+    estimate_errors: list[float] = field(default_factory=list)
+    estimate_floor: list[float] = field(default_factory=list)
 
 
 def driftline_verdict(
@@ -229,12 +245,16 @@ def evidently_verdict(reference: Any, night: Night) -> bool:
     raise RuntimeError("Evidently's report has no DriftedColumnsCount metric")
 
 
-def run_stream(stream: str, seed: int, rows: int, reference_days: int) -> Verdicts:
+def run_stream(
+    stream: str, seed: int, rows: int, reference_days: int, verdicts_too: bool = True
+) -> Verdicts:
     import numpy as np
     import pandas as pd
     import xgboost as xgb
+    from sklearn.metrics import roc_auc_score
 
     from driftline.core.pipeline import DriftConfig
+    from driftline.monitoring.estimated import estimate_auc, score_histogram
 
     rng = np.random.default_rng([seed, STREAMS.index(stream)])
     reference = [
@@ -250,13 +270,21 @@ def run_stream(stream: str, seed: int, rows: int, reference_days: int) -> Verdic
     for night_index in range(NIGHTS):
         night = make_day(rng, stream, night_index, rows, True)
         matured = scored[-WINDOW_NIGHTS:]
-        alert, reason = driftline_verdict(champion, night, matured)
-        verdicts.driftline.append(alert)
-        verdicts.reasons.append(reason)
-        verdicts.evidently.append(evidently_verdict(reference_frame, night))
-        verdicts.truth.append(night.should_alert)
+        if verdicts_too:
+            alert, reason = driftline_verdict(champion, night, matured)
+            verdicts.driftline.append(alert)
+            verdicts.reasons.append(reason)
+            verdicts.evidently.append(evidently_verdict(reference_frame, night))
+            verdicts.truth.append(night.should_alert)
         scores = champion.booster.predict(xgb.DMatrix(matrix([night]), feature_names=FEATURES))
         scored.append((scores, night.labels))
+        estimate = estimate_auc(score_histogram(scores), champion.calibration)
+        if estimate is not None and 0 < night.labels.sum() < len(night.labels):
+            realised = float(roc_auc_score(night.labels, scores))
+            verdicts.estimate_errors.append(abs(estimate.value - realised))
+            # A night's realised AUC is itself a sample: even the population's AUC misses
+            # it by E|N(0, se)| = 0.8 se on average, the floor of this error.
+            verdicts.estimate_floor.append(0.798 * (estimate.high - estimate.value) / 1.96)
     return verdicts
 
 
@@ -271,13 +299,51 @@ def score(alerts: list[bool], truth: list[bool]) -> dict[str, Any]:
     return {"false_alarms": false_alarms, "missed": missed, "delay": delay}
 
 
+COVARIATE = ("stationary", "sudden", "gradual", "seasonal", "unimportant")
+
+
+def report_estimates(errors: dict[str, list[float]], floors: dict[str, list[float]]) -> None:
+    print(
+        "AUC estimated from scores vs realised, mean absolute error per night: "
+        + ", ".join(f"{k} {statistics.mean(v):.4f}" for k, v in errors.items() if v)
+    )
+    covariate = [e for k in COVARIATE for e in errors.get(k, [])]
+    floor = [e for k in COVARIATE for e in floors.get(k, [])]
+    if covariate:
+        print(
+            f"the realised AUC's own sampling error alone: {statistics.mean(floor):.4f} "
+            "(mean absolute; no estimate can do better on average)"
+        )
+        print(f"CBPE_MAE {statistics.mean(covariate):.4f} (covariate-shift streams; goal <= 0.02)")
+
+
+def estimates(seeds: int, rows: int, reference_days: int) -> None:
+    errors: dict[str, list[float]] = {}
+    floors: dict[str, list[float]] = {}
+    for stream in STREAMS:
+        for seed in range(seeds):
+            verdicts = run_stream(stream, seed, rows, reference_days, verdicts_too=False)
+            errors.setdefault(stream, []).extend(verdicts.estimate_errors)
+            floors.setdefault(stream, []).extend(verdicts.estimate_floor)
+    print(f"{rows} rows a night, {NIGHTS} nights x {seeds} seeds per stream")
+    report_estimates(errors, floors)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="replicates of every stream")
     parser.add_argument("--rows", type=int, default=400, help="rows per day")
     parser.add_argument("--reference-days", type=int, default=14)
     parser.add_argument("--verbose", action="store_true", help="print each night's reasons")
+    parser.add_argument(
+        "--estimate-only",
+        action="store_true",
+        help="only the AUC estimated before labels (no alert verdicts, no Evidently)",
+    )
     args = parser.parse_args()
+    if args.estimate_only:
+        estimates(args.seeds, args.rows, args.reference_days)
+        return
     try:
         import evidently  # noqa: F401
     except ImportError:
@@ -287,6 +353,8 @@ def main() -> None:
     totals = {"driftline": 0, "evidently": 0}
     stationary_nights = stationary_false = 0
     sudden_delays: dict[str, list[int | None]] = {"driftline": [], "evidently": []}
+    estimate_errors: dict[str, list[float]] = {}
+    estimate_floors: dict[str, list[float]] = {}
     print(f"{'stream':<12} {'tool':<10} {'false alarms':>12} {'missed':>7} {'delay':>7}")
     for stream in STREAMS:
         per_tool: dict[str, dict[str, Any]] = {
@@ -307,6 +375,8 @@ def main() -> None:
                 per_tool[tool]["delays"].append(result["delay"])
                 if stream == "sudden":
                     sudden_delays[tool].append(result["delay"])
+            estimate_errors.setdefault(stream, []).extend(verdicts.estimate_errors)
+            estimate_floors.setdefault(stream, []).extend(verdicts.estimate_floor)
             if stream == "stationary":
                 stationary_nights += NIGHTS
                 stationary_false += sum(verdicts.driftline)
@@ -333,6 +403,7 @@ def main() -> None:
         f"median delay on sudden shifts {statistics.median(due):g} nights (goal <= 2)"
     )
     print(f"evidently: errors {totals['evidently']}")
+    report_estimates(estimate_errors, estimate_floors)
     ratio = totals["evidently"] / max(totals["driftline"], 1)
     print(f"RATIO {ratio:.2f}")
     sys.stdout.flush()

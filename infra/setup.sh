@@ -48,6 +48,11 @@ fi
 # otherwise compile Airflow, GE, MLflow and Spark's Python from source again, which cost
 # each spark-submit driver, Airflow task and executor's Python worker seconds.
 .venv/bin/uv pip install --python .venv/bin/python --quiet -c constraints.txt -e ".[dev]"
+# The editable build leaves src/driftline.egg-info behind; with src/ on sys.path it is a
+# second copy of the package's metadata, and Airflow would load the `airflow.plugins`
+# entry point twice (and list the second as a plugin import error). The installed
+# dist-info is the one that counts.
+rm -rf src/driftline.egg-info
 echo "Compiling bytecode (once)..."
 .venv/bin/python -m compileall -q -j 0 \
   "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" src >/dev/null

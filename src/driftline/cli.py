@@ -395,6 +395,10 @@ def audit(
             f"{record.model_name} v{record.model_version} ({record.model_alias} when scored)",
         )
         table.add_row("MLflow run", record.mlflow_run_id)
+        if record.predicted_class is not None:
+            table.add_row("predicted class", record.predicted_class)
+            for name, probability in record.class_probabilities.items():
+                table.add_row(f"probability of {name}", f"{probability:.4f}")
         table.add_row("features table version read", str(record.features_version))
         for name, value in sorted(record.training.items()):
             table.add_row(f"training {name}", value)
@@ -555,28 +559,43 @@ def expectations_suggest(
         typer.Option(help="learn from this source's delivered files instead of the table"),
     ] = None,
     date: Annotated[
-        str | None, typer.Option(help="with --source: the date whose files to read")
+        str | None,
+        typer.Option(
+            help="the date whose delivered files to learn from: with --source, or for "
+            "`features` (the feature rows those files would give)"
+        ),
     ] = None,
     pipeline: PipelineOption = None,
 ) -> None:
-    """Write a starter suite from the table's current data, or (before the first run) from
-    a source's delivered files, for a person to review."""
+    """Write a starter suite from the table's current data or, before the first run, from
+    delivered files (a source's rows with --source and --date; the feature rows a date's
+    files would give with `features --date`), for a person to review."""
     choose_pipeline(pipeline)
     import json
 
     from driftline.context import build_context, parse_run_date
+    from driftline.core import tables
     from driftline.data.casting import typed
     from driftline.quality.suggest import suggest_suite
     from driftline.sources.preview import as_validated, delivered_rows
+    from driftline.steps.features import previewed
 
-    if (source is None) != (date is None):
-        raise typer.BadParameter("--source and --date go together", param_hint="--source")
+    if source is not None and date is None:
+        raise typer.BadParameter("--source needs --date", param_hint="--source")
+    if date is not None and source is None and table != tables.FEATURES:
+        raise typer.BadParameter(
+            f"--date without --source drafts {tables.FEATURES} only; for {table} name the "
+            "--source whose files to read",
+            param_hint="--date",
+        )
     try:
         ctx = build_context(date or "1970-01-01", "suggest")
         name = table.replace("/", "_")
         if source is not None and date is not None:
             config = ctx.pipeline.source(source)
             frame = as_validated(typed(delivered_rows(ctx, config, parse_run_date(date)), config))
+        elif date is not None:
+            frame = previewed(ctx)
         else:
             frame = ctx.lake.read(table)
         suite = suggest_suite(frame, name)

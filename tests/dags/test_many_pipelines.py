@@ -1,6 +1,7 @@
-"""Two pipelines of one project (`pipelines/churn.yaml`, daily, and `pipelines/arrears.yaml`,
-weekly on Wednesdays), each on its own feed, run a range of dates through their own DAGs
-under `dag.test()`, each on its schedule's dates; then one pipeline re-runs a night alone.
+"""Two pipelines of one project (`pipelines/churn.yaml`, a daily classification, and
+`pipelines/arrears.yaml`, a weekly regression on Wednesdays), each on its own feed, run a
+range of dates through their own DAGs under `dag.test()`, each on its schedule's dates;
+then one pipeline re-runs a night alone.
 Neither reads nor replaces the other's tables, models or reports, and the weekly one keeps
 one partition per week."""
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ NAMES = ("arrears", "churn")
 
 def pipeline_file(name: str) -> dict[str, Any]:
     """The example pipeline on the feed under drop/<name>/, with its own model; arrears
-    also leaves out two features, so the two models differ in shape."""
+    predicts a number (days in arrears) and leaves out two features, so the two models
+    differ in task and shape."""
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
     pipeline["pipeline"] = name
     pipeline["model"]["name"] = f"driftline-{name}"
@@ -43,6 +46,13 @@ def pipeline_file(name: str) -> dict[str, Any]:
         pipeline["features"] = [f for f in pipeline["features"] if f["name"] not in ("age", "plan")]
         pipeline["model"]["promotion"]["slices"] = ["region"]
         pipeline["monitoring"]["accuracy"]["segments"] = ["region"]
+        pipeline["model"]["task"] = "regression"
+        pipeline["model"]["promotion"]["metric"] = "rmse"
+        pipeline["retraining"]["metric"] = "rmse"
+        (labels,) = [s for s in pipeline["sources"] if s["name"] == pipeline["label"]["source"]]
+        labels["columns"]["days_in_arrears"] = "double"
+        pipeline["label"]["column"] = "days_in_arrears"
+        del pipeline["label"]["positive"]
     return dict(pipeline)
 
 
@@ -63,12 +73,21 @@ def arrears_features_suite(path: Path) -> None:
 
 def weekly_labels(drop: Path) -> None:
     """Arrears outcomes arrive a week later: the second Wednesday's file carries the
-    first Wednesday's outcomes (which the demo wrote into the next day's folder)."""
+    first Wednesday's outcomes (which the demo wrote into the next day's folder), with
+    each customer's days in arrears: long for those who left, a few days for some others."""
     second = drop / "churn_labels" / WEEKS[1].isoformat()
     (outcomes,) = (drop / "churn_labels" / "2024-05-02").glob("*.csv")
     for stale in second.glob("*.csv"):
         stale.unlink()
     shutil.copy(outcomes, second / outcomes.name)
+    for extract in (drop / "churn_labels").glob("*/*.csv"):
+        header, *rows = extract.read_text().splitlines()
+        lines = [f"{header},days_in_arrears"]
+        for row in rows:
+            customer, churned = row.split(",")[0], row.split(",")[-1]
+            spread = zlib.crc32(customer.encode()) % 40
+            lines.append(f"{row},{int(churned) * (20 + spread) + spread % 5}")
+        extract.write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -203,3 +222,9 @@ def test_each_pipeline_registers_its_own_model(side_by_side) -> None:  # type: i
         run = client.get_run(champion.run_id)
         experiment = client.get_experiment(run.info.experiment_id)
         assert experiment.name == f"driftline-{name}"
+        # Each judged on its own task's holdout metrics.
+        judged = "holdout_rmse" if name == "arrears" else "holdout_auc"
+        assert judged in run.data.metrics, sorted(run.data.metrics)
+    # The regression's predictions are days, not probabilities.
+    scores = side_by_side["lakes"]["arrears"].read(tables.PREDICTIONS).select("score")
+    assert max(r[0] for r in scores.collect()) > 1.5

@@ -337,6 +337,14 @@ def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # t
     )
     segments = {row["segment"] for row in auc.collect()}
     assert "all" in segments and any(s.startswith("region=") for s in segments)
+    # Before labels: every monitored night also estimates the champion's AUC from its
+    # scores, with an interval, against the same limit as the realised AUC.
+    estimated = metrics.where(F.col("metric") == "estimated_auc").collect()
+    assert estimated, "no AUC estimated from scores"
+    for row in estimated:
+        details = json.loads(row["details"])
+        assert details["low"] <= row["value"] <= details["high"]
+        assert row["threshold"] is not None and details["predictions"] > 0
 
 
 def test_late_and_corrected_files_rerun_their_date(nightly_run) -> None:  # type: ignore[no-untyped-def]

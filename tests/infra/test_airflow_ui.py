@@ -2,7 +2,8 @@
 LocalExecutor) with the project's DAGs. While `driftline backfill` has Airflow 3's
 scheduler run a past date, headless Chromium logs in, triggers `driftline_nightly` for the
 next date from the UI and sees it succeed; both runs commit to the same tables at the same
-time, nothing is lost.
+time, nothing is lost. The run's page then shows its monitoring report in a "Report" tab
+(Driftline's Airflow plugin), served only to a logged-in user.
 
 Every task of these runs is its own process with its own Spark JVM on a 2-core machine, so
 the test keeps to two dates: one backfilled, one triggered."""
@@ -17,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import date
@@ -220,6 +223,7 @@ def trigger_from_the_ui(driver: Any, airflow: Airflow, day: date) -> None:
 @pytest.mark.timeout(2700)
 def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
+    from selenium.webdriver.common.by import By
 
     from driftline.lake import open_lake
 
@@ -280,8 +284,41 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
         shot.parent.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(shot))
         print(f"screenshot: {shot}")
+
+        # The run's monitoring report is a tab of the run's page (Driftline's plugin).
+        driver.get(f"{airflow.url}/dags/driftline_nightly/runs/{run_id}")
+        _wait("the run's Report tab", lambda: "Report" in driver.page_source, 60, 1)
+        driver.get(f"{airflow.url}/dags/driftline_nightly/runs/{run_id}/plugin/driftline-report")
+        (frame,) = _wait(
+            "the report tab's frame", lambda: driver.find_elements(By.TAG_NAME, "iframe"), 60, 1
+        )
+        assert "driftline/report?dag_id=driftline_nightly" in frame.get_attribute("src")
+        driver.switch_to.frame(frame)
+        _wait(
+            "the report in the tab",
+            lambda: (
+                f"{TRIGGERED.isoformat()}" in driver.page_source
+                and "Drift per feature" in driver.page_source
+            ),
+            60,
+            1,
+        )
+        driver.switch_to.default_content()
+        driver.save_screenshot(str(shot.with_name("airflow-ui-report-tab.png")))
     finally:
         driver.quit()
+
+    # Behind Airflow's login: with the session's token the report, without it a refusal.
+    query = f"dag_id=driftline_nightly&run_id={urllib.parse.quote(run_id)}"
+    page = urllib.request.Request(
+        f"{airflow.url}/driftline/report?{query}",
+        headers={"Authorization": f"Bearer {airflow.token}"},
+    )
+    with urllib.request.urlopen(page, timeout=30) as response:
+        assert "Drift per feature" in response.read().decode("utf-8")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{airflow.url}/driftline/report?{query}", timeout=30)
+    assert refused.value.code in (401, 403)
 
     # Nothing lost: every line of every day's extract is in bronze or quarantine, and every
     # customer that passed validation on either date is in silver, although

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from driftline.model.booster import class_weight, fit_baseline, fit_booster, latest_dates_mask
+from driftline.core.tasks import Task
+from driftline.model.booster import class_weight, fit_booster, latest_dates_mask
+from driftline.model.judging import baseline as task_baseline
 
 
 def synthetic(n: int = 600, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -27,12 +29,27 @@ def test_class_weight_is_negatives_per_positive() -> None:
 
 def test_search_is_seeded_and_beats_the_baseline_on_signal() -> None:
     x, y, dates = synthetic()
-    params = {"objective": "binary:logistic", "tree_method": "hist", "seed": 1, "nthread": 1}
+    params = {
+        **Task("binary", "binary:logistic").params,
+        "tree_method": "hist",
+        "seed": 1,
+        "nthread": 1,
+    }
     first = fit_booster(x, y, dates, params, ["a", "b", "c"], 100, trials=3, seed=1)
     second = fit_booster(x, y, dates, params, ["a", "b", "c"], 100, trials=3, seed=1)
     assert first.params == second.params
     assert np.array_equal(first.booster.inplace_predict(x), second.booster.inplace_predict(x))
     assert first.trials == 3 and first.best_iteration < 100
     assert first.params["scale_pos_weight"] > 1  # the positive class is the rare one
-    baseline = fit_baseline(x, y, seed=1)
+    baseline = task_baseline(Task("binary", "binary:logistic"), seed=1).fit(x, y)
     assert baseline.predict_proba(x).shape == (len(x), 2)
+
+
+def test_a_regression_booster_is_stopped_by_its_own_metric() -> None:
+    x, _, dates = synthetic()
+    y = 3 * x[:, 0] + x[:, 1]
+    params = {**Task("regression", "reg:squarederror").params, "seed": 1, "nthread": 1}
+    fitted = fit_booster(x, y, dates, params, ["a", "b", "c"], 200, trials=0, seed=1)
+    assert "scale_pos_weight" not in fitted.params
+    assert fitted.booster.attributes()["best_score"]  # early-stopped on validation rmse
+    assert float(np.sqrt(np.mean((fitted.booster.inplace_predict(x) - y) ** 2))) < 1.0

@@ -5,6 +5,7 @@ import pyarrow as pa
 import pytest
 
 from driftline.core.pipeline import PromotionPolicy
+from driftline.core.tasks import Task
 from driftline.model.promotion import Evaluation, decide, evaluate
 
 POLICY = PromotionPolicy(metric="auc", margin=0.01, slices=["region"], slice_tolerance=0.02)
@@ -15,14 +16,15 @@ def test_better_challenger_is_promoted() -> None:
         Evaluation(0.70, {"region=north": 0.70, "region=south": 0.70}),
         Evaluation(0.75, {"region=north": 0.74, "region=south": 0.76}),
         POLICY,
+        "auc",
     )
     assert decision.promote
     assert decision.improvement == pytest.approx(0.05)
 
 
 def test_worse_or_barely_better_challenger_is_rejected() -> None:
-    assert not decide(Evaluation(0.70), Evaluation(0.69), POLICY).promote
-    barely = decide(Evaluation(0.70), Evaluation(0.705), POLICY)
+    assert not decide(Evaluation(0.70), Evaluation(0.69), POLICY, "auc").promote
+    barely = decide(Evaluation(0.70), Evaluation(0.705), POLICY, "auc")
     assert not barely.promote
     assert "below the margin" in barely.reasons[0]
 
@@ -32,6 +34,7 @@ def test_slice_regression_blocks_an_overall_win() -> None:
         Evaluation(0.70, {"region=north": 0.80, "region=south": 0.60}),
         Evaluation(0.76, {"region=north": 0.75, "region=south": 0.77}),
         POLICY,
+        "auc",
     )
     assert not decision.promote
     assert decision.reasons == ["slice region=north gets worse by 0.0500 (tolerance 0.02)"]
@@ -39,8 +42,8 @@ def test_slice_regression_blocks_an_overall_win() -> None:
 
 def test_logloss_runs_the_other_way() -> None:
     policy = PromotionPolicy(metric="logloss", margin=0.01)
-    assert decide(Evaluation(0.60), Evaluation(0.50), policy).promote
-    assert not decide(Evaluation(0.50), Evaluation(0.60), policy).promote
+    assert decide(Evaluation(0.60), Evaluation(0.50), policy, "logloss").promote
+    assert not decide(Evaluation(0.50), Evaluation(0.60), policy, "logloss").promote
 
 
 def test_evaluate_skips_small_and_single_class_slices() -> None:
@@ -53,6 +56,128 @@ def test_evaluate_skips_small_and_single_class_slices() -> None:
         labels,
         pa.table({"region": regions}),
         PromotionPolicy(slices=["region"], min_slice_rows=30),
+        Task("binary", "binary:logistic"),
+        "auc",
     )
     assert set(evaluation.slices) == {"region=north", "region=south"}
     assert evaluation.rows == 100
+
+
+def test_a_regression_challenger_must_lower_the_error() -> None:
+    policy = PromotionPolicy(margin=0.1)
+    assert decide(Evaluation(2.5), Evaluation(2.2), policy, "rmse").promote
+    assert not decide(Evaluation(2.5), Evaluation(2.45), policy, "rmse").promote
+    assert decide(Evaluation(0.60), Evaluation(0.75), policy, "r2").promote
+
+
+def test_regression_slices_are_judged_on_their_error() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.normal(50, 10, 200)
+    predicted = labels + np.where(np.arange(200) < 100, 1.0, 5.0) * rng.normal(0, 1, 200)
+    evaluation = evaluate(
+        predicted,
+        labels,
+        pa.table({"region": ["north"] * 100 + ["south"] * 100}),
+        PromotionPolicy(slices=["region"]),
+        Task("regression", "reg:squarederror"),
+        "rmse",
+    )
+    assert evaluation.slices["region=north"] < evaluation.slices["region=south"]
+
+
+BINARY = Task("binary", "binary:logistic")
+
+
+def _holdout(rows: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels, a champion's scores, and a challenger's that add a little more signal."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=rows)
+    labels = (rng.random(rows) < 1 / (1 + np.exp(-1.2 * signal))).astype(float)
+    noise = rng.normal(size=rows)
+    champion = signal + 1.2 * noise
+    challenger = signal + 1.0 * noise + 0.3 * rng.normal(size=rows)
+    return labels, champion, challenger
+
+
+def test_a_small_holdout_win_whose_interval_does_not_clear_the_margin_is_rejected() -> None:
+    from driftline.model.promotion import paired_interval
+
+    policy = PromotionPolicy(metric="auc", margin=0.01)
+    labels, champion_scores, challenger_scores = _holdout(300, seed=0)
+    champion = evaluate(champion_scores, labels, pa.table({"x": labels}), policy, BINARY, "auc")
+    challenger = evaluate(challenger_scores, labels, pa.table({"x": labels}), policy, BINARY, "auc")
+    assert challenger.overall - champion.overall >= policy.margin  # the point estimate wins
+    interval = paired_interval(
+        BINARY, "auc", labels, champion_scores, challenger_scores, policy, seed=1
+    )
+    assert interval is not None and interval.low < policy.margin < interval.high
+    decision = decide(champion, challenger, policy, "auc", interval)
+    assert not decision.promote
+    assert "reaches the margin 0.01 but its 90% interval" in decision.reasons[0]
+    assert "on 300 holdout rows" in decision.reasons[0]
+    # Without the interval the same numbers would have promoted.
+    assert decide(champion, challenger, policy, "auc").promote
+
+
+def test_the_same_gain_on_a_large_holdout_is_promoted_with_its_interval() -> None:
+    from driftline.model.promotion import paired_interval
+
+    policy = PromotionPolicy(metric="auc", margin=0.01, bootstrap_rounds=200)
+    labels, champion_scores, challenger_scores = _holdout(8_000)
+    table = pa.table({"x": labels})
+    champion = evaluate(champion_scores, labels, table, policy, BINARY, "auc")
+    challenger = evaluate(challenger_scores, labels, table, policy, BINARY, "auc")
+    interval = paired_interval(
+        BINARY, "auc", labels, champion_scores, challenger_scores, policy, seed=1
+    )
+    assert interval is not None and interval.low >= policy.margin
+    assert interval.low <= challenger.overall - champion.overall <= interval.high
+    decision = decide(champion, challenger, policy, "auc", interval)
+    assert decision.promote and "90% interval +0.0" in decision.reasons[0]
+    # Seeded: the gate judges the same way on a re-run.
+    again = paired_interval(BINARY, "auc", labels, champion_scores, challenger_scores, policy, 1)
+    assert again == interval
+
+
+def test_the_paired_interval_is_narrower_than_two_separate_ones() -> None:
+    """Pairing is the point: the same rows judged for both models cancel their shared
+    difficulty, so the gain's interval is narrower than the naive one from each model's
+    own bootstrap."""
+    from driftline.model.judging import metric_value
+    from driftline.model.promotion import paired_interval
+
+    policy = PromotionPolicy(metric="auc", confidence=0.9, bootstrap_rounds=200)
+    labels, champion_scores, challenger_scores = _holdout(2000)
+    paired = paired_interval(BINARY, "auc", labels, champion_scores, challenger_scores, policy, 3)
+    rng = np.random.default_rng(3)
+    unpaired = []
+    for _ in range(200):
+        a, b = rng.integers(0, 2000, 2000), rng.integers(0, 2000, 2000)
+        after = metric_value(BINARY, "auc", labels[a], challenger_scores[a])
+        before = metric_value(BINARY, "auc", labels[b], champion_scores[b])
+        assert after is not None and before is not None
+        unpaired.append(after - before)
+    low, high = np.quantile(unpaired, [0.05, 0.95])
+    assert paired is not None and (paired.high - paired.low) < 0.6 * (high - low)
+
+
+def test_an_interval_works_for_regression_and_can_be_turned_off() -> None:
+    from driftline.model.promotion import paired_interval
+
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=1000)
+    regression = Task("regression", "reg:squarederror")
+    policy = PromotionPolicy(metric="rmse", margin=0.0)
+    # The challenger's error is smaller: its RMSE gain (champion minus challenger) > 0.
+    interval = paired_interval(
+        regression,
+        "rmse",
+        y,
+        y + rng.normal(scale=1.0, size=1000),
+        y + rng.normal(scale=0.8, size=1000),
+        policy,
+        0,
+    )
+    assert interval is not None and interval.low > 0
+    off = PromotionPolicy(metric="rmse", confidence=0)
+    assert paired_interval(regression, "rmse", y, y, y, off, 0) is None

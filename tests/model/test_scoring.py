@@ -121,3 +121,55 @@ def test_a_non_finite_score_fails_the_batch_naming_the_row() -> None:
     ok = score_batch(broken, "cpu", encoder, batch.slice(0, 2), ["id"], 0, False)
     assert ok.column("id").to_pylist() == ["r1", "r2"]
     assert ok.column("contribution_method").to_pylist() == [None, None]  # none kept
+
+
+def _fitted(objective: str, y: np.ndarray, x: np.ndarray, **params: object):  # type: ignore[no-untyped-def]
+    import xgboost as xgb
+
+    data = xgb.DMatrix(x, label=y, feature_names=["a", "b"])
+    return xgb.train({"objective": objective, "max_depth": 3, **params}, data, 10)
+
+
+def test_a_multiclass_row_gets_its_class_its_probabilities_and_why() -> None:
+    import pyarrow as pa
+
+    from driftline.data.features import FeatureEncoding
+    from driftline.model.scoring import contributions, score_batch
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 1, (300, 2)).astype(np.float32)
+    y = np.digitize(x[:, 0] + 0.3 * rng.normal(0, 1, 300), [-0.5, 0.5])
+    model = _fitted("multi:softprob", y, x, num_class=3)
+    encoder = FeatureEncoding(["a", "b"], {})
+    batch = pa.RecordBatch.from_pydict({"id": list(range(300)), "a": x[:, 0], "b": x[:, 1]})
+    scored = score_batch(model, "cpu", encoder, batch, ["id"], 2, False, ["low", "mid", "high"])
+    probabilities = np.asarray(scored.column("class_probabilities").to_pylist())
+    assert probabilities.shape == (300, 3) and np.allclose(probabilities.sum(axis=1), 1)
+    chosen = probabilities.argmax(axis=1)
+    assert scored.column("predicted_class").to_pylist() == [
+        ["low", "mid", "high"][c] for c in chosen
+    ]
+    assert np.allclose(scored.column("score").to_numpy(), probabilities.max(axis=1))
+    # The contributions are towards the predicted class: that class's row of XGBoost's.
+    towards = contributions(model, x, ["a", "b"])[np.arange(300), chosen, :-1]
+    first = scored.column("top_contributions")[0].as_py()
+    assert {c["feature"]: c["contribution"] for c in first} == pytest.approx(
+        dict(zip(["a", "b"], towards[0].tolist(), strict=True))
+    )
+
+
+def test_a_regression_row_scores_its_value() -> None:
+    import pyarrow as pa
+
+    from driftline.data.features import FeatureEncoding
+    from driftline.model.scoring import score_batch
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, (200, 2)).astype(np.float32)
+    y = 3 * x[:, 0] + 10
+    model = _fitted("reg:squarederror", y, x)
+    batch = pa.RecordBatch.from_pydict({"id": list(range(200)), "a": x[:, 0], "b": x[:, 1]})
+    scored = score_batch(model, "cpu", FeatureEncoding(["a", "b"], {}), batch, ["id"], 1, False)
+    assert np.allclose(scored.column("score").to_numpy(), model.inplace_predict(x), atol=1e-5)
+    assert "predicted_class" not in scored.schema.names
+    assert scored.column("top_contributions")[0].as_py()[0]["feature"] in ("a", "b")

@@ -59,6 +59,13 @@ def test_accuracy_drop_fires_first() -> None:
     assert len(decision.reasons) == 2
 
 
+def test_an_estimated_auc_below_its_limit_fires_before_labels_mature() -> None:
+    decision = decide(POLICY, facts(accuracy=(0.66, 0.75, True), estimated=True))
+    assert decision.fire and decision.reason == "accuracy"
+    assert decision.reasons[0].startswith("estimated auc 0.6600 (from scores; too few labels")
+    assert decision.numbers["estimated"] is True
+
+
 def test_old_model_fires_as_schedule() -> None:
     decision = decide(POLICY, facts(champion_trained_on=TODAY - timedelta(days=61)))
     assert decision.fire and decision.reason == "schedule"

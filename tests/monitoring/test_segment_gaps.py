@@ -122,3 +122,64 @@ def test_the_report_shows_each_nights_gaps() -> None:
     assert figure is not None
     (axes,) = figure.axes
     assert len(axes.get_lines()) == 3 + 2  # a line per metric, a limit per alerted metric
+
+
+def _regression_segment(name: str, errors: list[float]) -> Accuracy:
+    import numpy as np
+
+    e = np.asarray(errors)
+    metrics = {
+        "rmse": float(np.sqrt(np.mean(e * e))),
+        "mae": float(np.mean(np.abs(e))),
+        "r2": None,
+    }
+    n = len(errors)
+    return Accuracy(name, n, n, 0, None, None, None, None, metrics=metrics)
+
+
+def test_a_regression_mae_gap_is_welchs_test_on_absolute_errors() -> None:
+    import numpy as np
+    from scipy.stats import ttest_ind
+
+    from driftline.core.tasks import Task
+
+    rng = np.random.default_rng(5)
+    city, rural = rng.normal(0, 1.0, 800), rng.normal(0, 1.6, 600)
+    accuracy = [_regression_segment("area=city", city), _regression_segment("area=rural", rural)]
+    task = Task("regression", "reg:squarederror")
+    # MAE is in the target's units: tracked, not alerted unless a maximum is set.
+    (tracked,) = segment_gaps(accuracy, SegmentGapConfig(), task)
+    assert (tracked.metric, tracked.best, tracked.worst) == ("mae", "area=city", "area=rural")
+    assert tracked.gap == pytest.approx(np.mean(np.abs(rural)) - np.mean(np.abs(city)))
+    assert not tracked.breached and tracked.threshold is None
+    # Welch's statistic from RMSE and MAE equals scipy's on the absolute errors (population
+    # against sample variance aside).
+    welch = ttest_ind(np.abs(city), np.abs(rural), equal_var=False)
+    assert tracked.p_value == pytest.approx(welch.pvalue, rel=0.05)
+    (alerted,) = segment_gaps(accuracy, SegmentGapConfig(max_mae_gap=0.2), task)
+    assert alerted.breached
+    # A wider gap on 15 rows each is noise.
+    few = [
+        _regression_segment("area=city", city[:15]),
+        _regression_segment("area=rural", rural[:15]),
+    ]
+    (noisy,) = segment_gaps(few, SegmentGapConfig(min_support=10, max_mae_gap=0.2), task)
+    assert noisy.gap > tracked.gap and not noisy.breached
+
+
+def test_a_multiclass_accuracy_gap_is_a_two_proportion_test() -> None:
+    from driftline.core.tasks import Task
+
+    task = Task("multiclass", "multi:softprob", ("stay", "downgrade", "leave"))
+
+    def seg(name: str, labelled: int, accuracy: float) -> Accuracy:
+        metrics = {"accuracy": accuracy, "mlogloss": 0.9, "macro_f1": 0.5}
+        return Accuracy(name, labelled, labelled, 0, None, None, None, None, metrics=metrics)
+
+    wide = [seg("plan=basic", 500, 0.55), seg("plan=premium", 500, 0.75)]
+    (gap,) = segment_gaps(wide, SegmentGapConfig(), task)
+    assert (gap.metric, gap.best, gap.worst) == ("accuracy", "plan=premium", "plan=basic")
+    assert gap.gap == pytest.approx(0.20) and gap.breached
+    table = [[375, 125], [275, 225]]
+    _, p, _, _ = chi2_contingency(table, correction=False)
+    assert gap.p_value == pytest.approx(p)

@@ -80,6 +80,26 @@ def test_a_project_of_many_pipelines_is_checked_pipeline_by_pipeline(project: Pa
     assert "also pipeline 'churn'" in found[("error", f"{fraud_file}: model.name")]
 
 
+def test_moving_to_many_pipelines_warns_of_the_old_layouts_tables(project: Path) -> None:
+    # What nights of the one-pipeline layout left in ./lakehouse.
+    for table in ("features", "ingest_manifest", "silver/customer"):
+        (project / "lakehouse" / table / "_delta_log").mkdir(parents=True)
+    (project / "lakehouse" / "_data_docs").mkdir()
+    assert check_project(project / "dags") == []  # still one pipeline: they are its tables
+    (project / "pipelines").mkdir()
+    (project / "driftline.yaml").rename(project / "pipelines" / "churn.yaml")
+    (project / "expectations").rename(project / "churn-suites")
+    (project / "expectations").mkdir()
+    (project / "churn-suites").rename(project / "expectations" / "churn")
+    (project / "lakehouse" / "churn" / "features" / "_delta_log").mkdir(parents=True)
+
+    (problem,) = check_project(project / "dags")
+    lake = project / "lakehouse"
+    assert (problem.level, problem.where) == ("warning", str(lake))
+    assert "(features, ingest_manifest, silver) are read by no pipeline" in problem.message
+    assert f"mv {lake}/features {lake}/churn/" in problem.message
+
+
 def test_a_command_about_one_pipeline_asks_which(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,3 +42,21 @@ def test_init_never_writes_over_an_existing_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not empty"):
         init_project(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_init_without_a_sample_says_so_and_points_at_drafting_suites(tmp_path: Path) -> None:
+    target = tmp_path / "mine"
+    init_project(target, sample=False)
+    assert not (target / "drop").exists()
+    readme = (target / "README.md").read_text(encoding="utf-8")
+    assert "<!--" not in readme
+    assert "sample drop in `drop/`" not in readme and "2024-01-07" not in readme
+    assert "no sample drop" in readme
+    assert "driftline expectations suggest features --date" in readme
+    header = (target / "driftline.yaml").read_text(encoding="utf-8").splitlines()[0]
+    assert "driftline demo" not in header and header.startswith("# Your pipeline")
+    load_pipeline(target / "driftline.yaml")  # still the example's valid shape
+    with_sample = (tmp_path / "sample").joinpath("README.md")
+    init_project(with_sample.parent)
+    text = with_sample.read_text(encoding="utf-8")
+    assert "<!--" not in text and "sample drop in `drop/`" in text

@@ -22,32 +22,32 @@ SUITE = {
         {
             "type": "expect_column_values_to_be_between",
             "kwargs": {"column": "n", "min_value": 0, "max_value": 10},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
         {
             "type": "expect_column_values_to_be_between",
             "kwargs": {"column": "n", "min_value": 0, "max_value": 10, "strict_max": True},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
         {
             "type": "expect_column_values_to_be_in_set",
             "kwargs": {"column": "a", "value_set": ["x", "y"]},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
         {
             "type": "expect_column_values_to_not_be_in_set",
             "kwargs": {"column": "a", "value_set": ["y"]},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
         {
             "type": "expect_column_values_to_match_regex",
             "kwargs": {"column": "a", "regex": "^[xy]$"},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
         {
             "type": "expect_column_values_to_not_match_regex",
             "kwargs": {"column": "a", "regex": "z"},
-            "meta": {"severity": "warn"},
+            "meta": {"severity": "block"},
         },
     ],
 }
@@ -77,6 +77,29 @@ def test_spark_rules_match_ge_unexpected_counts(spark, tmp_path: Path) -> None: 
     good, bad = split_rows(df, rules)
     assert good.count() + bad.count() == df.count()
     assert [r["a"] for r in good.collect()] == ["x", "x"]
+
+
+def test_a_warn_row_rule_keeps_its_rows_and_warns(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    suite_json = json.loads(json.dumps(SUITE))
+    suite_json["expectations"][3]["meta"]["severity"] = "warn"  # a in {x, y}
+    (tmp_path / "probe.json").write_text(json.dumps(suite_json))
+    suite = load_suite(tmp_path, "probe")
+    df = spark.createDataFrame([("x", 1.0), ("y", 2.0), ("w", 3.0)], "a string, n double")
+    reasons = [rule.reason for rule in row_rules(suite)]
+    assert "expect_column_values_to_be_in_set(a)" not in reasons and len(reasons) == 6
+    _, bad = split_rows(df, row_rules(suite, []))
+    # "w" breaks the warn in-set rule and the block regex ^[xy]$: quarantined by the
+    # regex alone ("y" by the block not-in-set rule).
+    reasons = {r["a"]: r["_dq_reasons"] for r in bad.collect()}
+    assert set(reasons) == {"w", "y"}
+    assert "match_regex(a)" in reasons["w"]
+    assert "expect_column_values_to_be_in_set" not in reasons["w"]
+    (in_set,) = [
+        o
+        for o in validate(df, suite, "row")
+        if o.expectation == "expect_column_values_to_be_in_set"
+    ]
+    assert (in_set.action, in_set.unexpected_count) == ("warn", 1)
 
 
 def test_suite_with_bad_severity_names_it(tmp_path: Path) -> None:

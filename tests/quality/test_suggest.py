@@ -65,3 +65,45 @@ def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
     outcomes = validate(batch, load_suite(tmp_path, "s"), "all")
     (columns,) = [o for o in outcomes if o.expectation == "expect_table_columns_to_match_set"]
     assert columns.success, columns.describe()
+
+
+def test_a_features_suite_drafted_before_the_first_night_lets_it_pass(
+    spark, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """`expectations suggest features --date` before any run: the feature rows the date's
+    files would give, built without the lake, draft a suite the first night's features
+    step passes, and the previewed rows are the rows that night builds."""
+    import shutil
+    from datetime import date
+
+    from driftline.context import RunContext
+    from driftline.core import tables
+    from driftline.core.loading import load_pipeline
+    from driftline.demo.data import DemoData, write_demo_drop
+    from driftline.lake import open_lake
+    from driftline.steps import conform, features, ingest
+    from driftline.steps import validate as validate_step
+    from tests.conftest import PROJECT, make_settings
+
+    spec = DemoData(start=date(2024, 4, 1), days=1, drift_day=99, rows_per_day=60)
+    home = tmp_path / "project"
+    shutil.copytree(PROJECT / "expectations", home / "expectations")
+    shutil.copy(PROJECT / "driftline.yaml", home / "driftline.yaml")
+    (home / "expectations" / "features.json").unlink()  # a new project has none yet
+    settings = make_settings(tmp_path, home=home)
+    write_demo_drop(settings.resolved_drop_root, spec)
+    config = load_pipeline(home / "driftline.yaml")
+    lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
+    ctx = RunContext(spec.start, "suggest", settings, config, spark, lake)
+    preview = features.previewed(ctx)
+    suite = suggest_suite(preview, "features")
+    (home / "expectations" / "features.json").write_text(json.dumps(suite))
+    assert not lake.exists(tables.bronze("customers"))  # nothing written by the preview
+
+    for step in (ingest, validate_step, conform, features):
+        step.run(ctx)
+    built = lake.read(tables.FEATURES)
+    assert sorted(built.columns) == sorted(preview.columns)
+    assert built.count() == preview.count() == spec.rows_per_day
+    outcomes = validate(built, load_suite(home / "expectations", "features"), "all")
+    assert outcomes and all(o.success for o in outcomes), [o.describe() for o in outcomes]

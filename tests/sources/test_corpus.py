@@ -192,3 +192,24 @@ def test_a_date_without_a_delivery_is_recorded_and_blocks_when_told_to(corpus_ct
     (row,) = manifest.where(F.col("source") == "absent_feed").collect()
     assert (row["status"], row["rows_read"]) == ("missing", 0)
     assert "no file matched 'absent/*'" in row["reason"]
+
+
+def test_a_lagged_source_is_not_due_on_the_first_dates(corpus_ctx) -> None:  # type: ignore[no-untyped-def]
+    """Outcomes known `lag_days` after their day: a pipeline starting on the run date
+    expects no file yet, so nothing blocks; a day later, the same absence blocks."""
+    import dataclasses
+    from datetime import date
+
+    from driftline.core.errors import SourceError
+
+    lagged = [
+        s.model_copy(update={"lag_days": 1}) if s.name == "absent_feed" else s
+        for s in corpus_ctx.pipeline.sources
+    ]
+    starting = corpus_ctx.pipeline.model_copy(
+        update={"sources": lagged, "start_date": date(2024, 3, 1)}
+    )
+    ingest.run(dataclasses.replace(corpus_ctx, pipeline=starting), source="absent_feed")
+    started = starting.model_copy(update={"start_date": date(2024, 2, 29)})
+    with pytest.raises(SourceError, match="absent_feed delivered nothing"):
+        ingest.run(dataclasses.replace(corpus_ctx, pipeline=started), source="absent_feed")

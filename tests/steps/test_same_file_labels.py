@@ -36,6 +36,9 @@ def weekly_file() -> str:
             lines.append(f"C{i:05d},{day},{1 + i % 70},{20 + i % 90}.5,{calls},{churned}\n")
     lines.append(f"C09998,{WEEK[2]},-5,30.5,1,0\n")  # breaks the entity's suite, label is fine
     lines.append(f"C09999,{WEEK[3]},12,30.5,1,7\n")  # breaks the labels suite only
+    # The day before the week: its only row's features are rejected, so no feature row of
+    # that day exists; its label is of a day not built, not a key mismatch.
+    lines.append(f"C09997,{WEEK[0] - timedelta(days=1)},-5,30.5,1,0\n")
     return "".join(lines)
 
 
@@ -142,7 +145,7 @@ def test_a_weekly_file_of_features_and_outcomes(spark, tmp_path: Path) -> None: 
         .where(F.col(tables.STAGE) == "validate")
         .collect()
     }
-    assert set(rejected) == {"C09998", "C09999"}  # one write kept both suites' rejects
+    assert set(rejected) == {"C09997", "C09998", "C09999"}  # one write kept both suites' rejects
     assert rejected["C09998"].startswith("failed silver/customer: ")
     assert rejected["C09999"].startswith("failed labels: ")
 
@@ -152,8 +155,9 @@ def test_a_weekly_file_of_features_and_outcomes(spark, tmp_path: Path) -> None: 
     assert built.count() == len(WEEK) * CUSTOMERS_PER_DAY + 1  # C09999's features are fine
 
     labelled = len(WEEK) * CUSTOMERS_PER_DAY
-    assert trained.metrics["labels_in_window"] == labelled + 1  # C09998's label too
+    assert trained.metrics["labels_in_window"] == labelled + 2  # C09998's and C09997's too
     assert trained.metrics["labels_unmatched"] == 1  # C09998 has no feature row
+    assert trained.metrics["labels_without_a_features_day"] == 1  # C09997's day has none
     assert trained.metrics["train_rows"] + trained.metrics["holdout_rows"] == labelled
 
     predictions = lake.read(tables.PREDICTIONS)

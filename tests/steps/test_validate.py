@@ -90,18 +90,21 @@ def test_blocking_batch_failure_stops_the_run_with_a_clear_message(make_ctx, dro
 
 
 def test_warning_is_recorded_and_the_run_goes_on(make_ctx, drop) -> None:  # type: ignore[no-untyped-def]
-    rows = "".join(f"C{i:05d},2024-03-01,10,50.0,9,40,north,basic\n" for i in range(5))
+    rows = "".join(f"C{i:05d},2024-03-01,10,50.0,9,40,north,basic\n" for i in range(4))
+    rows += "C00004,2024-03-01,10,50.0,9,40,central,basic\n"  # region in set is a warn rule
     drop("customers", "2024-03-01", "a.csv", HEADER + rows)
     drop("churn_labels", "2024-03-01", "l.csv", LABELS)
     ctx = make_ctx("2024-03-01")
     ingest.run(ctx)
     result = validate.run(ctx)
     assert result.metrics["failed_block"] == 0
-    assert (
-        results(ctx, "silver/customer")[("expect_column_mean_to_be_between", "support_calls")][
-            "action"
-        ]
-        == "warn"
+    recorded = results(ctx, "silver/customer")
+    assert recorded[("expect_column_mean_to_be_between", "support_calls")]["action"] == "warn"
+    # A row-level warn keeps its row: counted and warned about, not quarantined.
+    region = recorded[("expect_column_values_to_be_in_set", "region")]
+    assert (region["action"], region["unexpected_count"]) == ("warn", 1)
+    assert not ctx.lake.exists(tables.quarantine("customers")) or (
+        ctx.lake.read(tables.quarantine("customers")).count() == 0
     )
     conform.run(ctx)
     features.run(ctx)

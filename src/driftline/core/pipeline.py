@@ -8,13 +8,18 @@ column the label source lacks), so a typo fails with its dotted key when the fil
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from driftline.core.errors import ConfigError
 from driftline.core.source_config import SourceConfig
 from driftline.core.validation import Identifier, Strict
+
+if TYPE_CHECKING:
+    from driftline.core.tasks import Task
+
+Metric = Literal["auc", "logloss", "rmse", "mae", "r2", "mlogloss", "macro_f1", "accuracy"]
 
 DEFAULT_SCHEDULE = "0 2 * * *"
 DEFAULT_START_DATE = date(2024, 1, 1)
@@ -127,7 +132,11 @@ class LabelConfig(Strict):
     # The label source names the day the outcome belongs to in this column; it joins the
     # features of that day (the entity's `date_column`, or its run date).
     date_column: Identifier
+    # Binary: the value that is the positive class (everything else is negative).
     positive: str = "1"
+    # Multiclass: every value the label takes, in the order of the model's class index;
+    # a label outside it is left out of `labels` and counted (labels_unknown_class).
+    classes: list[str] = Field(default_factory=list)
     # Labels that match no feature row are counted at training and in monitoring; past
     # this share of a window's labels they are also an alert (a key or date mismatch).
     max_unmatched_share: float = Field(0.05, ge=0, le=1)
@@ -135,10 +144,15 @@ class LabelConfig(Strict):
 
 class PromotionPolicy(Strict):
     """When a challenger may replace the champion (both judged on the challenger's frozen
-    holdout)."""
+    holdout): its gain must reach `margin`, and so must the lower end of the gain's paired
+    bootstrap interval at `confidence` (both models scored on the same resampled rows, so
+    a win a small holdout cannot tell from luck is not a promotion; 0 turns it off)."""
 
-    metric: Literal["auc", "logloss"] = "auc"
+    # The task's first metric when not given (auc, rmse, mlogloss).
+    metric: Metric | None = None
     margin: float = Field(0.005, ge=0)
+    confidence: float = Field(0.9, ge=0, lt=1)
+    bootstrap_rounds: int = Field(400, ge=50, le=10_000)
     slices: list[Identifier] = Field(default_factory=list)
     slice_tolerance: float = Field(0.02, ge=0)
     min_slice_rows: int = Field(30, ge=1)
@@ -146,19 +160,31 @@ class PromotionPolicy(Strict):
 
 class LeakageConfig(Strict):
     """When training calls a model too good to be true (`driftline.model.leakage`): a
-    holdout AUC of at least `holdout_auc`, or one feature (or whether it is missing) that
-    alone separates the classes with an AUC of at least `feature_auc` (`missingness_auc`),
-    judged on features with at least `min_rows` known values."""
+    holdout at least this good (AUC for binary, R² for regression, accuracy for
+    multiclass), one feature that alone separates the classes (or one class from the rest)
+    with an AUC of at least `feature_auc` or orders a regression target with an absolute
+    Spearman correlation of at least `feature_correlation`, or one whose missingness alone
+    separates them with an AUC of at least `missingness_auc`; judged on features with at
+    least `min_rows` known values."""
 
     enabled: bool = True
     holdout_auc: float = Field(0.99, gt=0.5, le=1)
+    holdout_r2: float = Field(0.99, gt=0, le=1)
+    holdout_accuracy: float = Field(0.99, gt=0, le=1)
     feature_auc: float = Field(0.98, gt=0.5, le=1)
+    feature_correlation: float = Field(0.98, gt=0, le=1)
     missingness_auc: float = Field(0.9, gt=0.5, le=1)
     min_rows: int = Field(50, ge=1)
 
 
 class ModelConfig(Strict):
     name: str = Field(min_length=1, max_length=256)
+    # What the model predicts: a binary outcome, a number, or one of `label.classes`.
+    task: Literal["binary", "regression", "multiclass"] = "binary"
+    # XGBoost's objective; the task's default when not given (binary:logistic,
+    # reg:squarederror, multi:softprob). Regression may use reg:absoluteerror,
+    # count:poisson, reg:gamma, reg:tweedie...
+    objective: str | None = None
     promotion: PromotionPolicy = PromotionPolicy()
     params: dict[str, Any] = Field(default_factory=dict)
     # Upper bound: early stopping on the latest training dates picks the actual count.
@@ -250,8 +276,10 @@ class LabelShiftConfig(Strict):
 
 class SegmentGapConfig(Strict):
     """Gaps between the values of one segment feature (the regions, the plans): the best
-    minus the worst segment's live AUC and recall, and their positive-prediction rates,
-    tracked every night. A gap alerts when it is above its `max_*` (None: tracked, never
+    minus the worst segment's live AUC and recall, and their positive-prediction rates, for
+    a binary model; their mean absolute errors for a regression (in the target's units, so
+    not alerted unless `max_mae_gap` is set); their accuracy for a multiclass one; tracked
+    every night. A gap alerts when it is above its `max_*` (None: tracked, never
     alerted) and significant at `p_value`, so a gap that small segments' noise explains is
     not called a bias. Segments with fewer than `min_support` matured labels (AUC, recall)
     or predictions (positive rate) are left out of the comparison.
@@ -264,6 +292,8 @@ class SegmentGapConfig(Strict):
     max_auc_gap: float | None = Field(0.10, gt=0, le=1)
     max_recall_gap: float | None = Field(0.20, gt=0, le=1)
     max_positive_rate_gap: float | None = Field(None, gt=0, le=1)
+    max_mae_gap: float | None = Field(None, gt=0)
+    max_accuracy_gap: float | None = Field(0.10, gt=0, le=1)
     p_value: float = Field(0.01, gt=0, lt=1)
 
 
@@ -290,7 +320,7 @@ class RetrainingPolicy(Strict):
     drift_runs: int = Field(2, ge=1)
     drift_window_runs: int = Field(3, ge=1)
     drift_importance_share: float = Field(0.3, gt=0, le=1)
-    metric: Literal["auc", "logloss"] = "auc"
+    metric: Metric | None = None
     accuracy_margin: float = Field(0.05, ge=0)
     max_model_age_days: int | None = Field(90, ge=1)
     cooldown_days: int = Field(7, ge=0)
@@ -352,6 +382,7 @@ class PipelineConfig(Strict):
             if key not in label_columns:
                 raise ValueError(f"label source {self.label.source!r} must have a column {key!r}")
         self._feeds_resolve(by_name)
+        self._task_resolves()
         feature_names = [f.name for f in self.features]
         if len(set(feature_names)) != len(feature_names):
             raise ValueError("feature names must be unique")
@@ -364,6 +395,48 @@ class PipelineConfig(Strict):
                 f"monitoring.accuracy.segments {unknown} are not features: {feature_names}"
             )
         return self
+
+    def _task_resolves(self) -> None:
+        from driftline.core.tasks import METRICS, OBJECTIVES
+
+        task = self.model.task
+        if self.model.objective is not None and self.model.objective not in OBJECTIVES[task]:
+            raise ValueError(
+                f"model.objective {self.model.objective!r} is not a {task} objective: use one "
+                f"of {list(OBJECTIVES[task])} (or set model.task)"
+            )
+        if task == "multiclass" and len(self.label.classes) < 3:
+            raise ValueError(
+                "a multiclass model needs label.classes, its three or more values in order "
+                "(two classes: model.task binary with label.positive)"
+            )
+        if task != "multiclass" and self.label.classes:
+            raise ValueError(f"label.classes is for model.task multiclass, not {task}")
+        for where, metric in (
+            ("model.promotion.metric", self.model.promotion.metric),
+            ("retraining.metric", self.retraining.metric),
+        ):
+            if metric is not None and metric not in METRICS[task]:
+                raise ValueError(
+                    f"{where} {metric!r} does not apply to a {task} model: use one of "
+                    f"{list(METRICS[task])}"
+                )
+
+    @property
+    def task(self) -> Task:
+        """What the model predicts and how it is judged (`driftline.core.tasks`)."""
+        from driftline.core.tasks import OBJECTIVES, Task
+
+        kind = self.model.task
+        return Task(kind, self.model.objective or OBJECTIVES[kind][0], tuple(self.label.classes))
+
+    @property
+    def promotion_metric(self) -> str:
+        return self.model.promotion.metric or self.task.metrics[0]
+
+    @property
+    def accuracy_metric(self) -> str:
+        return self.retraining.metric or self.task.metrics[0]
 
     def _feeds_resolve(self, by_name: dict[str, SourceConfig]) -> None:
         entity_columns = set(by_name[self.entity.source].columns)

@@ -206,6 +206,10 @@ class SourceConfig(Strict):
     # `missing` and then `warn` (an alert), `block` (the task fails; nothing downstream
     # runs on no data) or `ignore`.
     when_missing: Literal["warn", "block", "ignore"] = "warn"
+    # How many days after the data's own date its file arrives (a day's outcomes known the
+    # next day: 1). The pipeline's first `lag_days` dates from `start_date` expect no file,
+    # so a missing one there is logged, not alerted or blocked.
+    lag_days: int = Field(0, ge=0, le=366)
     arrival: ArrivalRule = ArrivalRule()
     late_files: LateFiles = LateFiles()
     # Also watched by the `driftline_file_drop` DAG, which ingests it as soon as it lands.

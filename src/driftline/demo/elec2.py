@@ -1,5 +1,7 @@
 """Elec2 (`../shared/data/elec2.csv`) cut into weekly drops, as a legacy market feed would
-deliver it: each week's readings, and a week later whether each price went up.
+deliver it: each week's readings, and a week later the outcome: whether each price went up
+(`examples/elec2`, binary), or the NSW demand itself (`examples/elec2_demand`, regression:
+the readings then leave the demand out).
 
 The file has 45,312 half-hour rows from 7 May 1996 on, 48 a day, without gaps; row i was
 taken at 1996-05-07 00:00 + 30 min * i, so week w holds rows 336w to 336w + 335.
@@ -20,9 +22,15 @@ def week_date(week: int) -> date:
     return FIRST_DAY + timedelta(days=7 * week)
 
 
-def write_weekly_drops(source: Path, drop_root: Path, weeks: int) -> list[date]:
+# What the labels file of each target is called and holds.
+TARGETS = {"up": ("price_moves", "up"), "demand": ("demand_actuals", "nswdemand")}
+
+
+def write_weekly_drops(source: Path, drop_root: Path, weeks: int, target: str = "up") -> list[date]:
     """Write `weeks` weekly drops; return their run dates. Week w's drop holds its readings
-    and the labels of week w - 1."""
+    and the labels of week w - 1: price moves (`up`) or NSW demand (`demand`)."""
+    folder, label = TARGETS[target]
+    features = tuple(f for f in FEATURES if f != label)
     with source.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     available = len(rows) // ROWS_PER_WEEK
@@ -35,25 +43,20 @@ def write_weekly_drops(source: Path, drop_root: Path, weeks: int) -> list[date]:
         readings.mkdir(parents=True, exist_ok=True)
         with (readings / "readings.csv").open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(("reading_id", *FEATURES))
+            writer.writerow(("reading_id", *features))
             for offset, row in enumerate(chunk):
-                writer.writerow((_reading_id(week, offset), *(row[f] for f in FEATURES)))
+                writer.writerow((_reading_id(week, offset), *(row[f] for f in features)))
         if week == 0:
             continue
-        moves = drop_root / "price_moves" / run_date.isoformat()
-        moves.mkdir(parents=True, exist_ok=True)
+        outcomes = drop_root / folder / run_date.isoformat()
+        outcomes.mkdir(parents=True, exist_ok=True)
         previous = rows[(week - 1) * ROWS_PER_WEEK : week * ROWS_PER_WEEK]
-        with (moves / "price_moves.csv").open("w", newline="", encoding="utf-8") as out:
+        with (outcomes / f"{folder}.csv").open("w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
-            writer.writerow(("reading_id", "label_date", "up"))
+            writer.writerow(("reading_id", "label_date", label))
             for offset, row in enumerate(previous):
-                writer.writerow(
-                    (
-                        _reading_id(week - 1, offset),
-                        dates[week - 1].isoformat(),
-                        int(row["class"] == "UP"),
-                    )
-                )
+                value = int(row["class"] == "UP") if target == "up" else row["nswdemand"]
+                writer.writerow((_reading_id(week - 1, offset), dates[week - 1].isoformat(), value))
     return dates
 
 

@@ -34,6 +34,10 @@ class AuditRecord:
     # saabas | tree_shap; None for predictions written before rows recorded it
     contribution_method: str | None = None
     exact_contributions: list[tuple[str, float]] = field(default_factory=list)
+    # A multiclass model's answer: the predicted class (whose probability `score` is, and
+    # towards which the contributions are) and every class's probability.
+    predicted_class: str | None = None
+    class_probabilities: dict[str, float] = field(default_factory=dict)
 
 
 def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
@@ -70,6 +74,10 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
             .select(*ctx.pipeline.feature_names)
             .first()
         )
+        recorded = row.asDict()
+        classes = ctx.pipeline.task.classes
+        predicted_class = recorded.get("predicted_class")
+        towards = classes.index(predicted_class) if predicted_class in classes else None
         exact: list[tuple[str, float]] = []
         if features is not None:
             exact = _exact_contributions(
@@ -81,6 +89,7 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
                 ),
                 features.asDict(),
                 k=len(row["top_contributions"] or []) or 3,
+                towards=towards,
             )
         records.append(
             AuditRecord(
@@ -99,24 +108,30 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
                     for c in (row["top_contributions"] or [])
                 ],
                 # Absent from a table no scoring run has written since rows recorded it.
-                contribution_method=row.asDict().get("contribution_method"),
+                contribution_method=recorded.get("contribution_method"),
                 exact_contributions=exact,
+                predicted_class=predicted_class,
+                class_probabilities=dict(
+                    zip(classes, recorded.get("class_probabilities") or [], strict=False)
+                ),
             )
         )
     return records
 
 
 def _exact_contributions(
-    ref: registry.ModelRef, values: dict[str, Any], k: int
+    ref: registry.ModelRef, values: dict[str, Any], k: int, towards: int | None = None
 ) -> list[tuple[str, float]]:
-    """Exact TreeSHAP values for one row, from the model version that scored it."""
+    """Exact TreeSHAP values for one row, from the model version that scored it (towards
+    class `towards` for a multiclass model)."""
     import pyarrow as pa
 
-    from driftline.model.scoring import top_contributions
+    from driftline.model.scoring import contributions, top_of
 
     model = registry.load(ref)
     row = pa.table({name: [values.get(name)] for name in model.encoding.names})
-    array = top_contributions(
-        model.booster, model.encoding.matrix(row), model.encoding.names, k, approx=False
-    )
+    names = model.encoding.names
+    values_of = contributions(model.booster, model.encoding.matrix(row), names, approx=False)
+    per_feature = values_of[:, towards, :-1] if towards is not None else values_of[:, :-1]
+    array = top_of(per_feature, names, k)
     return [(c["feature"], float(c["contribution"])) for c in array[0].as_py()]

@@ -58,14 +58,17 @@ def fit_booster(
     seed: int,
 ) -> Fitted:
     """Search `trials` parameter sets (0: use `base_params` as they are), each early-stopped
-    on the latest dates of the development data; keep the best by validation log loss."""
+    on the latest dates of the development data by the task's eval metric (in
+    `base_params`, with the objective); keep the best by it."""
     import optuna
     import xgboost as xgb
 
     valid = latest_dates_mask(dates, 0.2)
     train = xgb.DMatrix(x[~valid], label=y[~valid], feature_names=names)
     check = xgb.DMatrix(x[valid], label=y[valid], feature_names=names)
-    params = {"scale_pos_weight": class_weight(y[~valid]), **base_params, "eval_metric": "logloss"}
+    # A rare positive class still counts (binary only; the task's eval metric stops it).
+    weight = {"scale_pos_weight": class_weight(y[~valid])}
+    params = {**(weight if base_params["objective"] == "binary:logistic" else {}), **base_params}
 
     def train_with(candidate: dict[str, Any]) -> tuple[xgb.Booster, float]:
         booster = xgb.train(
@@ -99,27 +102,13 @@ def fit_booster(
     best = {**params, **study.best_params}
     booster, _ = train_with(best)
     logger.info(
-        "best of %d trials: %s (validation logloss %.4f)",
+        "best of %d trials: %s (validation %s %.4f)",
         trials,
         study.best_params,
+        params.get("eval_metric", "default metric"),
         study.best_value,
     )
     return Fitted(booster, best, int(booster.best_iteration), trials)
-
-
-def fit_baseline(x: np.ndarray, y: np.ndarray, seed: int) -> Any:
-    """A plain logistic regression (median-imputed, scaled): the bar XGBoost must clear."""
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    baseline = make_pipeline(
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        StandardScaler(),
-        LogisticRegression(max_iter=1000, class_weight="balanced", random_state=seed),
-    )
-    return baseline.fit(x, y)
 
 
 def importance_figure(booster: xgb.Booster) -> tuple[Figure, dict[str, float]]:

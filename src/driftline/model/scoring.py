@@ -7,7 +7,7 @@ batches (no per-row Python, no pandas).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from driftline.core.device import choose_device
@@ -28,9 +28,16 @@ def score_frame(
     keep: list[str],
     top_k: int = 3,
     device: str = "auto",
+    classes: Sequence[str] = (),
 ) -> DataFrame:
     """`keep` columns, `score`, the `top_k` feature contributions of each row and the
     method that computed them.
+
+    `score` is the positive class's probability (binary), the predicted value (regression)
+    or, for a multiclass model (`classes` given, in class-index order), the probability of
+    the predicted class, with `predicted_class` and every class's probability
+    (`class_probabilities`) beside it; a multiclass row's contributions are those towards
+    its predicted class.
 
     Contributions are XGBoost's own (`pred_contribs`), largest by magnitude first, so an
     auditor sees why a row got its score: approximate (Saabas) on a CPU, exact (TreeSHAP)
@@ -46,14 +53,24 @@ def score_frame(
     contribution = StructType(
         [StructField("feature", StringType()), StructField("contribution", DoubleType())]
     )
+    per_class = (
+        [
+            StructField("predicted_class", StringType()),
+            StructField("class_probabilities", ArrayType(DoubleType())),
+        ]
+        if classes
+        else []
+    )
     schema = StructType(
         [
             *[df.schema[c] for c in keep],
             StructField("score", DoubleType()),
+            *per_class,
             StructField("top_contributions", ArrayType(contribution)),
             StructField("contribution_method", StringType()),
         ]
     )
+    names = list(classes)
 
     # For a logistic objective the contributions (bias included) sum to the margin, so the
     # one contributions pass gives the score too: the separate prediction cost a fifth more.
@@ -70,7 +87,7 @@ def score_frame(
         encoder = FeatureEncoding.from_dict(encoding_dict)
         for batch in batches:
             if batch.num_rows:
-                yield score_batch(model, on, encoder, batch, keep, top_k, from_contributions)
+                yield score_batch(model, on, encoder, batch, keep, top_k, from_contributions, names)
 
     return df.select(*keep, *encoding.names).mapInArrow(predict, schema)
 
@@ -83,6 +100,7 @@ def score_batch(
     keep: list[str],
     top_k: int,
     from_contributions: bool,
+    classes: Sequence[str] = (),
 ) -> pa.RecordBatch:
     """One Arrow batch's `keep` columns, scores and top contributions (see `score_frame`),
     by a booster already placed on `device`."""
@@ -94,7 +112,21 @@ def score_batch(
     on_gpu = device.startswith("cuda")
     approx = not on_gpu
     matrix = encoder.matrix(batch)
-    if from_contributions:
+    per_class: list[pa.Array] = []
+    if classes:
+        probabilities = predict_scores(model, matrix, encoder.names, on_gpu)
+        chosen = probabilities.argmax(axis=1)
+        scores = probabilities[np.arange(len(chosen)), chosen]
+        if top_k > 0:
+            towards = contributions(model, matrix, encoder.names, approx)
+            top = top_of(towards[np.arange(len(chosen)), chosen, :-1], encoder.names, top_k)
+        else:
+            top = top_contributions(model, matrix, encoder.names, 0)
+        per_class = [
+            pa.array(np.asarray(classes, dtype=object)[chosen], pa.string()),
+            pa.array(list(probabilities), pa.list_(pa.float64())),
+        ]
+    elif from_contributions:
         contribs = contributions(model, matrix, encoder.names, approx)
         scores = 1.0 / (1.0 + np.exp(-contribs.sum(axis=1, dtype=np.float64)))
         top = top_of(contribs[:, :-1], encoder.names, top_k)
@@ -110,9 +142,16 @@ def score_batch(
             "model and the features of that row"
         )
     method = pa.scalar(contribution_method(top_k, on_gpu), pa.string())
+    extra_names = ["predicted_class", "class_probabilities"] if classes else []
     return pa.RecordBatch.from_arrays(
-        [*[batch.column(c) for c in keep], pa.array(scores), top, pa.repeat(method, len(scores))],
-        names=[*keep, "score", "top_contributions", "contribution_method"],
+        [
+            *[batch.column(c) for c in keep],
+            pa.array(scores),
+            *per_class,
+            top,
+            pa.repeat(method, len(scores)),
+        ],
+        names=[*keep, "score", *extra_names, "top_contributions", "contribution_method"],
     )
 
 

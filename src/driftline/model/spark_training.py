@@ -33,11 +33,13 @@ RENAMED = {
 }
 # Set by the estimator itself: threads come from `spark.task.cpus`, the objective from the
 # label, the device and the evaluation metric from the arguments below.
-SET_BY_ESTIMATOR = {"nthread", "n_jobs", "objective", "device", "eval_metric"}
+# The classifier sets objective and class count from the labels; the regressor is given
+# its objective below.
+SET_BY_ESTIMATOR = {"nthread", "n_jobs", "objective", "device", "eval_metric", "num_class"}
 
 
 def estimator_params(params: dict[str, Any]) -> dict[str, Any]:
-    """`xgb.train` parameters as `SparkXGBClassifier` keyword arguments."""
+    """`xgb.train` parameters as `xgboost.spark` estimator keyword arguments."""
     return {
         RENAMED.get(name, name): value
         for name, value in params.items()
@@ -55,13 +57,15 @@ def fit_on_spark(
     workers: int | None,
 ) -> xgb.Booster:
     """Train on every `development` row across `workers` Spark tasks, early-stopped on the
-    rows where `validation` holds; `scale_pos_weight` is counted on the others, in Spark.
+    rows where `validation` holds by the task's eval metric (in `params`, with the
+    objective): `SparkXGBRegressor` for regression, `SparkXGBClassifier` otherwise, where a
+    binary task's `scale_pos_weight` is counted on the training rows, in Spark.
 
     The booster is the same kind of object the driver path returns, so logging, the registry
     and scoring do not know which engine trained it.
     """
     from pyspark.sql import functions as F
-    from xgboost.spark import SparkXGBClassifier
+    from xgboost.spark import SparkXGBClassifier, SparkXGBRegressor
 
     spark = development.sparkSession
     workers = workers or spark.sparkContext.defaultParallelism
@@ -70,14 +74,18 @@ def fit_on_spark(
         F.col("label").cast("float").alias("label"),
         validation.alias(VALIDATION),
     )
-    counts = (
-        rows.where(~F.col(VALIDATION))
-        .agg(F.count(F.lit(1)).alias("rows"), F.sum("label").alias("positives"))
-        .first()
+    total = rows.where(~F.col(VALIDATION)).count()
+    extra: dict[str, Any] = {}
+    if params["objective"] == "binary:logistic":
+        positives = rows.where(~F.col(VALIDATION)).agg(F.sum("label")).first()
+        count = float(positives[0] or 0.0) if positives else 0.0
+        extra["scale_pos_weight"] = (total - count) / count if count else 1.0
+    kind = (
+        SparkXGBRegressor
+        if params["objective"].startswith(("reg:", "count:"))
+        else SparkXGBClassifier
     )
-    total, positives = (int(counts[0]), float(counts[1] or 0.0)) if counts else (0, 0.0)
-    weight = (total - positives) / positives if positives else 1.0
-    estimator = SparkXGBClassifier(
+    estimator = kind(
         features_col=encoding.names,
         label_col="label",
         validation_indicator_col=VALIDATION,
@@ -85,9 +93,9 @@ def fit_on_spark(
         device=device,
         n_estimators=max_rounds,
         early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-        eval_metric="logloss",
+        eval_metric=params["eval_metric"],
         missing=float("nan"),
-        **{"scale_pos_weight": weight, **estimator_params(params)},
+        **{**extra, **estimator_params(params)},
     )
     logger.info(
         "xgboost.spark: %d training rows (validation rows aside) on %d workers, device %s",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.tasks import Task
 from driftline.data.features import AS_OF, FeatureEncoding
 from driftline.data.profile import categorical_profile, day_effect, label_profile, numeric_profile
 from driftline.model.leakage import find_leakage
@@ -70,7 +71,7 @@ class Trained:
 def base_params(ctx: RunContext, device: str) -> dict[str, Any]:
     model = ctx.pipeline.model
     return {
-        "objective": "binary:logistic",
+        **ctx.pipeline.task.params,
         "tree_method": "hist",
         "device": device,
         "seed": model.seed,
@@ -84,7 +85,8 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
     import numpy as np
     import pyarrow as pa
 
-    from driftline.model.booster import fit_baseline, fit_booster, latest_dates_mask
+    from driftline.model.booster import fit_booster, latest_dates_mask
+    from driftline.model.judging import baseline as task_baseline
 
     model = ctx.pipeline.model
     encoding = FeatureEncoding.fit(ctx.pipeline, data)
@@ -103,7 +105,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         model.search_trials,
         model.seed,
     )
-    baseline = fit_baseline(x[~holdout], y[~holdout], model.seed)
+    baseline = task_baseline(ctx.pipeline.task, model.seed).fit(x[~holdout], y[~holdout])
     metrics, predicted = holdout_metrics(ctx, fitted.booster, baseline, encoding, data, holdout)
     metrics.update(
         {
@@ -120,9 +122,11 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         predicted,
         encoding,
         ctx.pipeline.monitoring.drift.min_day_rows,
+        ctx.pipeline.task,
     )
+    with_calibration(profile, y[holdout], predicted, ctx.pipeline.task)
     leakage = find_leakage(
-        x[~holdout], y[~holdout], encoding.names, metrics.get("holdout_auc"), model.leakage
+        x[~holdout], y[~holdout], encoding.names, metrics, model.leakage, ctx.pipeline.task
     )
     return Trained(
         fitted.booster,
@@ -149,7 +153,8 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
     """
     import numpy as np
 
-    from driftline.model.booster import fit_baseline, fit_booster
+    from driftline.model.booster import fit_booster
+    from driftline.model.judging import baseline as task_baseline
     from driftline.model.spark_training import fit_on_spark
 
     model = ctx.pipeline.model
@@ -196,7 +201,7 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
         device,
         model.spark_training_workers,
     )
-    baseline = fit_baseline(x_sample, y_sample, model.seed)
+    baseline = task_baseline(ctx.pipeline.task, model.seed).fit(x_sample, y_sample)
     holdout = np.ones(holdout_rows.num_rows, dtype=bool)
     metrics, predicted = holdout_metrics(ctx, booster, baseline, encoding, holdout_rows, holdout)
     metrics.update(
@@ -208,8 +213,15 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
         }
     )
     profile = reference_profile(
-        sample, x_sample, predicted, encoding, ctx.pipeline.monitoring.drift.min_day_rows
+        sample,
+        x_sample,
+        predicted,
+        encoding,
+        ctx.pipeline.monitoring.drift.min_day_rows,
+        ctx.pipeline.task,
     )
+    holdout_labels = np.asarray(holdout_rows.column("label").to_numpy(), dtype=np.float64)
+    with_calibration(profile, holdout_labels, predicted, ctx.pipeline.task)
     holdout_dates = np.asarray(holdout_rows.column(AS_OF).to_numpy())
     sample_dates = np.asarray(sample.column(AS_OF).to_numpy())
     return Trained(
@@ -225,7 +237,7 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
         [
             finding.message
             for finding in find_leakage(
-                x_sample, y_sample, encoding.names, metrics.get("holdout_auc"), model.leakage
+                x_sample, y_sample, encoding.names, metrics, model.leakage, ctx.pipeline.task
             )
         ],
     )
@@ -251,35 +263,54 @@ def holdout_metrics(
     data: pa.Table,
     holdout: np.ndarray,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """XGBoost and the baseline on the frozen holdout rows of `data`: log loss, AUC and AUC
-    per configured slice, as the promotion gate computes them."""
+    """XGBoost and the baseline on the frozen holdout rows of `data`: every metric of the
+    task, and the promotion metric per configured slice, as the promotion gate computes
+    them (`holdout_auc`, `baseline_holdout_auc`, `holdout_auc__region_north`, ...)."""
     import numpy as np
     import pyarrow as pa
 
-    from driftline.model.promotion import evaluate, metric_value
+    from driftline.core.tasks import better
+    from driftline.model.judging import baseline_predictions, evaluate
+    from driftline.model.promotion import evaluate as evaluate_slices
 
-    x = encoding.matrix(data.filter(pa.array(holdout)))
+    task = ctx.pipeline.task
+    rows = data.filter(pa.array(holdout))
+    x = encoding.matrix(rows)
     y = np.asarray(data.column("label").to_numpy(), dtype=np.float32)[holdout]
     predicted = booster.inplace_predict(x)
-    baseline_predicted = baseline.predict_proba(x)[:, 1]
-    metrics: dict[str, Any] = {
-        "holdout_logloss": metric_value("logloss", y, predicted),
-        "baseline_holdout_logloss": metric_value("logloss", y, baseline_predicted),
-        "holdout_rows": int(holdout.sum()),
-    }
-    auc = metric_value("auc", y, predicted)
-    if auc is not None:
-        metrics["holdout_auc"] = auc
-        metrics["baseline_holdout_auc"] = metric_value("auc", y, baseline_predicted)
-        slices = evaluate(
-            predicted, y, data.filter(pa.array(holdout)), ctx.pipeline.model.promotion
-        ).slices
-        metrics.update({f"holdout_auc__{k.replace('=', '_')}": v for k, v in slices.items()})
-    beats_baseline = metrics["holdout_logloss"] < metrics["baseline_holdout_logloss"]
+    metrics: dict[str, Any] = {"holdout_rows": int(holdout.sum())}
+    for prefix, values in (
+        ("holdout", predicted),
+        ("baseline_holdout", baseline_predictions(task, baseline, x)),
+    ):
+        for name, value in evaluate(task, y, values).items():
+            if value is not None:
+                metrics[f"{prefix}_{name}"] = value
+    metric = ctx.pipeline.promotion_metric
+    if f"holdout_{metric}" in metrics:
+        policy = ctx.pipeline.model.promotion
+        slices = evaluate_slices(predicted, y, rows, policy, task, metric).slices
+        metrics.update({f"holdout_{metric}__{k.replace('=', '_')}": v for k, v in slices.items()})
+    loss = task.loss
+    beats_baseline = (
+        better(loss, metrics[f"holdout_{loss}"], metrics[f"baseline_holdout_{loss}"]) > 0
+    )
     metrics["beats_baseline"] = int(beats_baseline)
     if not beats_baseline:
-        logger.warning("XGBoost does not beat the logistic baseline on the holdout (%s)", metrics)
+        logger.warning("XGBoost does not beat the baseline on the holdout (%s)", metrics)
     return metrics, predicted
+
+
+def with_calibration(
+    profile: dict[str, Any], labels: np.ndarray, scores: np.ndarray, task: Task
+) -> None:
+    """A binary model's calibration on its frozen holdout, kept in its profile so the
+    monitor can estimate its AUC from scores before labels arrive
+    (`monitoring.estimated`)."""
+    from driftline.model.calibration import fit_calibration
+
+    if task.kind == "binary" and len(labels):
+        profile["calibration"] = fit_calibration(labels, scores)
 
 
 def reference_profile(
@@ -288,9 +319,11 @@ def reference_profile(
     scores: np.ndarray,
     encoding: FeatureEncoding,
     min_day_rows: int,
+    task: Task | None = None,
 ) -> dict[str, Any]:
     """Per-feature and score distributions of the training rows, for drift monitoring,
-    with how far each training day strays from them and the labels' positive rate."""
+    with how far each training day strays from them, and the labels: their positive rate
+    (binary) or their distribution (regression values, multiclass class shares)."""
     import numpy as np
 
     days = np.asarray(train.column(AS_OF).to_numpy())
@@ -306,9 +339,18 @@ def reference_profile(
         spread = day_effect(profiles[name], values, days, min_day_rows)
         if spread is not None:
             profiles[name]["day_effect"] = spread
+    labels = np.asarray(train.column("label").to_numpy())
+    label: dict[str, Any] = label_profile(labels)
+    if task is not None and task.kind == "regression":
+        label = {"rows": len(labels), "distribution": numeric_profile(labels)}
+    elif task is not None and task.kind == "multiclass":
+        names = [task.classes[int(v)] for v in labels]
+        label = {"rows": len(labels), "distribution": categorical_profile(names)}
+    # A multiclass score is the predicted class's probability, as scoring writes it.
+    score = scores.max(axis=1) if scores.ndim == 2 else scores
     return {
         "features": profiles,
-        "score": numeric_profile(scores),
+        "score": numeric_profile(score),
         "rows": len(x_train),
-        "label": label_profile(np.asarray(train.column("label").to_numpy())),
+        "label": label,
     }

@@ -61,10 +61,12 @@ def labelled_frame(
 
 def unmatched_labels(
     ctx: RunContext, after: date, until: date, labels_known_by: date, versions: dict[str, int]
-) -> tuple[int, int]:
-    """(labels of the window, those that match no feature row): a label joins the features
-    of its entity on its day; one that matches none points at a key or date mismatch
-    between the sources, and is counted rather than dropped in silence."""
+) -> tuple[int, int, int]:
+    """(labels of the window, those that match no feature row, those dated a day with no
+    feature rows at all): a label joins the features of its entity on its day; one that
+    matches none on a day that has features points at a key or date mismatch between the
+    sources, and is counted rather than dropped in silence. A label of a day that was never
+    run (before the first night, or a gap a backfill will fill) is not a mismatch."""
     from pyspark.sql import functions as F
 
     key = ctx.pipeline.entity.key
@@ -76,13 +78,21 @@ def unmatched_labels(
         .dropDuplicates([key, AS_OF])
     )
     features = ctx.lake.read(tables.FEATURES, versions[tables.FEATURES]).select(key, AS_OF)
+    days = features.select(AS_OF).distinct().withColumn("__day_built", F.lit(1))
     counts = (
         labels.join(
             features.dropDuplicates([key, AS_OF]).withColumn("__matched", F.lit(1)),
             [key, AS_OF],
             "left",
         )
-        .agg(F.count(F.lit(1)).alias("labels"), F.count("__matched").alias("matched"))
+        .join(days, [AS_OF], "left")
+        .agg(
+            F.count(F.lit(1)).alias("labels"),
+            F.count("__matched").alias("matched"),
+            F.count("__day_built").alias("on_built_days"),
+        )
         .collect()[0]
     )
-    return int(counts["labels"]), int(counts["labels"]) - int(counts["matched"])
+    total, matched = int(counts["labels"]), int(counts["matched"])
+    on_built_days = int(counts["on_built_days"])
+    return total, on_built_days - matched, total - on_built_days

@@ -26,6 +26,10 @@ class PolicyFacts:
     champion_trained_on: date | None
     # The latest earlier run date on which the policy fired.
     last_fired: date | None
+    # The live metric `accuracy` is about (the pipeline's `accuracy_metric`).
+    metric: str = "auc"
+    # Whether `accuracy` is the AUC estimated from scores, too few labels having matured.
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,15 @@ def decide(policy: RetrainingPolicy, facts: PolicyFacts) -> PolicyDecision:
     numbers: dict[str, Any] = {"drift_runs": drifted, "window_runs": len(window)}
     if facts.accuracy is not None:
         live, limit, broken = facts.accuracy
-        numbers.update({"live_metric": live, "limit": limit})
+        numbers.update({"live_metric": live, "limit": limit, "estimated": facts.estimated})
         if broken:
-            triggers.append(
-                ("accuracy", f"live {policy.metric} {live:.4f} is worse than the limit {limit:.4f}")
+            what = (
+                f"estimated {facts.metric} {live:.4f} (from scores; too few labels matured), "
+                "its whole interval"
+                if facts.estimated
+                else f"live {facts.metric} {live:.4f}"
             )
+            triggers.append(("accuracy", f"{what} is worse than the limit {limit:.4f}"))
     if len(drifted) >= policy.drift_runs:
         triggers.append(
             (

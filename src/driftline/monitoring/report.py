@@ -71,6 +71,18 @@ def _read(ctx: RunContext, table: str) -> pd.DataFrame:
     return frame.toPandas()
 
 
+def read_report(lake_uri: str, run_date: date) -> bytes | None:
+    """The written report of `run_date`, or None when that night has not written one."""
+    from pyarrow import fs
+
+    target = report_path(lake_uri, run_date)
+    filesystem, path = fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
+    if filesystem.get_file_info(path).type != fs.FileType.File:
+        return None
+    with filesystem.open_input_stream(path) as stream:
+        return bytes(stream.read())
+
+
 def _write(target: str, data: bytes) -> None:
     from pyarrow import fs
 
@@ -117,43 +129,101 @@ def _drift_figure(metrics: pd.DataFrame) -> Figure | None:
 
 
 def _drift_table(metrics: pd.DataFrame, run_date: date) -> str:
+    """One row per feature: the test that judged it with its own number against its own
+    limit (a corrected p-value against the p-value threshold for KS and chi-square; the
+    distance against its threshold otherwise), the effect size against its floor, PSI."""
+    import json
+
     if metrics.empty:
         return ""
     today = metrics[(metrics[tables.RUN_DATE] == run_date) & (metrics["metric"] == "drift")]
     lines = []
     for _, row in today.sort_values("feature").iterrows():
+        d = json.loads(row["details"]) if isinstance(row["details"], str) else {}
+        method = d.get("method", "")
+        if d.get("adjusted_p_value") is not None:
+            judged = f"p {d['adjusted_p_value']:.3g} (corrected) &lt; {d['threshold']}"
+        else:
+            judged = f"{method} {row['value']:.4f} &ge; {row['threshold']}"
+        effect = (
+            f"{d['effect_size']:.3f} &ge; {d['effect_floor']:.3f}"
+            if d.get("effect_size") is not None and d.get("effect_floor") is not None
+            else "-"
+        )
+        psi = f"{d['psi']:.3f}" if d.get("psi") is not None else "-"
         css = " class='drifted'" if row["breached"] else ""
         lines.append(
-            f"<tr{css}><td>{escape(str(row['feature']))}</td><td>{row['value']:.4f}</td>"
-            f"<td>{row['threshold']}</td><td>{'drifted' if row['breached'] else 'ok'}</td></tr>"
+            f"<tr{css}><td>{escape(str(row['feature']))}</td><td>{escape(method)}</td>"
+            f"<td>{row['value']:.4f}</td><td>{judged}</td><td>{effect}</td><td>{psi}</td>"
+            f"<td>{'drifted' if row['breached'] else 'ok'}</td></tr>"
         )
     if not lines:
         return ""
-    header = "<tr><th>feature</th><th>statistic</th><th>threshold</th><th>verdict</th></tr>"
+    header = (
+        "<tr><th>feature</th><th>test</th><th>statistic</th><th>judged by</th>"
+        "<th>effect, floor</th><th>PSI</th><th>verdict</th></tr>"
+    )
     return f"<table>{header}{''.join(lines)}</table>"
 
 
+# Live metrics on a 0-1 scale, and errors or losses on their own scale.
+_SHARES = (
+    "auc",
+    "estimated_auc",
+    "r2",
+    "accuracy",
+    "macro_f1",
+    "precision",
+    "recall",
+    "label_maturity",
+)
+_ERRORS = ("logloss", "mlogloss", "rmse", "mae")
+
+
 def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
+    """The champion's live metrics over the nights (whichever the task has), with the
+    limit of the one the retraining policy judges, and the AUC estimated from scores
+    before labels (with its interval) beside the AUC the labels later gave."""
+    import json
+
     if metrics.empty:
         return None
     rows = metrics[(metrics["feature"] == tables.MODEL_LEVEL) & (metrics["segment"] == "all")]
-    if rows.empty or not {"auc", "label_maturity"} & set(rows["metric"]):
+    present = set(rows["metric"]) if not rows.empty else set()
+    if not present & {*_SHARES, *_ERRORS}:
         return None
     figure = _figure()
-    axes = figure.subplots()
-    for metric in ("auc", "label_maturity", "precision", "recall"):
-        series = rows[rows["metric"] == metric].sort_values(tables.RUN_DATE)
-        if not series.empty:
-            axes.plot(series[tables.RUN_DATE], series["value"], marker=".", label=metric)
-    limits = rows[(rows["metric"] == "auc") & rows["threshold"].notna()]
-    if not limits.empty:
-        axes.plot(limits[tables.RUN_DATE], limits["threshold"], "k--", label="auc limit")
-    axes.set_ylim(0, 1.05)
-    axes.legend(fontsize=8)
+    shares, errors = figure.subplots(1, 2)
+    for axes, names in ((shares, _SHARES), (errors, _ERRORS)):
+        for metric in names:
+            series = rows[rows["metric"] == metric].sort_values(tables.RUN_DATE)
+            if series.empty:
+                continue
+            (line,) = axes.plot(series[tables.RUN_DATE], series["value"], marker=".", label=metric)
+            if metric == "estimated_auc":
+                bounds = [json.loads(d) for d in series["details"]]
+                axes.fill_between(
+                    series[tables.RUN_DATE],
+                    [b["low"] for b in bounds],
+                    [b["high"] for b in bounds],
+                    color=line.get_color(),
+                    alpha=0.2,
+                )
+                continue  # its limit is the realised AUC's, drawn once
+            limits = series[series["threshold"].notna()]
+            if not limits.empty:
+                axes.plot(
+                    limits[tables.RUN_DATE], limits["threshold"], "k--", label=f"{metric} limit"
+                )
+        if axes.get_lines():
+            axes.legend(fontsize=8)
+    shares.set_ylim(0, 1.05)
+    shares.set_title("live metrics (0-1)")
+    errors.set_title("live errors and losses")
     return figure
 
 
-GAPS = ("auc_gap", "recall_gap", "positive_rate_gap")
+GAPS = ("auc_gap", "recall_gap", "positive_rate_gap", "mae_gap", "accuracy_gap")
 
 
 def _gap_figure(metrics: pd.DataFrame) -> Figure | None:
@@ -171,7 +241,7 @@ def _gap_figure(metrics: pd.DataFrame) -> Figure | None:
         limit = series["threshold"].dropna()
         if not limit.empty:
             axes.axhline(float(limit.iloc[-1]), color=line.get_color(), linestyle="--", lw=0.8)
-    axes.set_ylabel("best minus worst segment")
+    axes.set_ylabel("best against worst segment")
     axes.legend(fontsize=8, ncol=3)
     return figure
 

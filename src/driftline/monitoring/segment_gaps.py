@@ -1,10 +1,13 @@
 """Segment gaps: does the champion serve some segments worse than others?
 
 For each segment feature (`monitoring.accuracy.segments`), the best and the worst of its
-values on live AUC, recall and positive-prediction rate, from the per-segment accuracy the
-night already computed. A gap alerts only when it is both above its configured maximum and
-larger than the two segments' sampling noise explains: a two-proportion test for recall
-and positive rate, Hanley and McNeil's standard error for AUC. Pure: counts in, gaps out.
+values on the task's live metrics, from the per-segment accuracy the night already
+computed: AUC, recall and positive-prediction rate for a binary model, mean absolute error
+for a regression, accuracy for a multiclass one. A gap alerts only when it is both above
+its configured maximum and larger than the two segments' sampling noise explains: a
+two-proportion test for recall, positive rate and accuracy, Hanley and McNeil's standard
+error for AUC, and Welch's test on the absolute errors for MAE (their variance is
+RMSE² - MAE², so the sums already kept suffice). Pure: counts in, gaps out.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from driftline.core.pipeline import SegmentGapConfig
-from driftline.monitoring.accuracy import OVERALL, Accuracy
+from driftline.core.tasks import Task
+from driftline.monitoring.accuracy import OVERALL, Accuracy, auc_standard_error
 
 
 @dataclass(frozen=True)
 class SegmentGap:
     feature: str  # the segment feature, e.g. "region"
-    metric: str  # auc | recall | positive_rate
-    gap: float  # best minus worst, >= 0
+    metric: str  # auc | recall | positive_rate | mae | accuracy
+    gap: float  # how much worse the worst segment is than the best, >= 0
     best: str  # "region=north"
     worst: str
     values: dict[str, float]  # every compared segment's value
@@ -34,17 +38,24 @@ class SegmentGap:
         return asdict(self)
 
 
-def segment_gaps(accuracy: list[Accuracy], config: SegmentGapConfig) -> list[SegmentGap]:
+def segment_gaps(
+    accuracy: list[Accuracy], config: SegmentGapConfig, task: Task | None = None
+) -> list[SegmentGap]:
     """One gap per segment feature and metric where at least two segments have support."""
     by_feature: dict[str, list[Accuracy]] = {}
     for a in accuracy:
         if a.segment != OVERALL:
             by_feature.setdefault(a.segment.split("=", 1)[0], []).append(a)
+    kind = task.kind if task is not None else "binary"
     limits = {
-        "auc": config.max_auc_gap,
-        "recall": config.max_recall_gap,
-        "positive_rate": config.max_positive_rate_gap,
-    }
+        "binary": {
+            "auc": config.max_auc_gap,
+            "recall": config.max_recall_gap,
+            "positive_rate": config.max_positive_rate_gap,
+        },
+        "regression": {"mae": config.max_mae_gap},
+        "multiclass": {"accuracy": config.max_accuracy_gap},
+    }[kind]
     gaps = []
     for feature, segments in sorted(by_feature.items()):
         for metric, limit in limits.items():
@@ -81,7 +92,7 @@ def _value(metric: str, a: Accuracy) -> tuple[float | None, int]:
     """The segment's value of `metric` and the rows it stands on."""
     if metric == "positive_rate":
         return a.positive_rate, a.predictions
-    return (a.auc if metric == "auc" else a.recall), a.labelled
+    return a.value(metric), a.labelled
 
 
 def _gap(
@@ -95,9 +106,12 @@ def _gap(
             values[a.segment], support[a.segment] = value, rows
     if len(values) < 2:
         return None
-    best = max(values, key=lambda k: (values[k], k))
-    worst = min(values, key=lambda k: (values[k], k))
-    gap = values[best] - values[worst]
+    highest = max(values, key=lambda k: (values[k], k))
+    lowest = min(values, key=lambda k: (values[k], k))
+    # An error (MAE) is best where it is lowest; the positive rate has no better side and
+    # reads highest against lowest, like the scores.
+    best, worst = (highest, lowest) if metric != "mae" else (lowest, highest)
+    gap = abs(values[best] - values[worst])
     return SegmentGap(feature, metric, gap, best, worst, values, support, None, None, False)
 
 
@@ -111,9 +125,16 @@ def _p_value(metric: str, best: Accuracy, worst: Accuracy) -> float | None:
             return None
         spread = math.sqrt(sum(e * e for e in errors if e is not None))
         difference = best.auc - worst.auc
+    elif metric == "mae":
+        return _welch_p_value(best, worst)
     else:
         if metric == "recall":
             counts = [(round((a.recall or 0.0) * a.positives), a.positives) for a in (best, worst)]
+        elif metric == "accuracy":
+            counts = [
+                (round((a.value("accuracy") or 0.0) * a.labelled), a.labelled)
+                for a in (best, worst)
+            ]
         else:
             counts = [(a.flagged, a.predictions) for a in (best, worst)]
         (hits_a, n_a), (hits_b, n_b) = counts
@@ -127,16 +148,29 @@ def _p_value(metric: str, best: Accuracy, worst: Accuracy) -> float | None:
     return float(2 * norm.sf(abs(difference) / spread))
 
 
+def _welch_p_value(best: Accuracy, worst: Accuracy) -> float | None:
+    """Welch's two-sided test that the segments' mean absolute errors differ, the
+    variance of each segment's absolute errors being RMSE² - MAE²."""
+    from scipy.stats import norm
+
+    moments = []
+    for a in (best, worst):
+        mae, rmse = a.value("mae"), a.value("rmse")
+        if mae is None or rmse is None or a.labelled < 2:
+            return None
+        moments.append((mae, max(rmse * rmse - mae * mae, 0.0), a.labelled))
+    (mean_a, var_a, n_a), (mean_b, var_b, n_b) = moments
+    spread = math.sqrt(var_a / n_a + var_b / n_b)
+    difference = mean_a - mean_b
+    if spread == 0:
+        return 0.0 if difference else 1.0
+    return float(2 * norm.sf(abs(difference) / spread))
+
+
 def _auc_standard_error(a: Accuracy) -> float | None:
-    """Hanley and McNeil (1982): the AUC's standard error from its value and class sizes."""
     if a.auc is None:
         return None
     positives, negatives = a.positives, a.labelled - a.positives
     if not positives or not negatives:
         return None
-    auc = a.auc
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    variance = (
-        auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)
-    ) / (positives * negatives)
-    return math.sqrt(max(variance, 0.0))
+    return auc_standard_error(a.auc, positives, negatives)

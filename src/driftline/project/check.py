@@ -76,10 +76,47 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
                 "pipeline registers its own model",
             )
         )
+    problems += leftover_problems(settings, found)
     if unparseable:
         return problems
     problems += dag_problems(dags_folder or settings.home / "dags", found)
     return problems
+
+
+def leftover_problems(settings: Settings, found: list[PipelineFile]) -> list[Problem]:
+    """Tables a project left behind when it moved from `driftline.yaml` to
+    `pipelines/<name>.yaml`: each pipeline now reads `<lake>/<name>/`, so the old
+    `<lake>/features`, `<lake>/ingest_manifest`, ... (history, manifest, predictions
+    auditors may ask about) are read by nothing, and the first night of the new layout
+    would ingest every file again into the new tables."""
+    names = {chosen.name for chosen in found if chosen.name}
+    lake = settings.resolved_lake_uri
+    if not names or ("://" in lake and not lake.startswith("file://")):
+        return []
+    root = Path(lake.removeprefix("file://"))
+    if not root.is_dir():
+        return []
+    orphans = sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_dir()
+        and entry.name not in names
+        and not entry.name.startswith("_")
+        and ((entry / "_delta_log").is_dir() or any(entry.glob("*/_delta_log")))
+    )
+    if not orphans:
+        return []
+    first = sorted(names)[0]
+    return [
+        Problem(
+            "warning",
+            str(root),
+            f"tables of the one-pipeline layout ({', '.join(orphans)}) are read by no "
+            f"pipeline: each reads {root}/<name>/ now. To keep their history for one "
+            f"pipeline, move them there before its first night (e.g. mv {root}/{orphans[0]} "
+            f"{root}/{first}/); otherwise archive or delete them",
+        )
+    ]
 
 
 def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem]:

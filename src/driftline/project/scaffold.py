@@ -23,12 +23,45 @@ SAMPLE_START = date(2024, 1, 1)
 SAMPLE_NIGHTS = 7
 
 
-def template_files() -> dict[str, str]:
+# What the project's README and pipeline file say instead when `init --no-sample` writes
+# no sample drop: the files are the example's shape, to be replaced, not a runnable sample.
+_NO_SAMPLE_INTRO = """Written by `driftline init --no-sample`: no sample drop, so nothing runs until
+`driftline.yaml` describes your own feeds. The pipeline file and the suites in
+`expectations/` are the example churn pipeline's, kept as a commented model of every key:
+replace them with yours."""
+_NO_SAMPLE_COMMANDS = """```bash
+driftline check                                  # every problem at once, before any run
+driftline run --date YYYY-MM-DD                  # one night, once its files are in drop/
+driftline run --from YYYY-MM-DD --to YYYY-MM-DD  # a range, in order
+driftline ui                                     # Airflow's UI over the same folders
+```"""
+_NO_SAMPLE_HEADER = (
+    "# Your pipeline, starting from the shape of the example (customer churn from a CRM's\n"
+    "# nightly extract, outcomes a day later): replace its sources, entity, features, label.\n"
+)
+
+
+def _between(text: str, marker: str, replacement: str | None) -> str:
+    """`text` with the `<!-- marker -->` block replaced (None: kept), markers dropped."""
+    start, end = f"<!-- {marker} -->\n", f"<!-- /{marker} -->\n"
+    before, rest = text.split(start, 1)
+    inside, after = rest.split(end, 1)
+    return before + (inside if replacement is None else replacement + "\n") + after
+
+
+def template_files(sample: bool = True) -> dict[str, str]:
     """Project-relative path -> text of every file `init` writes besides the sample drop."""
     root = resources.files("driftline") / "resources" / "project"
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    pipeline = (root / "driftline.yaml").read_text(encoding="utf-8")
+    readme = _between(readme, "intro", None if sample else _NO_SAMPLE_INTRO)
+    readme = _between(readme, "commands", None if sample else _NO_SAMPLE_COMMANDS)
+    if not sample:
+        header = "".join(line for line in pipeline.splitlines(True)[:2] if line.startswith("#"))
+        pipeline = _NO_SAMPLE_HEADER + pipeline[len(header) :]
     files = {
-        "driftline.yaml": (root / "driftline.yaml").read_text(encoding="utf-8"),
-        "README.md": (root / "README.md").read_text(encoding="utf-8"),
+        "driftline.yaml": pipeline,
+        "README.md": readme,
         ".gitignore": "\n".join(
             ["lakehouse/", "drop/", "staging/", "airflow/", "mlflow.db", "mlartifacts/", ""]
         ),
@@ -49,7 +82,7 @@ def init_project(target: Path, sample: bool = True, sample_rows: int = 400) -> l
             "folder (existing files are never overwritten)"
         )
     written = []
-    for relative, text in template_files().items():
+    for relative, text in template_files(sample).items():
         path = target / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

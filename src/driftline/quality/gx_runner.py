@@ -32,10 +32,11 @@ class ExpectationOutcome:
 
     @property
     def action(self) -> str:
-        """What the pipeline does about it: pass, quarantine (row level), warn or block."""
+        """What the pipeline does about it: pass, quarantine (a `block` row-level rule's
+        rows), warn (the rows stay) or block."""
         if self.success:
             return "pass"
-        return "quarantine" if self.level == "row" else self.severity
+        return "quarantine" if self.level == "row" and self.severity == "block" else self.severity
 
     def describe(self) -> str:
         target = f"{self.expectation}({self.column})" if self.column else self.expectation

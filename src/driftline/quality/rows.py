@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from driftline.core.errors import ConfigError
-from driftline.quality.suites import Suite
+from driftline.quality.suites import Suite, severity_of
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -64,11 +64,17 @@ def _failing(expectation: dict[str, Any]) -> Column:
 
 
 def row_rules(suite: Suite, cast_columns: list[str] | None = None) -> list[RowRule]:
-    """The suite's row-level rules, plus one type rule per column whose raw value did not
-    parse as the declared type (`_cast_failed_<column>` flags from `casting.typed`)."""
+    """The suite's `block` row-level rules, plus one type rule per column whose raw value
+    did not parse as the declared type (`_cast_failed_<column>` flags from `casting.typed`).
+
+    A `warn` row-level expectation keeps its rows: it is counted and alerted, so a bound
+    drafted from a day or two of data (`expectations suggest`) flags the unusual rows
+    instead of silently withholding them from the model."""
     from pyspark.sql import functions as F
 
-    rules = [RowRule(_describe(e), _failing(e)) for e in suite.row_level]
+    rules = [
+        RowRule(_describe(e), _failing(e)) for e in suite.row_level if severity_of(e) == "block"
+    ]
     for column in cast_columns or []:
         rules.append(
             RowRule(

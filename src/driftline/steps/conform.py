@@ -3,10 +3,35 @@
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
 from driftline.data.casting import latest_within_batch
 from driftline.quality.batches import checked_batch, conformed_batch
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+
+    from driftline.core.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+
+def label_value(task: Task, column: str, positive: str) -> Column:
+    """The label as the model learns it: 1/0 for binary (the positive value or not), the
+    number for regression, the class index for multiclass (null outside the classes)."""
+    from pyspark.sql import functions as F
+
+    raw = F.col(column)
+    if task.kind == "regression":
+        return raw.cast("double")
+    if task.kind == "multiclass":
+        classes = F.array(*[F.lit(c) for c in task.classes])
+        position = F.array_position(classes, F.trim(raw.cast("string")))
+        return F.when(position > 0, (position - 1).cast("int"))
+    return (raw.cast("string") == F.lit(positive)).cast("int")
 
 
 def run(ctx: RunContext) -> StepResult:
@@ -43,9 +68,21 @@ def run(ctx: RunContext) -> StepResult:
     ).select(
         F.col(pipeline.entity.key),
         F.col(label.date_column).cast("date").alias("label_date"),
-        (F.col(label.column).cast("string") == F.lit(label.positive)).cast("int").alias("label"),
+        label_value(pipeline.task, label.column, label.positive).alias("label"),
         F.col(tables.RUN_DATE),
     )
+    if pipeline.task.kind == "multiclass":
+        # A value outside label.classes has no class index: it cannot be learned from.
+        unknown = labels.where(F.col("label").isNull()).count()
+        if unknown:
+            logger.warning(
+                "%d label(s) of %s are none of label.classes %s; left out",
+                unknown,
+                ctx.ds,
+                list(pipeline.task.classes),
+            )
+        result.metrics["labels_unknown_class"] = unknown
+        labels = labels.where(F.col("label").isNotNull())
     written = ctx.lake.replace_partition(tables.LABELS, labels, {tables.RUN_DATE: ctx.ds}, metadata)
     result.table_versions[written.table] = written.version
     result.metrics["labels"] = written.rows

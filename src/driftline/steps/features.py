@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
 from driftline.core.pipeline import FeedConfig
-from driftline.data.casting import typed
+from driftline.data.casting import latest_within_batch, typed
 from driftline.data.features import build_features
+from driftline.quality.batches import conformed_batch
+from driftline.quality.results import gate
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-from driftline.quality.batches import conformed_batch
-from driftline.quality.results import gate
 
 
 def run(ctx: RunContext) -> StepResult:
@@ -59,3 +59,36 @@ def delivered_events(ctx: RunContext, feed: FeedConfig) -> DataFrame:
             [], StructType([*fields, StructField(tables.RUN_DATE, DateType())])
         )
     return typed(raw, source)
+
+
+def previewed(ctx: RunContext) -> DataFrame:
+    """The feature rows the run date's delivered files would give, built without touching
+    the lake: what `driftline expectations suggest features --date` drafts `features.json`
+    from before the first night. Every parseable entity row counts (there is no silver
+    suite to apply yet), and each feed sees only what it delivered that date."""
+    from pyspark.sql import functions as F
+
+    from driftline.core.errors import SourceError
+    from driftline.sources.preview import delivered_rows
+
+    def delivered(name: str, required: bool) -> DataFrame:
+        source = ctx.pipeline.source(name)
+        try:
+            rows = delivered_rows(ctx, source, ctx.run_date)
+        except SourceError:
+            if required:
+                raise
+            rows = ctx.spark.createDataFrame([], ", ".join(f"`{c}` string" for c in source.columns))
+        lineage = rows.select(
+            "*",
+            F.lit(f"{name} preview").alias("_source_file"),
+            F.monotonically_increasing_id().alias("_row_number"),
+            F.lit(ctx.run_date).alias(tables.RUN_DATE),
+        )
+        return typed(lineage, source)
+
+    entity = ctx.pipeline.entity
+    keys = [entity.key, *([entity.date_column] if entity.date_column else [])]
+    batch = latest_within_batch(delivered(entity.source, required=True), keys)
+    events = [delivered(feed.source, required=False) for feed in ctx.pipeline.feeds]
+    return build_features(batch, ctx.pipeline, events)

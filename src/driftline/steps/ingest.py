@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
@@ -181,6 +181,10 @@ def _act_on_missing_delivery(
     )
     if source.when_missing == "ignore":
         logger.info(message)
+        return
+    first_due = ctx.pipeline.start_date + timedelta(days=source.lag_days)
+    if ctx.run_date < first_due:
+        logger.info("%s; none is due before %s (lag_days %d)", message, first_due, source.lag_days)
         return
     notify.send(
         ctx.settings,

@@ -34,6 +34,7 @@ from driftline.monitoring.drift import (
     out_of_range_breached,
 )
 from driftline.monitoring.drift_scan import scan
+from driftline.monitoring.estimated import ESTIMATE_BINS, Estimate, estimate_auc
 from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
 
@@ -76,11 +77,13 @@ def run(ctx: RunContext) -> StepResult:
     share = importance_weighted_share(drifts, model.importance)
 
     score_drift = None
+    estimate = None
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
             (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
             & (F.col("model_version") == F.lit(ref.version))
         )
+        estimate = _estimated_auc(predictions, model.profile.get("calibration"))
         score_profile = model.profile["score"]
         score_sketch = scan(predictions, {SCORE: score_profile})[SCORE]
         if score_sketch.rows:
@@ -89,10 +92,12 @@ def run(ctx: RunContext) -> StepResult:
                 {SCORE: score_profile},
                 config.drift,
             )
-    accuracy = _accuracy(ctx, ref.version)
+    scored = _scored_window(ctx, ref.version)
+    accuracy = _accuracy(ctx, scored)
     baseline = registry.version_facts(ref).holdout
     overall = next((a for a in accuracy if a.segment == OVERALL), None)
     shift = _label_shift(ctx, model.profile.get("label"), overall)
+    label_drift = _label_distribution_drift(ctx, model.profile.get("label"), scored, overall)
 
     references = {**profiles, SCORE: model.profile["score"]}
     rows = _drift_rows(drifts + ([score_drift] if score_drift else []), ctx, references)
@@ -109,7 +114,9 @@ def run(ctx: RunContext) -> StepResult:
         )
     )
     rows += _accuracy_rows(ctx, accuracy, baseline)
-    gaps = segment_gaps(accuracy, config.segment_gaps)
+    if estimate is not None:
+        rows.append(_estimate_row(ctx, estimate, baseline))
+    gaps = segment_gaps(accuracy, config.segment_gaps, ctx.pipeline.task)
     rows += [
         (
             f"{g.metric}_gap",
@@ -122,6 +129,18 @@ def run(ctx: RunContext) -> StepResult:
         )
         for g in gaps
     ]
+    if label_drift is not None:
+        rows.append(
+            (
+                "label_drift",
+                tables.MODEL_LEVEL,
+                None,
+                label_drift.statistic,
+                label_drift.threshold,
+                label_drift.drifted,
+                json.dumps(label_drift.as_dict()),
+            )
+        )
     if shift is not None:
         rows.append(
             (
@@ -191,6 +210,17 @@ def run(ctx: RunContext) -> StepResult:
                 details=shift.as_dict(),
             ),
         )
+    if label_drift is not None and label_drift.drifted:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "label_shift",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: the matured labels' distribution moved "
+                f"from training's ({_summary(label_drift, {})})",
+                severity="warning",
+                details=label_drift.as_dict(),
+            ),
+        )
     wide = [g for g in gaps if g.breached]
     if wide:
         notify.send(
@@ -218,9 +248,14 @@ def run(ctx: RunContext) -> StepResult:
             "max_psi": worst.psi,
             "score_psi": score_drift.psi if score_drift else None,
             "live_auc": overall.auc if overall else None,
+            "estimated_auc": estimate.value if estimate else None,
+            f"live_{ctx.pipeline.accuracy_metric}": (
+                overall.value(ctx.pipeline.accuracy_metric) if overall else None
+            ),
             "label_maturity": overall.maturity if overall else None,
             "label_rate": shift.current_rate if shift else None,
-            "label_shift": bool(shift and shift.shifted),
+            "label_shift": bool(shift and shift.shifted)
+            or bool(label_drift and label_drift.drifted),
             "data_quality": quality,
             "segment_gaps": [f"{g.feature}.{g.metric}" for g in wide],
         }
@@ -228,17 +263,87 @@ def run(ctx: RunContext) -> StepResult:
     return result
 
 
+def _estimated_auc(predictions: DataFrame, calibration: dict[str, Any] | None) -> Estimate | None:
+    """Tonight's AUC estimated from the champion's scores (`monitoring.estimated`): one
+    aggregation into a score histogram. Binary models trained before calibration was
+    kept with the profile (or other tasks) have none."""
+    import numpy as np
+    from pyspark.sql import functions as F
+
+    if calibration is None:
+        return None
+    index = F.least(F.floor(F.col(SCORE) * ESTIMATE_BINS), F.lit(ESTIMATE_BINS - 1))
+    counts = np.zeros(ESTIMATE_BINS)
+    for row in predictions.groupBy(index.cast("int").alias("bin")).count().collect():
+        if row["bin"] is not None:
+            counts[int(row["bin"])] = int(row["count"])
+    return estimate_auc(counts, calibration)
+
+
+def _estimate_row(ctx: RunContext, estimate: Estimate, baseline: dict[str, float]) -> Row:
+    """The estimate judged against the live limit (holdout AUC minus the policy's margin):
+    breached when its whole interval is below it. The retraining policy acts on it only
+    while too few labels have matured to judge the live AUC itself."""
+    threshold = None
+    breached = False
+    if "auc" in baseline:
+        threshold = accuracy_limit("auc", baseline["auc"], ctx.pipeline.retraining.accuracy_margin)
+        breached = estimate.high < threshold
+    return (
+        "estimated_auc",
+        tables.MODEL_LEVEL,
+        OVERALL,
+        estimate.value,
+        threshold,
+        breached,
+        json.dumps(estimate.as_dict()),
+    )
+
+
 def _label_shift(
-    ctx: RunContext, reference: dict[str, int] | None, overall: Accuracy | None
+    ctx: RunContext, reference: dict[str, Any] | None, overall: Accuracy | None
 ) -> LabelShift | None:
     """The window's matured labels against the champion's training labels, once there
     are enough of them to judge (models trained before the profile kept labels: none)."""
     minimum = ctx.pipeline.monitoring.accuracy.min_labelled_rows
     if reference is None or overall is None or overall.labelled < minimum:
         return None
+    if "distribution" in reference:  # a regression or multiclass label: see below
+        return None
     return label_shift(
         reference, overall.labelled, overall.positives, ctx.pipeline.monitoring.label_shift
     )
+
+
+def _label_distribution_drift(
+    ctx: RunContext,
+    reference: dict[str, Any] | None,
+    scored: DataFrame | None,
+    overall: Accuracy | None,
+) -> FeatureDrift | None:
+    """A regression label's values, or a multiclass label's class shares, matured in the
+    window against the training labels', tested as drift is (the same test choice,
+    effect floor and threshold), once there are enough of them to judge."""
+    from pyspark.sql import functions as F
+
+    minimum = ctx.pipeline.monitoring.accuracy.min_labelled_rows
+    if reference is None or "distribution" not in reference or scored is None:
+        return None
+    if overall is None or overall.labelled < minimum:
+        return None
+    task = ctx.pipeline.task
+    value = F.col("label").cast("double")
+    if task.kind == "multiclass":
+        names = F.array(*[F.lit(c) for c in task.classes])
+        value = F.element_at(names, F.col("label").cast("int") + 1)
+    matured = scored.where(F.col("label").isNotNull()).select(value.alias("label"))
+    distribution = reference["distribution"]
+    sketch = scan(matured, {"label": distribution})["label"]
+    config = ctx.pipeline.monitoring.drift
+    (drift,) = calibrate(
+        [compare("label", distribution, sketch, config)], {"label": distribution}, config
+    )
+    return drift
 
 
 def _summary(drift: FeatureDrift, importance: dict[str, float]) -> str:
@@ -309,12 +414,22 @@ def _drift_rows(
     return rows
 
 
-def _accuracy(ctx: RunContext, version: str) -> list[Accuracy]:
+def _accuracy(ctx: RunContext, scored: DataFrame | None) -> list[Accuracy]:
     """Accuracy of the champion's predictions of the window on the labels known today."""
+    if scored is None:
+        return []
+    config = ctx.pipeline.monitoring.accuracy
+    task = ctx.pipeline.task
+    return live_accuracy(scored, config.segments, config.decision_threshold, task=task)
+
+
+def _scored_window(ctx: RunContext, version: str) -> DataFrame | None:
+    """The champion's predictions of the accuracy window with their labels (null until
+    matured) and segment columns; None before there are predictions and labels."""
     from pyspark.sql import functions as F
 
     if not (ctx.lake.exists(tables.PREDICTIONS) and ctx.lake.exists(tables.LABELS)):
-        return []
+        return None
     config = ctx.pipeline.monitoring.accuracy
     key = ctx.pipeline.entity.key
     start = ctx.run_date - timedelta(days=config.window_days)
@@ -329,11 +444,13 @@ def _accuracy(ctx: RunContext, version: str) -> list[Accuracy]:
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
-    scored: DataFrame = predictions.select(key, AS_OF, "score").join(labels, [key, AS_OF], "left")
+    task = ctx.pipeline.task
+    scores = ["score", *(["class_probabilities"] if task.kind == "multiclass" else [])]
+    scored: DataFrame = predictions.select(key, AS_OF, *scores).join(labels, [key, AS_OF], "left")
     if config.segments:
         segments = ctx.lake.read(tables.FEATURES).select(key, AS_OF, *config.segments)
         scored = scored.join(segments.dropDuplicates([key, AS_OF]), [key, AS_OF], "left")
-    return live_accuracy(scored, config.segments, config.decision_threshold)
+    return scored
 
 
 def _accuracy_rows(
@@ -342,15 +459,15 @@ def _accuracy_rows(
     """Live metrics per segment; the overall policy metric is judged against the
     champion's frozen-holdout value minus the policy's margin."""
     policy = ctx.pipeline.retraining
+    judged = ctx.pipeline.accuracy_metric
     minimum = ctx.pipeline.monitoring.accuracy.min_labelled_rows
+    task = ctx.pipeline.task
+    live = ("auc", "logloss", "precision", "recall") if task.kind == "binary" else task.metrics
     rows: list[Row] = []
     for a in accuracy:
         details = json.dumps(a.as_dict())
         for metric, value in (
-            ("auc", a.auc),
-            ("logloss", a.logloss),
-            ("precision", a.precision),
-            ("recall", a.recall),
+            *[(name, a.value(name)) for name in live],
             ("label_maturity", a.maturity),
             ("labelled_rows", float(a.labelled)),
         ):
@@ -358,7 +475,7 @@ def _accuracy_rows(
                 continue
             threshold: float | None = None
             breached = False
-            if metric == policy.metric and a.segment == OVERALL and metric in baseline:
+            if metric == judged and a.segment == OVERALL and metric in baseline:
                 holdout, margin = baseline[metric], policy.accuracy_margin
                 threshold = accuracy_limit(metric, holdout, margin)
                 breached = accuracy_breached(metric, value, holdout, margin, a.labelled, minimum)

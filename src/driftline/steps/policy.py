@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import Any
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
@@ -85,6 +86,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
     policy = ctx.pipeline.retraining
     drift_history: list[tuple[date, bool]] = []
     accuracy = None
+    estimated = False
     if ctx.lake.exists(tables.MONITORING_METRICS):
         metrics = ctx.lake.read(tables.MONITORING_METRICS).where(
             (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
@@ -99,19 +101,19 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
             .collect()
         )
         drift_history = sorted((r[tables.RUN_DATE], bool(r["breached"])) for r in history)
-        tonight = (
-            metrics.where(
+        tonight = {
+            r["metric"]: r
+            for r in metrics.where(
                 (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
-                & (F.col("metric") == policy.metric)
                 & (F.col("segment") == "all")
-                & F.col("threshold").isNotNull()
+                & F.col("metric").isin(
+                    ctx.pipeline.accuracy_metric, "labelled_rows", "estimated_auc"
+                )
             )
-            .select("value", "threshold", "breached")
+            .select("metric", "value", "threshold", "breached")
             .collect()
-        )
-        if tonight:
-            row = tonight[0]
-            accuracy = (float(row["value"]), float(row["threshold"]), bool(row["breached"]))
+        }
+        accuracy, estimated = _accuracy_fact(ctx, tonight)
     last_fired = None
     if ctx.lake.exists(tables.DECISIONS):
         fired = (
@@ -133,7 +135,34 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         accuracy=accuracy,
         champion_trained_on=date.fromisoformat(trained_on) if trained_on else None,
         last_fired=last_fired,
+        metric=ctx.pipeline.accuracy_metric,
+        estimated=estimated,
     )
+
+
+def _accuracy_fact(
+    ctx: RunContext, tonight: dict[str, Any]
+) -> tuple[tuple[float, float, bool] | None, bool]:
+    """Tonight's live metric against its limit, and whether it is the estimate: the
+    realised one once enough labels have matured, else the AUC estimated from scores
+    alone (`monitoring.estimated`), so a model going bad is caught before its labels."""
+
+    def fact(row: Any) -> tuple[float, float, bool]:
+        return float(row["value"]), float(row["threshold"]), bool(row["breached"])
+
+    realised = tonight.get(ctx.pipeline.accuracy_metric)
+    if realised is not None and realised["threshold"] is None:
+        realised = None
+    labelled = tonight.get("labelled_rows")
+    matured = labelled is not None and labelled["value"] >= (
+        ctx.pipeline.monitoring.accuracy.min_labelled_rows
+    )
+    estimate = tonight.get("estimated_auc")
+    if realised is not None and matured:
+        return fact(realised), False
+    if estimate is not None and estimate["threshold"] is not None:
+        return fact(estimate), True
+    return (fact(realised) if realised is not None else None), False
 
 
 def _later_decision(ctx: RunContext, model_name: str) -> date | None:

@@ -9,13 +9,20 @@ shadow) and the decision with its numbers goes to `decisions` and the version's 
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from datetime import date, timedelta
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
 from driftline.model import registry
 from driftline.model.decisions import DecisionRecord, record
-from driftline.model.promotion import as_numbers, decide, evaluate
+from driftline.model.promotion import (
+    as_numbers,
+    decide,
+    evaluate,
+    paired_interval,
+    slice_intervals,
+)
 from driftline.model.training_data import labelled_features
 
 logger = logging.getLogger(__name__)
@@ -27,6 +34,7 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
 
     name = ctx.pipeline.model.name
     policy = ctx.pipeline.model.promotion
+    metric = ctx.pipeline.promotion_metric
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("promote", ctx.ds)
     champion_ref = registry.require_alias(name)
@@ -51,13 +59,28 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
         },
     )
     labels = np.asarray(holdout.column("label").to_numpy(), dtype=np.float64)
-    evaluations = {}
+    task = ctx.pipeline.task
+    evaluations, scores = {}, {}
     for ref in (champion_ref, challenger_ref):
         model = registry.load(ref)
-        scores = model.booster.inplace_predict(model.encoding.matrix(holdout))
-        evaluations[ref.version] = evaluate(np.asarray(scores), labels, holdout, policy)
+        scores[ref.version] = np.asarray(
+            model.booster.inplace_predict(model.encoding.matrix(holdout))
+        )
+        evaluations[ref.version] = evaluate(
+            scores[ref.version], labels, holdout, policy, task, metric
+        )
     champion, challenger = evaluations[champion_ref.version], evaluations[challenger_ref.version]
-    decision = decide(champion, challenger, policy)
+    # Both models on the same resampled rows; seeded by the pipeline's seed, so a re-run
+    # of the gate gives the same interval.
+    paired = (
+        labels,
+        scores[champion_ref.version],
+        scores[challenger_ref.version],
+    )
+    seed = ctx.pipeline.model.seed
+    interval = paired_interval(task, metric, *paired, policy, seed)
+    per_slice = slice_intervals(task, metric, *paired, holdout, policy, seed)
+    decision = decide(champion, challenger, policy, metric, interval, per_slice)
 
     after = challenger_ref.version if decision.promote else champion_ref.version
     record(
@@ -69,7 +92,7 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
             champion_before=champion_ref.version,
             champion_after=after,
             reasons=decision.reasons,
-            metric=policy.metric,
+            metric=metric,
             champion_value=champion.overall,
             challenger_value=challenger.overall,
             improvement=decision.improvement,
@@ -77,6 +100,8 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
                 "champion": as_numbers(champion),
                 "challenger": as_numbers(challenger),
                 "holdout_rows": len(labels),
+                "gain_interval": asdict(interval) if interval is not None else None,
+                "slice_gain_intervals": {k: asdict(v) for k, v in per_slice.items()},
             },
         ),
     )
@@ -100,7 +125,7 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
             details={
                 "champion_before": champion_ref.version,
                 "champion_after": after,
-                policy.metric: f"{champion.overall:.4f} -> {challenger.overall:.4f}",
+                metric: f"{champion.overall:.4f} -> {challenger.overall:.4f}",
             },
         ),
     )
@@ -109,6 +134,7 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
         "champion": after,
         "challenger": challenger_ref.version,
         "improvement": decision.improvement,
+        "gain_interval": asdict(interval) if interval is not None else None,
         "reasons": decision.reasons,
     }
     return result

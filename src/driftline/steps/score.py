@@ -60,6 +60,9 @@ def run(ctx: RunContext) -> StepResult:
     predictions = None
     # The champion and every challenger (in shadow) score the same rows; one partition
     # replace writes them all, so a re-run never mixes models from two runs.
+    task = ctx.pipeline.task
+    # A multiclass model's predicted class and every class's probability, beside its score.
+    per_class = ["predicted_class", "class_probabilities"] if task.kind == "multiclass" else []
     for ref in refs:
         model = registry.load(ref)
         scored = score_frame(
@@ -69,10 +72,12 @@ def run(ctx: RunContext) -> StepResult:
             keep=[key, AS_OF],
             top_k=ctx.pipeline.model.top_contributions,
             device=ctx.settings.device,
+            classes=task.classes,
         ).select(
             key,
             AS_OF,
             "score",
+            *per_class,
             "top_contributions",
             "contribution_method",
             F.lit(ref.name).alias("model_name"),

@@ -8,12 +8,16 @@ Fitting lives in `model.training`, the MLflow run in `model.tracking`, aliases i
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify
 from driftline.core.device import choose_device
 from driftline.data.features import AS_OF
 from driftline.model import lifecycle, registry, tracking, training
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +35,11 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
 
     frame, versions = training.training_frame(ctx)
     result.metrics.update(_label_coverage(ctx, versions))
-    classes = {row[0]: int(row[1]) for row in frame.groupBy("label").count().collect()}
-    rows = sum(classes.values())
-    if len(classes) < 2:
+    rows, distinct = _label_counts(frame, ctx.pipeline.task.kind)
+    if distinct < 2:
+        what = "two label values" if ctx.pipeline.task.kind == "regression" else "two classes"
         result.skipped = (
-            f"no labelled features with both classes up to {ctx.ds} yet "
+            f"no labelled features with at least {what} up to {ctx.ds} yet "
             f"({rows} rows); training waits for labels"
         )
         logger.warning(result.skipped)
@@ -74,6 +78,20 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
     return result
 
 
+def _label_counts(frame: DataFrame, kind: str) -> tuple[int, int]:
+    """Labelled rows, and how many distinct label values (counted up to two for a
+    regression label, whose values are mostly distinct)."""
+    from pyspark.sql import functions as F
+
+    if kind == "regression":
+        row = frame.agg(F.count(F.lit(1)), F.min("label"), F.max("label")).first()
+        if row is None or not row[0]:
+            return 0, 0
+        return int(row[0]), 1 if row[1] == row[2] else 2
+    classes = {r[0]: int(r[1]) for r in frame.groupBy("label").count().collect()}
+    return sum(classes.values()), len(classes)
+
+
 def _label_coverage(ctx: RunContext, versions: dict[str, int]) -> dict[str, int]:
     """Labels of the window that joined no feature row, counted and, past the pipeline's
     `label.max_unmatched_share`, alerted on: they are training data lost to a key or
@@ -81,17 +99,29 @@ def _label_coverage(ctx: RunContext, versions: dict[str, int]) -> dict[str, int]
     from driftline.model.training_data import unmatched_labels
 
     after, until = training.training_window(ctx)
-    total, unmatched = unmatched_labels(ctx, after, until, ctx.run_date, versions)
-    if total and unmatched / total > ctx.pipeline.label.max_unmatched_share:
+    total, unmatched, unbuilt = unmatched_labels(ctx, after, until, ctx.run_date, versions)
+    judged = total - unbuilt  # labels of days whose features were built
+    if judged and unmatched / judged > ctx.pipeline.label.max_unmatched_share:
         notify.send(
             ctx.settings,
             notify.Event(
                 "unmatched_labels",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: {unmatched} of {total} labels since "
+                f"{ctx.pipeline.pipeline} {ctx.ds}: {unmatched} of {judged} labels since "
                 f"{after} match no feature row on ({ctx.pipeline.entity.key}, day); check "
                 "the label source's key and date_column against the entity's",
                 severity="warning",
-                details={"labels": total, "unmatched": unmatched},
+                details={"labels": judged, "unmatched": unmatched},
             ),
         )
-    return {"labels_in_window": total, "labels_unmatched": unmatched}
+    if unbuilt:
+        logger.info(
+            "%d label(s) since %s are dated days without feature rows (not run yet, or "
+            "before the first night): not counted as unmatched",
+            unbuilt,
+            after,
+        )
+    return {
+        "labels_in_window": total,
+        "labels_unmatched": unmatched,
+        "labels_without_a_features_day": unbuilt,
+    }
