@@ -103,3 +103,28 @@ def test_a_multiclass_feature_that_gives_away_one_class_is_flagged() -> None:
     assert "exit_form alone separates class 'leave' from the rest (AUC 1.0000)" in (
         findings[1].message
     )
+
+
+def test_a_side_of_a_few_rows_is_never_called_a_separation() -> None:
+    """With one or two rows missing, or a class of one row, an "AUC" is one row's rank:
+    noise that would pass any threshold now and then."""
+    x, y = _regression()
+    flagged = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        noisy = x.copy()
+        noisy[rng.choice(len(y), 2, replace=False), 1] = np.nan
+        flagged += bool(find_leakage(noisy, y, ["a", "b", "c"], {}, LeakageConfig(), REGRESSION))
+        labels = rng.integers(0, 2, size=len(y)).astype(float)
+        labels[rng.integers(len(y))] = 2  # a class of one row
+        flagged += bool(
+            find_leakage(
+                rng.normal(size=(len(y), 20)),
+                labels,
+                [f"f{i}" for i in range(20)],
+                {},
+                LeakageConfig(),
+                MULTICLASS,
+            )
+        )
+    assert flagged == 0

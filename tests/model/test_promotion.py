@@ -181,3 +181,30 @@ def test_an_interval_works_for_regression_and_can_be_turned_off() -> None:
     assert interval is not None and interval.low > 0
     off = PromotionPolicy(metric="rmse", confidence=0)
     assert paired_interval(regression, "rmse", y, y, y, off, 0) is None
+
+
+def test_a_holdout_too_small_for_an_interval_rejects_instead_of_trusting_the_point() -> None:
+    from driftline.model.promotion import paired_interval
+
+    policy = PromotionPolicy(metric="auc", margin=0.01)
+    labels = np.array([1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # two positives
+    champion_scores = np.linspace(0.1, 0.8, 8)
+    challenger_scores = labels * 0.5 + 0.2
+    assert (
+        paired_interval(BINARY, "auc", labels, champion_scores, challenger_scores, policy, 0)
+        is None
+    )
+    table = pa.table({"x": labels})
+    champion = evaluate(champion_scores, labels, table, policy, BINARY, "auc")
+    challenger = evaluate(challenger_scores, labels, table, policy, BINARY, "auc")
+    decision = decide(champion, challenger, policy, "auc", None, interval_required=True)
+    assert not decision.promote
+    assert "8 holdout rows cannot give a 90% interval" in decision.reasons[0]
+    # Stratified: each resample keeps both classes, so a rare class still gives one.
+    rng = np.random.default_rng(0)
+    rare = (rng.random(400) < 0.03).astype(float)
+    rare[:6] = 1.0
+    interval = paired_interval(
+        BINARY, "auc", rare, rng.random(400), rare * 0.3 + rng.random(400), policy, 0
+    )
+    assert interval is not None and interval.rounds == policy.bootstrap_rounds

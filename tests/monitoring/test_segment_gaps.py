@@ -152,10 +152,9 @@ def test_a_regression_mae_gap_is_welchs_test_on_absolute_errors() -> None:
     assert (tracked.metric, tracked.best, tracked.worst) == ("mae", "area=city", "area=rural")
     assert tracked.gap == pytest.approx(np.mean(np.abs(rural)) - np.mean(np.abs(city)))
     assert not tracked.breached and tracked.threshold is None
-    # Welch's statistic from RMSE and MAE equals scipy's on the absolute errors (population
-    # against sample variance aside).
+    # Welch's test from RMSE and MAE alone is scipy's on the absolute errors themselves.
     welch = ttest_ind(np.abs(city), np.abs(rural), equal_var=False)
-    assert tracked.p_value == pytest.approx(welch.pvalue, rel=0.05)
+    assert tracked.p_value == pytest.approx(welch.pvalue, rel=1e-6)
     (alerted,) = segment_gaps(accuracy, SegmentGapConfig(max_mae_gap=0.2), task)
     assert alerted.breached
     # A wider gap on 15 rows each is noise.
@@ -165,6 +164,8 @@ def test_a_regression_mae_gap_is_welchs_test_on_absolute_errors() -> None:
     ]
     (noisy,) = segment_gaps(few, SegmentGapConfig(min_support=10, max_mae_gap=0.2), task)
     assert noisy.gap > tracked.gap and not noisy.breached
+    small = ttest_ind(np.abs(city[:15]), np.abs(rural[:15]), equal_var=False)
+    assert noisy.p_value == pytest.approx(small.pvalue, rel=1e-6)
 
 
 def test_a_multiclass_accuracy_gap_is_a_two_proportion_test() -> None:

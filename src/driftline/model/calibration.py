@@ -4,7 +4,8 @@ Estimating performance before labels (`driftline.monitoring.estimated`) reads sc
 probabilities; XGBoost's log loss usually leaves them close, but class weights, early
 stopping or a shifted training window need not. The raw scores' expected calibration error
 is measured on the holdout, and an isotonic map (labels on scores, fitted there) is kept
-with the model's profile, to be applied when that error is above a tolerance.
+with the model's profile, to be applied when that error is above a tolerance and above
+what chance alone gives on that many rows.
 """
 
 from __future__ import annotations
@@ -37,27 +38,52 @@ def calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int =
 
 
 def fit_calibration(
-    labels: np.ndarray, scores: np.ndarray, max_ece: float = MAX_ECE
+    labels: np.ndarray, scores: np.ndarray, max_ece: float = MAX_ECE, seed: int = 0
 ) -> dict[str, Any]:
-    """The champion's calibration on its frozen holdout, to store with its profile: the
-    raw scores' error, and an isotonic map (labels on scores) applied when that error is
-    above `max_ece`."""
+    """The champion's calibration on its frozen holdout, to store with its profile.
+
+    The map is applied only when the raw scores' error is both above `max_ece` and above
+    what calibrated scores would show on this many rows (the 95th percentile of the error
+    with labels drawn from the scores themselves): on a small holdout, ECE reads high by
+    chance, and a map fitted there would make estimates worse, not better. `ece_mapped`
+    is measured out of fold (the map fitted on one half, judged on the other), not on the
+    rows it was fitted on."""
     import numpy as np
     from sklearn.isotonic import IsotonicRegression
 
     labels = np.asarray(labels, dtype=np.float64)
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
     raw = calibration_error(labels, scores)
-    grid = np.linspace(0.0, 1.0, CALIBRATION_GRID)
     if len(np.unique(labels)) < 2:
         return {"ece_raw": raw, "applied": False, "rows": len(labels)}
-    isotonic = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, labels)
-    mapped = isotonic.predict(grid)
+    rng = np.random.default_rng(seed)
+    noise = float(
+        np.quantile(
+            [
+                calibration_error((rng.random(len(scores)) < scores).astype(float), scores)
+                for _ in range(200)
+            ],
+            0.95,
+        )
+    )
+
+    def isotonic(x: np.ndarray, y: np.ndarray) -> IsotonicRegression:
+        return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
+
+    half = rng.random(len(scores)) < 0.5
+    out_of_fold = np.empty_like(scores)
+    for fit_on in (half, ~half):
+        if len(np.unique(labels[fit_on])) == 2 and (~fit_on).any():
+            out_of_fold[~fit_on] = isotonic(scores[fit_on], labels[fit_on]).predict(scores[~fit_on])
+        else:
+            out_of_fold[~fit_on] = scores[~fit_on]
+    grid = np.linspace(0.0, 1.0, CALIBRATION_GRID)
     return {
         "ece_raw": raw,
-        "ece_mapped": calibration_error(labels, isotonic.predict(scores)),
-        "applied": bool(raw > max_ece),
+        "ece_noise": noise,
+        "ece_mapped": calibration_error(labels, out_of_fold),
+        "applied": bool(raw > max(max_ece, noise)),
         "rows": len(labels),
         "grid": grid.round(6).tolist(),
-        "probabilities": np.asarray(mapped).round(6).tolist(),
+        "probabilities": np.asarray(isotonic(scores, labels).predict(grid)).round(6).tolist(),
     }

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 BINARY = Task("binary", "binary:logistic")
+# Fewest rows on each side of a separation (a class and the rest; missing and known) for
+# its AUC to mean anything: with one row on a side, the "AUC" is that row's rank alone.
+MIN_GROUP = 10
 # The holdout metric that is near perfect for a leak, per kind of task.
 _HOLDOUT_METRIC = {"binary": "auc", "regression": "r2", "multiclass": "accuracy"}
 
@@ -108,14 +111,15 @@ def _class_findings(
     known = ~missing
     best: dict[str, Finding] = {}
     for target, positive in targets:
-        if positive.all() or not positive.any():
+        if min(positive.sum(), (~positive).sum()) < MIN_GROUP:
             continue
         candidates = []
-        if missing.any() and not missing.all():
+        if min(missing.sum(), known.sum()) >= MIN_GROUP:
             auc = separation(missing.astype(np.float64), positive)
             if auc >= config.missingness_auc:
                 candidates.append(Finding("missingness", name, auc, "AUC", target))
-        if known.sum() >= config.min_rows and positive[known].any() and (~positive[known]).any():
+        in_class = positive[known]
+        if known.sum() >= config.min_rows and min(in_class.sum(), (~in_class).sum()) >= MIN_GROUP:
             auc = separation(column[known], positive[known])
             if auc >= config.feature_auc:
                 candidates.append(Finding("feature", name, auc, "AUC", target))
@@ -132,7 +136,7 @@ def _regression_findings(
     from scipy.stats import spearmanr
 
     findings = []
-    if missing.any() and not missing.all():
+    if min(missing.sum(), (~missing).sum()) >= MIN_GROUP:
         # The target's values ranked as scores for "the feature is missing".
         auc = separation(y, missing)
         if auc >= config.missingness_auc:

@@ -34,6 +34,10 @@ class Evaluation:
     rows: int = 0
 
 
+# Fewest holdout rows of a class for a bootstrap interval of the gain to mean anything.
+MIN_CLASS_ROWS = 5
+
+
 @dataclass(frozen=True)
 class Interval:
     """The challenger's gain over the champion (positive is better) at `confidence`."""
@@ -69,15 +73,23 @@ def decide(
     metric: str,
     interval: Interval | None = None,
     slice_intervals: dict[str, Interval] | None = None,
+    interval_required: bool = False,
 ) -> Decision:
     """`metric` is the pipeline's promotion metric (`PipelineConfig.promotion_metric`);
-    `interval` the gain's paired interval, when the policy asks for one."""
+    `interval` the gain's paired interval. With `interval_required` (the policy asks for
+    one) a holdout that cannot give one rejects: not knowing is not being sure."""
     improvement = _gain(metric, champion.overall, challenger.overall)
     reasons = []
     if improvement < policy.margin:
         reasons.append(
             f"{metric} {challenger.overall:.4f} vs champion {champion.overall:.4f}: "
             f"gain {improvement:+.4f} is below the margin {policy.margin}"
+        )
+    elif interval is None and interval_required:
+        reasons.append(
+            f"{metric} gain {improvement:+.4f} reaches the margin {policy.margin}, but "
+            f"{challenger.rows} holdout rows cannot give a {policy.confidence:.0%} interval "
+            f"of it (each class needs {MIN_CLASS_ROWS} rows): not promoted"
         )
     elif interval is not None and interval.low < policy.margin:
         reasons.append(
@@ -103,7 +115,7 @@ def decide(
             f"{improvement:+.4f} (margin {policy.margin}{sure}); no slice worse than "
             f"{policy.slice_tolerance}"
         )
-    sure_enough = interval is None or interval.low >= policy.margin
+    sure_enough = interval.low >= policy.margin if interval is not None else not interval_required
     return Decision(
         not worse and improvement >= policy.margin and sure_enough,
         reasons,
@@ -157,19 +169,28 @@ def paired_interval(
     seed: int,
 ) -> Interval | None:
     """The challenger's gain at `policy.confidence` by a seeded paired percentile
-    bootstrap; None when the policy turns it off or the metric is undefined on too many
-    resamples (a slice with one label value). Rounds shrink on large holdouts (at least 50;
-    about 20M rows judged per model in all), where the interval is narrow anyway."""
+    bootstrap; None when the policy turns it off or the holdout cannot give one. For a
+    classification task each class is resampled within itself (its count kept), so every
+    resample has both classes and the interval is not conditioned on the rare one turning
+    up; a class with fewer than `MIN_CLASS_ROWS` rows gives no interval at all. Rounds
+    shrink on large holdouts (at least 50; about 20M rows judged per model in all), where
+    the interval is narrow anyway."""
     import numpy as np
 
     if policy.confidence == 0 or len(labels) < 2:
         return None
-    rng = np.random.default_rng(seed)
     rows = len(labels)
+    if task.kind == "regression":
+        strata = [np.arange(rows)]
+    else:
+        strata = [np.flatnonzero(labels == value) for value in np.unique(labels)]
+        if len(strata) < 2 or min(len(s) for s in strata) < MIN_CLASS_ROWS:
+            return None
+    rng = np.random.default_rng(seed)
     rounds = max(50, min(policy.bootstrap_rounds, 20_000_000 // rows))
     gains = []
     for _ in range(rounds):
-        pick = rng.integers(0, rows, rows)
+        pick = np.concatenate([rng.choice(s, len(s)) for s in strata])
         before = metric_value(task, metric, labels[pick], champion_scores[pick])
         after = metric_value(task, metric, labels[pick], challenger_scores[pick])
         if before is not None and after is not None:

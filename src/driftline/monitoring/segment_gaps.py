@@ -149,22 +149,27 @@ def _p_value(metric: str, best: Accuracy, worst: Accuracy) -> float | None:
 
 
 def _welch_p_value(best: Accuracy, worst: Accuracy) -> float | None:
-    """Welch's two-sided test that the segments' mean absolute errors differ, the
-    variance of each segment's absolute errors being RMSE² - MAE²."""
-    from scipy.stats import norm
+    """Welch's two-sided t-test that the segments' mean absolute errors differ: each
+    segment's sample variance of |error| is (RMSE² - MAE²) n / (n - 1), the degrees of
+    freedom Welch-Satterthwaite's; equal to scipy's `ttest_ind(equal_var=False)` on the
+    absolute errors themselves."""
+    from scipy.stats import t
 
     moments = []
     for a in (best, worst):
         mae, rmse = a.value("mae"), a.value("rmse")
-        if mae is None or rmse is None or a.labelled < 2:
+        n = a.labelled
+        if mae is None or rmse is None or n < 2:
             return None
-        moments.append((mae, max(rmse * rmse - mae * mae, 0.0), a.labelled))
+        moments.append((mae, max(rmse * rmse - mae * mae, 0.0) * n / (n - 1), n))
     (mean_a, var_a, n_a), (mean_b, var_b, n_b) = moments
-    spread = math.sqrt(var_a / n_a + var_b / n_b)
+    share_a, share_b = var_a / n_a, var_b / n_b
+    spread = math.sqrt(share_a + share_b)
     difference = mean_a - mean_b
     if spread == 0:
         return 0.0 if difference else 1.0
-    return float(2 * norm.sf(abs(difference) / spread))
+    freedom = (share_a + share_b) ** 2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
+    return float(2 * t.sf(abs(difference) / spread, freedom))
 
 
 def _auc_standard_error(a: Accuracy) -> float | None:

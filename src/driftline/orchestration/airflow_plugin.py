@@ -10,6 +10,8 @@ login and DAG-run permissions, and an external view puts it on every run's page 
 from __future__ import annotations
 
 import functools
+from datetime import date
+from html import escape
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
@@ -18,8 +20,6 @@ URL_PREFIX = "/driftline"
 
 
 def reports_app() -> Any:
-    from datetime import date
-
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import requires_access_dag
     from fastapi import Depends, FastAPI, HTTPException
@@ -38,18 +38,17 @@ def reports_app() -> Any:
         from driftline.core.settings import load_settings
         from driftline.steps.report import report_of_dag
 
-        logical = _logical_date(dag_id, run_id)
-        if logical is None:
-            raise HTTPException(404, f"no run {run_id!r} of {dag_id!r} with a logical date")
-        run_date: date = logical.date()
         try:
+            run_date = _run_date(dag_id, run_id)
+            if run_date is None:
+                raise HTTPException(404, f"no run {run_id!r} of {dag_id!r}")
             where, html = report_of_dag(load_settings(), dag_id, run_date)
         except ConfigError as error:
             raise HTTPException(404, str(error)) from None
         if html is None:
             return HTMLResponse(
-                f"<p>No report for {run_date} yet at {where}: the run's <code>report</code> "
-                "task writes it once monitoring has run.</p>",
+                f"<p>No report for {run_date} yet at {escape(where)}: the run's "
+                "<code>report</code> task writes it once monitoring has run.</p>",
                 status_code=404,
             )
         return HTMLResponse(html.decode("utf-8"))
@@ -57,15 +56,20 @@ def reports_app() -> Any:
     return app
 
 
-def _logical_date(dag_id: str, run_id: str) -> Any:
+def _run_date(dag_id: str, run_id: str) -> date | None:
+    """The date the run is about, as its tasks read it (`launch.logical_date_of`: a late
+    re-run's `conf.run_date`, else the logical date, else `run_after`); None: no such run."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
+    from driftline.orchestration.launch import logical_date_of
+
     with create_session() as session:
-        return session.scalar(
-            select(DagRun.logical_date).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-        )
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        if run is None:
+            return None
+        return logical_date_of({"dag_run": run, "logical_date": run.logical_date})
 
 
 class DriftlinePlugin(AirflowPlugin):

@@ -286,7 +286,8 @@ def _estimate_row(ctx: RunContext, estimate: Estimate, baseline: dict[str, float
     while too few labels have matured to judge the live AUC itself."""
     threshold = None
     breached = False
-    if "auc" in baseline:
+    # Judged only where the policy's live metric is the AUC (its margin is in AUC units).
+    if "auc" in baseline and ctx.pipeline.accuracy_metric == "auc":
         threshold = accuracy_limit("auc", baseline["auc"], ctx.pipeline.retraining.accuracy_margin)
         breached = estimate.high < threshold
     return (

@@ -157,7 +157,8 @@ def _accuracy_fact(
     matured = labelled is not None and labelled["value"] >= (
         ctx.pipeline.monitoring.accuracy.min_labelled_rows
     )
-    estimate = tonight.get("estimated_auc")
+    # Only an AUC is estimated: a policy judging another metric waits for labels.
+    estimate = tonight.get("estimated_auc") if ctx.pipeline.accuracy_metric == "auc" else None
     if realised is not None and matured:
         return fact(realised), False
     if estimate is not None and estimate["threshold"] is not None:

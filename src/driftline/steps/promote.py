@@ -80,7 +80,9 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
     seed = ctx.pipeline.model.seed
     interval = paired_interval(task, metric, *paired, policy, seed)
     per_slice = slice_intervals(task, metric, *paired, holdout, policy, seed)
-    decision = decide(champion, challenger, policy, metric, interval, per_slice)
+    decision = decide(
+        champion, challenger, policy, metric, interval, per_slice, policy.confidence > 0
+    )
 
     after = challenger_ref.version if decision.promote else champion_ref.version
     record(
