@@ -345,6 +345,10 @@ def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # t
         details = json.loads(row["details"])
         assert details["low"] <= row["value"] <= details["high"]
         assert row["threshold"] is not None and details["predictions"] > 0
+    # And the share of predictions called positive, tested against the holdout's.
+    called = metrics.where(F.col("metric") == "predicted_positive_rate").collect()
+    assert called and all(0 <= row["value"] <= 1 for row in called)
+    assert all(json.loads(row["details"])["reference_rows"] > 0 for row in called)
 
 
 def test_late_and_corrected_files_rerun_their_date(nightly_run) -> None:  # type: ignore[no-untyped-def]

@@ -26,8 +26,9 @@ TIMEOUT_SECONDS = 10
 
 @dataclass(frozen=True)
 class Event:
-    # drift | label_shift | data_quality | accuracy | leakage | retrain | promote | reject |
-    # quality | task_failed
+    # drift | label_shift | prediction_shift | data_quality | accuracy | leakage | retrain |
+    # promote | reject | quality | segment_gap | unmatched_labels | missing_delivery |
+    # task_failed
     kind: str
     summary: str
     severity: Literal["info", "warning", "error"] = "info"

@@ -124,7 +124,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         ctx.pipeline.monitoring.drift.min_day_rows,
         ctx.pipeline.task,
     )
-    with_calibration(profile, y[holdout], predicted, ctx.pipeline.task)
+    with_score_reference(profile, y[holdout], predicted, ctx)
     leakage = find_leakage(
         x[~holdout], y[~holdout], encoding.names, metrics, model.leakage, ctx.pipeline.task
     )
@@ -221,7 +221,7 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
         ctx.pipeline.task,
     )
     holdout_labels = np.asarray(holdout_rows.column("label").to_numpy(), dtype=np.float64)
-    with_calibration(profile, holdout_labels, predicted, ctx.pipeline.task)
+    with_score_reference(profile, holdout_labels, predicted, ctx)
     holdout_dates = np.asarray(holdout_rows.column(AS_OF).to_numpy())
     sample_dates = np.asarray(sample.column(AS_OF).to_numpy())
     return Trained(
@@ -301,16 +301,26 @@ def holdout_metrics(
     return metrics, predicted
 
 
-def with_calibration(
-    profile: dict[str, Any], labels: np.ndarray, scores: np.ndarray, task: Task
+def with_score_reference(
+    profile: dict[str, Any], labels: np.ndarray, scores: np.ndarray, ctx: RunContext
 ) -> None:
-    """A binary model's calibration on its frozen holdout, kept in its profile so the
-    monitor can estimate its AUC from scores before labels arrive
-    (`monitoring.estimated`)."""
+    """What a binary model's frozen holdout says about its scores, kept in its profile for
+    the monitor: their calibration (to estimate the AUC before labels arrive,
+    `monitoring.estimated`) and the share called positive at the decision threshold (the
+    reference for tonight's share, a prior shift seen in the predictions)."""
+    import numpy as np
+
     from driftline.model.calibration import fit_calibration
 
-    if task.kind == "binary" and len(labels):
-        profile["calibration"] = fit_calibration(labels, scores)
+    if ctx.pipeline.task.kind != "binary" or not len(labels):
+        return
+    profile["calibration"] = fit_calibration(labels, scores, seed=ctx.pipeline.model.seed)
+    threshold = ctx.pipeline.monitoring.accuracy.decision_threshold
+    profile["predicted"] = {
+        "rows": len(scores),
+        "positives": int(np.sum(np.asarray(scores) >= threshold)),
+        "threshold": threshold,
+    }
 
 
 def reference_profile(

@@ -113,7 +113,26 @@ def _figure(rows: int = 1) -> Figure:
     return Figure(figsize=(11, 3.2 * rows), layout="constrained")
 
 
+def _dated(*axes_list: Any) -> None:
+    """Run dates on a time axis, a tick per date (or per few dates over long ranges), as
+    YYYY-MM-DD: never Matplotlib's hour ticks ("03-02 12") between nightly points."""
+    import math
+
+    from matplotlib import dates as mdates
+
+    for axes in axes_list:
+        if not axes.has_data():
+            continue
+        low, high = axes.get_xlim()
+        every = max(1, math.ceil((high - low) / 10))
+        axes.xaxis.set_major_locator(mdates.DayLocator(interval=every))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+        axes.tick_params(axis="x", labelrotation=30, labelsize=8)
+
+
 def _drift_figure(metrics: pd.DataFrame) -> Figure | None:
+    """PSI and each feature's judged statistic over the nights; a night on which a feature
+    was judged drifted is circled in red."""
     if metrics.empty or "psi" not in set(metrics["metric"]):
         return None
     figure = _figure(2)
@@ -124,7 +143,19 @@ def _drift_figure(metrics: pd.DataFrame) -> Figure | None:
         for feature in pivot.columns:
             axes.plot(pivot.index, pivot[feature], marker=".", label=feature)
         axes.set_ylabel("PSI" if metric == "psi" else "chosen drift statistic")
+    drifted = metrics[(metrics["metric"] == "drift") & metrics["breached"].astype(bool)]
+    if not drifted.empty:
+        bottom.scatter(
+            drifted[tables.RUN_DATE],
+            drifted["value"],
+            s=90,
+            facecolors="none",
+            edgecolors="red",
+            label="drifted",
+        )
     top.legend(fontsize=8, ncol=4)
+    bottom.legend(fontsize=8, ncol=4)
+    _dated(top, bottom)
     return figure
 
 
@@ -218,6 +249,7 @@ def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
         if axes.get_lines():
             axes.legend(fontsize=8)
     shares.set_ylim(0, 1.05)
+    _dated(shares, errors)
     shares.set_title("live metrics (0-1)")
     errors.set_title("live errors and losses")
     return figure
@@ -242,6 +274,7 @@ def _gap_figure(metrics: pd.DataFrame) -> Figure | None:
         if not limit.empty:
             axes.axhline(float(limit.iloc[-1]), color=line.get_color(), linestyle="--", lw=0.8)
     axes.set_ylabel("best against worst segment")
+    _dated(axes)
     axes.legend(fontsize=8, ncol=3)
     return figure
 
@@ -290,7 +323,11 @@ def _champion_figure(decisions: pd.DataFrame) -> Figure | None:
     fired = decisions[(decisions["kind"] == "retrain_policy") & decisions["metric"].notna()]
     for _, row in fired.iterrows():
         axes.axvline(row[tables.RUN_DATE], color="orange", alpha=0.5)
+    from matplotlib.ticker import MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # versions are whole numbers
     axes.set_ylabel("champion version")
+    _dated(axes)
     axes.set_title("champion version over time (orange: retraining triggered)")
     return figure
 
@@ -330,5 +367,6 @@ def _quality_figure(validation: pd.DataFrame, metrics: pd.DataFrame) -> Figure |
         for column in pivot.columns:
             right.plot(pivot.index, pivot[column], marker=".", label=f"worst feature {column}")
         right.legend(fontsize=8)
+    _dated(right)
     right.set_title("null and out-of-range shares")
     return figure

@@ -39,6 +39,7 @@ from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
 
 if TYPE_CHECKING:
+    import numpy as np
     from pyspark.sql import DataFrame
 
 logger = logging.getLogger(__name__)
@@ -78,12 +79,21 @@ def run(ctx: RunContext) -> StepResult:
 
     score_drift = None
     estimate = None
+    predicted_shift = None
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
             (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
             & (F.col("model_version") == F.lit(ref.version))
         )
-        estimate = _estimated_auc(predictions, model.profile.get("calibration"))
+        if "calibration" in model.profile:  # a binary champion that keeps its holdout's
+            counts, flagged = _score_histogram(predictions, model.profile["predicted"])
+            estimate = estimate_auc(counts, model.profile["calibration"])
+            predicted_shift = label_shift(
+                model.profile["predicted"],
+                int(counts.sum()),
+                flagged,
+                config.label_shift,
+            )
         score_profile = model.profile["score"]
         score_sketch = scan(predictions, {SCORE: score_profile})[SCORE]
         if score_sketch.rows:
@@ -116,6 +126,18 @@ def run(ctx: RunContext) -> StepResult:
     rows += _accuracy_rows(ctx, accuracy, baseline)
     if estimate is not None:
         rows.append(_estimate_row(ctx, estimate, baseline))
+    if predicted_shift is not None:
+        rows.append(
+            (
+                "predicted_positive_rate",
+                tables.MODEL_LEVEL,
+                OVERALL,
+                predicted_shift.current_rate,
+                predicted_shift.reference_rate,
+                predicted_shift.shifted,
+                json.dumps(predicted_shift.as_dict()),
+            )
+        )
     gaps = segment_gaps(accuracy, config.segment_gaps, ctx.pipeline.task)
     rows += [
         (
@@ -210,6 +232,20 @@ def run(ctx: RunContext) -> StepResult:
                 details=shift.as_dict(),
             ),
         )
+    if predicted_shift is not None and predicted_shift.shifted:
+        notify.send(
+            ctx.settings,
+            notify.Event(
+                "prediction_shift",
+                f"{ctx.pipeline.pipeline} {ctx.ds}: {predicted_shift.current_rate:.2%} of "
+                f"tonight's predictions are called positive against "
+                f"{predicted_shift.reference_rate:.2%} on the champion's holdout "
+                f"(h={predicted_shift.effect:+.3f}, p={predicted_shift.p_value:.3g}), "
+                "before any label has matured",
+                severity="warning",
+                details=predicted_shift.as_dict(),
+            ),
+        )
     if label_drift is not None and label_drift.drifted:
         notify.send(
             ctx.settings,
@@ -254,6 +290,7 @@ def run(ctx: RunContext) -> StepResult:
             ),
             "label_maturity": overall.maturity if overall else None,
             "label_rate": shift.current_rate if shift else None,
+            "prediction_shift": bool(predicted_shift and predicted_shift.shifted),
             "label_shift": bool(shift and shift.shifted)
             or bool(label_drift and label_drift.drifted),
             "data_quality": quality,
@@ -263,21 +300,25 @@ def run(ctx: RunContext) -> StepResult:
     return result
 
 
-def _estimated_auc(predictions: DataFrame, calibration: dict[str, Any] | None) -> Estimate | None:
-    """Tonight's AUC estimated from the champion's scores (`monitoring.estimated`): one
-    aggregation into a score histogram. Binary models trained before calibration was
-    kept with the profile (or other tasks) have none."""
+def _score_histogram(predictions: DataFrame, predicted: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """Tonight's scores in `ESTIMATE_BINS` bins (to estimate the AUC before labels,
+    `monitoring.estimated`) and how many are called positive at the threshold the
+    holdout's share was counted at: one aggregation."""
     import numpy as np
     from pyspark.sql import functions as F
 
-    if calibration is None:
-        return None
     index = F.least(F.floor(F.col(SCORE) * ESTIMATE_BINS), F.lit(ESTIMATE_BINS - 1))
     counts = np.zeros(ESTIMATE_BINS)
-    for row in predictions.groupBy(index.cast("int").alias("bin")).count().collect():
+    flagged = 0
+    called = F.col(SCORE) >= F.lit(float(predicted["threshold"]))
+    grouped = predictions.groupBy(index.cast("int").alias("bin")).agg(
+        F.count(F.lit(1)).alias("rows"), F.sum(called.cast("long")).alias("flagged")
+    )
+    for row in grouped.collect():
         if row["bin"] is not None:
-            counts[int(row["bin"])] = int(row["count"])
-    return estimate_auc(counts, calibration)
+            counts[int(row["bin"])] = int(row["rows"])
+            flagged += int(row["flagged"] or 0)
+    return counts, flagged
 
 
 def _estimate_row(ctx: RunContext, estimate: Estimate, baseline: dict[str, float]) -> Row:
