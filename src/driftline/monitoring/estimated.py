@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from driftline.data.profile import GRID_BINS, grid_bin_index
 from driftline.monitoring.accuracy import auc_standard_error
 
 if TYPE_CHECKING:
@@ -28,9 +29,10 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-# Score bins of the night's histogram: fine enough that ties within a bin move the
-# estimate by far less than its sampling error.
-ESTIMATE_BINS = 1000
+# The night's score histogram is the drift scan's grid over [0, 1] (`GRID_BINS` bins, the
+# same pass that sketches the score for drift): fine enough that ties within a bin move
+# the estimate by far less than its sampling error.
+ESTIMATE_BINS = GRID_BINS
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,28 @@ class Estimate:
 
 
 def score_histogram(scores: np.ndarray) -> np.ndarray:
-    """Counts of scores per bin of [0, 1] (`ESTIMATE_BINS`), as the monitor step's Spark
-    aggregation computes them."""
+    """Counts of scores per bin of [0, 1] (`ESTIMATE_BINS`), as the monitor's drift scan
+    counts them (`score_grid_profile`)."""
     import numpy as np
 
-    index = np.minimum((np.asarray(scores) * ESTIMATE_BINS).astype(int), ESTIMATE_BINS - 1)
+    index = grid_bin_index(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
     return np.bincount(index, minlength=ESTIMATE_BINS)
+
+
+def score_grid_profile(threshold: float) -> dict[str, Any]:
+    """A profile that makes the drift scan (`monitoring.drift_scan.scan`) count tonight's
+    scores per bin of [0, 1] and at or above `threshold`, in the pass that sketches the
+    score for drift: its grid is the histogram `estimate_auc` reads, and its one edge
+    splits the scores at the threshold (the largest double below it, since the scan
+    counts a value equal to an edge below it)."""
+    import numpy as np
+
+    return {
+        "type": "numeric",
+        "min": 0.0,
+        "max": 1.0,
+        "edges": [float(np.nextafter(threshold, -np.inf))],
+    }
 
 
 def estimate_auc(

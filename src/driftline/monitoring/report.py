@@ -75,18 +75,22 @@ def read_report(lake_uri: str, run_date: date) -> bytes | None:
     """The written report of `run_date`, or None when that night has not written one."""
     from pyarrow import fs
 
-    target = report_path(lake_uri, run_date)
-    filesystem, path = fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
+    filesystem, path = _filesystem(report_path(lake_uri, run_date))
     if filesystem.get_file_info(path).type != fs.FileType.File:
         return None
     with filesystem.open_input_stream(path) as stream:
         return bytes(stream.read())
 
 
-def _write(target: str, data: bytes) -> None:
+def _filesystem(target: str) -> tuple[Any, str]:
+    """Arrow's filesystem and path for a report's location (a local path or a URI)."""
     from pyarrow import fs
 
-    filesystem, path = fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
+    return fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
+
+
+def _write(target: str, data: bytes) -> None:
+    filesystem, path = _filesystem(target)
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with filesystem.open_output_stream(path) as stream:
         stream.write(data)

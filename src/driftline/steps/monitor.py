@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
@@ -34,17 +34,20 @@ from driftline.monitoring.drift import (
     out_of_range_breached,
 )
 from driftline.monitoring.drift_scan import scan
-from driftline.monitoring.estimated import ESTIMATE_BINS, Estimate, estimate_auc
+from driftline.monitoring.estimated import Estimate, estimate_auc, score_grid_profile
 from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
 
 if TYPE_CHECKING:
-    import numpy as np
     from pyspark.sql import DataFrame
+
+    from driftline.monitoring.drift_scan import NumericSketch
 
 logger = logging.getLogger(__name__)
 
 SCORE = "score"
+# The score again under another name, scanned on a fixed [0, 1] grid (see `run`).
+SCORE_GRID = "__score_grid"
 DDL = (
     "metric string, feature string, segment string, value double, threshold double, "
     "breached boolean, details string, model_name string, model_version string, "
@@ -85,17 +88,21 @@ def run(ctx: RunContext) -> StepResult:
             (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
             & (F.col("model_version") == F.lit(ref.version))
         )
-        if "calibration" in model.profile:  # a binary champion that keeps its holdout's
-            counts, flagged = _score_histogram(predictions, model.profile["predicted"])
-            estimate = estimate_auc(counts, model.profile["calibration"])
-            predicted_shift = label_shift(
-                model.profile["predicted"],
-                int(counts.sum()),
-                flagged,
-                config.label_shift,
-            )
         score_profile = model.profile["score"]
-        score_sketch = scan(predictions, {SCORE: score_profile})[SCORE]
+        wanted = {SCORE: score_profile}
+        predicted = model.profile.get("predicted")  # a binary champion's holdout share
+        if predicted is not None:
+            # The same pass also counts the scores on a fixed [0, 1] grid and at the
+            # decision threshold: the estimate before labels and tonight's positive share.
+            predictions = predictions.withColumn(SCORE_GRID, F.col(SCORE))
+            wanted[SCORE_GRID] = score_grid_profile(predicted["threshold"])
+        sketches = scan(predictions, wanted)
+        score_sketch = sketches[SCORE]
+        if predicted is not None:
+            grid = cast("NumericSketch", sketches[SCORE_GRID])
+            estimate = estimate_auc(grid.grid_counts, model.profile["calibration"])
+            flagged = int(grid.decile_counts[1])
+            predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
         if score_sketch.rows:
             (score_drift,) = calibrate(
                 [compare(SCORE, score_profile, score_sketch, config.drift)],
@@ -188,15 +195,12 @@ def run(ctx: RunContext) -> StepResult:
     # importance (the rows record every feature either way): drift the model ignores is
     # not worth a person's attention, and `benchmarks/alerts.py` counts alerts this way.
     if drifted and share >= policy.drift_importance_share:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "drift",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: drift in {', '.join(drifted)} "
-                f"({share:.0%} of {ref.name} v{ref.version}'s feature importance)",
-                severity="warning",
-                details={d.feature: _summary(d, model.importance) for d in drifts if d.drifted},
-            ),
+        _warn(
+            ctx,
+            "drift",
+            f"drift in {', '.join(drifted)} ({share:.0%} of {ref.name} v{ref.version}'s "
+            "feature importance)",
+            {d.feature: _summary(d, model.importance) for d in drifts if d.drifted},
         )
     quality = sorted(
         {
@@ -206,72 +210,53 @@ def run(ctx: RunContext) -> StepResult:
         }
     )
     if quality:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "data_quality",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: null or out-of-range values beyond their "
-                f"limits in {', '.join(quality)}",
-                severity="warning",
-                details={
-                    row[1]: f"{row[0]} {row[3]:.3f} > {row[4]:.3f}"
-                    for row in rows
-                    if row[0] in ("null_share", "out_of_range_share") and row[1] in quality
-                },
-            ),
+        _warn(
+            ctx,
+            "data_quality",
+            f"null or out-of-range values beyond their limits in {', '.join(quality)}",
+            {
+                row[1]: f"{row[0]} {row[3]:.3f} > {row[4]:.3f}"
+                for row in rows
+                if row[0] in ("null_share", "out_of_range_share") and row[1] in quality
+            },
         )
     if shift is not None and shift.shifted:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "label_shift",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: positive rate of matured labels "
-                f"{shift.current_rate:.2%} against {shift.reference_rate:.2%} in training "
-                f"(h={shift.effect:+.3f}, p={shift.p_value:.3g})",
-                severity="warning",
-                details=shift.as_dict(),
-            ),
+        _warn(
+            ctx,
+            "label_shift",
+            f"positive rate of matured labels {shift.current_rate:.2%} against "
+            f"{shift.reference_rate:.2%} in training (h={shift.effect:+.3f}, "
+            f"p={shift.p_value:.3g})",
+            shift.as_dict(),
         )
     if predicted_shift is not None and predicted_shift.shifted:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "prediction_shift",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: {predicted_shift.current_rate:.2%} of "
-                f"tonight's predictions are called positive against "
-                f"{predicted_shift.reference_rate:.2%} on the champion's holdout "
-                f"(h={predicted_shift.effect:+.3f}, p={predicted_shift.p_value:.3g}), "
-                "before any label has matured",
-                severity="warning",
-                details=predicted_shift.as_dict(),
-            ),
+        _warn(
+            ctx,
+            "prediction_shift",
+            f"{predicted_shift.current_rate:.2%} of tonight's predictions are called "
+            f"positive against {predicted_shift.reference_rate:.2%} on the champion's holdout "
+            f"(h={predicted_shift.effect:+.3f}, p={predicted_shift.p_value:.3g}), "
+            "before any label has matured",
+            predicted_shift.as_dict(),
         )
     if label_drift is not None and label_drift.drifted:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "label_shift",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: the matured labels' distribution moved "
-                f"from training's ({_summary(label_drift, {})})",
-                severity="warning",
-                details=label_drift.as_dict(),
-            ),
+        _warn(
+            ctx,
+            "label_shift",
+            f"the matured labels' distribution moved from training's ({_summary(label_drift, {})})",
+            label_drift.as_dict(),
         )
     wide = [g for g in gaps if g.breached]
     if wide:
-        notify.send(
-            ctx.settings,
-            notify.Event(
-                "segment_gap",
-                f"{ctx.pipeline.pipeline} {ctx.ds}: "
-                + "; ".join(
-                    f"{g.metric} {g.values[g.best]:.3f} for {g.best} but {g.values[g.worst]:.3f} "
-                    f"for {g.worst} (gap {g.gap:.3f} > {g.threshold}, p={g.p_value:.3g})"
-                    for g in wide
-                ),
-                severity="warning",
-                details={f"{g.feature}.{g.metric}": g.as_dict() for g in wide},
+        _warn(
+            ctx,
+            "segment_gap",
+            "; ".join(
+                f"{g.metric} {g.values[g.best]:.3f} for {g.best} but {g.values[g.worst]:.3f} "
+                f"for {g.worst} (gap {g.gap:.3f} > {g.threshold}, p={g.p_value:.3g})"
+                for g in wide
             ),
+            {f"{g.feature}.{g.metric}": g.as_dict() for g in wide},
         )
     worst = max(drifts, key=lambda d: d.psi)
     result.table_versions[written.table] = written.version
@@ -300,25 +285,12 @@ def run(ctx: RunContext) -> StepResult:
     return result
 
 
-def _score_histogram(predictions: DataFrame, predicted: dict[str, Any]) -> tuple[np.ndarray, int]:
-    """Tonight's scores in `ESTIMATE_BINS` bins (to estimate the AUC before labels,
-    `monitoring.estimated`) and how many are called positive at the threshold the
-    holdout's share was counted at: one aggregation."""
-    import numpy as np
-    from pyspark.sql import functions as F
-
-    index = F.least(F.floor(F.col(SCORE) * ESTIMATE_BINS), F.lit(ESTIMATE_BINS - 1))
-    counts = np.zeros(ESTIMATE_BINS)
-    flagged = 0
-    called = F.col(SCORE) >= F.lit(float(predicted["threshold"]))
-    grouped = predictions.groupBy(index.cast("int").alias("bin")).agg(
-        F.count(F.lit(1)).alias("rows"), F.sum(called.cast("long")).alias("flagged")
+def _warn(ctx: RunContext, kind: str, message: str, details: dict[str, Any]) -> None:
+    """A monitoring alert, named by its pipeline and date."""
+    notify.send(
+        ctx.settings,
+        notify.Event(kind, f"{ctx.pipeline.pipeline} {ctx.ds}: {message}", "warning", details),
     )
-    for row in grouped.collect():
-        if row["bin"] is not None:
-            counts[int(row["bin"])] = int(row["rows"])
-            flagged += int(row["flagged"] or 0)
-    return counts, flagged
 
 
 def _estimate_row(ctx: RunContext, estimate: Estimate, baseline: dict[str, float]) -> Row:
