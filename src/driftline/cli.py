@@ -70,7 +70,7 @@ def main(
         # The same settings `demo` and `ui` run with, over any in the environment: a
         # stray AIRFLOW_HOME must not send a backfill to another Airflow.
         prepare_environment(workdir, project)
-        _prepared["dags"] = project / "dags"
+        _prepared.update({"dags": project / "dags", "workdir": workdir, "project": project})
 
 
 # What the callback prepared (`--workdir`): the commands that drive Airflow use it, and
@@ -93,6 +93,15 @@ def project_dags() -> Path:
     )
     _prepared["dags"] = home / "dags"
     return _prepared["dags"]
+
+
+def _demo_folders(workdir: Path | None, project: Path | None) -> tuple[Path, Path]:
+    """`demo` and `ui`'s own options, else the global `--workdir`/`--project`, else
+    ./demo and the current folder."""
+    return (
+        workdir or _prepared.get("workdir", Path("demo")),
+        project or _prepared.get("project", Path(".")),
+    )
 
 
 def night_table(
@@ -136,11 +145,19 @@ def night_table(
 def demo(
     days: Annotated[int, typer.Option(min=3, max=60, help="number of nightly runs")] = 7,
     workdir: Annotated[
-        Path, typer.Option(help="folder for the lakehouse, MLflow and Airflow's database")
-    ] = Path("demo"),
+        Path | None,
+        typer.Option(
+            help="folder for the lakehouse, MLflow and Airflow's database "
+            "[default: the global --workdir, else demo]"
+        ),
+    ] = None,
     project: Annotated[
-        Path, typer.Option(help="folder holding driftline.yaml, dags/ and expectations/")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            help="folder holding driftline.yaml, dags/ and expectations/ "
+            "[default: the global --project, else .]"
+        ),
+    ] = None,
     rows_per_day: Annotated[int, typer.Option(min=50, help="customers per daily extract")] = 400,
     airflow_db_url: Annotated[
         str | None,
@@ -154,6 +171,7 @@ def demo(
     """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
     from driftline.demo.runner import run_demo
 
+    workdir, project = _demo_folders(workdir, project)
     table, show = night_table(
         f"driftline_nightly, {days} days (drift starts on day {max(2, days // 2) + 1})"
     )
@@ -179,11 +197,19 @@ def demo(
 @app.command()
 def ui(
     workdir: Annotated[
-        Path, typer.Option(help="folder for the lakehouse, MLflow and Airflow's database")
-    ] = Path("demo"),
+        Path | None,
+        typer.Option(
+            help="folder for the lakehouse, MLflow and Airflow's database "
+            "[default: the global --workdir, else demo]"
+        ),
+    ] = None,
     project: Annotated[
-        Path, typer.Option(help="folder holding driftline.yaml, dags/ and expectations/")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            help="folder holding driftline.yaml, dags/ and expectations/ "
+            "[default: the global --project, else .]"
+        ),
+    ] = None,
     port: Annotated[int, typer.Option(min=1024, max=65535, help="web server port")] = 8080,
     schedule: Annotated[
         bool, typer.Option(help="let the scheduler create the nightly runs on its schedule")
@@ -201,6 +227,7 @@ def ui(
     from driftline.model.registry import prepare_tracking_store
     from driftline.orchestration.airflow_runner import migrate_metadata_db, ui_environment
 
+    workdir, project = _demo_folders(workdir, project)
     environment = {**prepare_environment(workdir, project), **ui_environment(port, schedule)}
     migrate_metadata_db(environment)
     prepare_tracking_store(environment["DRIFTLINE_MLFLOW_TRACKING_URI"])

@@ -44,7 +44,9 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
 
     root = tmp_path_factory.mktemp("nightly")
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
-    pipeline["retraining"].update({"drift_runs": 1, "cooldown_days": 0})
+    pipeline["retraining"].update(
+        {"drift_runs": 1, "cooldown_days": 0, "labelled_days_after_drift": 0}
+    )
     # Segments of 50 customers are compared (the default asks for 100).
     pipeline["monitoring"]["segment_gaps"] = {"min_support": 20}
     (root / "driftline.yaml").write_text(yaml.safe_dump(pipeline))

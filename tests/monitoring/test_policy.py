@@ -17,6 +17,7 @@ def facts(**overrides: object) -> PolicyFacts:
         "accuracy": (0.80, 0.75, False),
         "champion_trained_on": TODAY - timedelta(days=20),
         "last_fired": None,
+        "labelled_dates": [TODAY - timedelta(days=i) for i in (3, 2, 1)],
     }
     values.update(overrides)
     return PolicyFacts(**values)  # type: ignore[arg-type]
@@ -91,3 +92,32 @@ def test_a_young_champion_is_in_cooldown_too() -> None:
 def test_disabled_policy_never_fires() -> None:
     decision = decide(RetrainingPolicy(enabled=False), facts(accuracy=(0.5, 0.75, True)))
     assert not decision.fire
+
+
+def test_a_drift_trigger_waits_for_labels_of_the_drifted_days() -> None:
+    history = [(TODAY - timedelta(days=1), True), (TODAY, True)]
+    labelled = [TODAY - timedelta(days=d) for d in (4, 3, 2, 1)]
+    decision = decide(POLICY, facts(drift_history=history, labelled_dates=labelled))
+    assert not decision.fire
+    assert decision.reasons[0].startswith(
+        f"waiting for labels: the data drifted from {(TODAY - timedelta(days=1)).isoformat()} "
+        "and labels of 1 day(s) since have arrived"
+    )
+    assert "important features drifted in 2 of the last 2 runs" in decision.reasons[1]
+    labelled.append(TODAY)
+    assert decide(POLICY, facts(drift_history=history, labelled_dates=labelled)).fire
+
+
+def test_an_age_trigger_does_not_wait_for_drifted_labels() -> None:
+    history = [(TODAY, True)]
+    decision = decide(
+        POLICY,
+        facts(drift_history=history, champion_trained_on=TODAY - timedelta(days=61)),
+    )
+    assert decision.fire and decision.reason == "schedule"
+
+
+def test_waiting_for_drifted_labels_can_be_turned_off() -> None:
+    history = [(TODAY - timedelta(days=1), True), (TODAY, True)]
+    policy = POLICY.model_copy(update={"labelled_days_after_drift": 0})
+    assert decide(policy, facts(drift_history=history, labelled_dates=[])).fire

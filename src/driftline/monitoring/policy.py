@@ -30,6 +30,8 @@ class PolicyFacts:
     metric: str = "auc"
     # Whether `accuracy` is the AUC estimated from scores, too few labels having matured.
     estimated: bool = False
+    # The days whose labels had arrived by run_date, from the window's first run on.
+    labelled_dates: list[date] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,4 +93,32 @@ def decide(policy: RetrainingPolicy, facts: PolicyFacts) -> PolicyDecision:
             ],
             numbers,
         )
+    waiting = _waiting_for_drifted_labels(policy, facts, window, triggers)
+    if waiting is not None:
+        return PolicyDecision(False, None, [waiting, *[t[1] for t in triggers]], numbers)
     return PolicyDecision(True, triggers[0][0], [t[1] for t in triggers], numbers)
+
+
+def _waiting_for_drifted_labels(
+    policy: RetrainingPolicy,
+    facts: PolicyFacts,
+    window: list[tuple[date, bool]],
+    triggers: list[tuple[str, str]],
+) -> str | None:
+    """Why a retraining for changed data must wait, or None. Training holds out the
+    latest labelled day, so until labels of `labelled_days_after_drift` days since the
+    drift began have arrived, a challenger would be trained on the old distribution alone
+    and judged on one day of the new: it could not learn what changed. An age trigger
+    alone retrains regardless."""
+    onset = min((d for d, flag in window if flag), default=None)
+    if onset is None or all(kind == "schedule" for kind, _ in triggers):
+        return None
+    labelled = sorted({d for d in facts.labelled_dates if d >= onset})
+    if len(labelled) >= policy.labelled_days_after_drift:
+        return None
+    return (
+        f"waiting for labels: the data drifted from {onset.isoformat()} and labels of "
+        f"{len(labelled)} day(s) since have arrived; retraining once "
+        f"{policy.labelled_days_after_drift} have (labelled_days_after_drift), so the "
+        "challenger learns the new distribution and not only the old"
+    )

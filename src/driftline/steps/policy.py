@@ -129,6 +129,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         )
         last_fired = fired[0]["last"] if fired else None
     trained_on = registry.version_facts(ref).trained_on
+    labelled_dates = _labelled_dates(ctx, drift_history[0][0]) if drift_history else []
     return PolicyFacts(
         run_date=ctx.run_date,
         drift_history=drift_history,
@@ -137,7 +138,26 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         last_fired=last_fired,
         metric=ctx.pipeline.accuracy_metric,
         estimated=estimated,
+        labelled_dates=labelled_dates,
     )
+
+
+def _labelled_dates(ctx: RunContext, since: date) -> list[date]:
+    """The days from `since` on whose labels had arrived by the run date."""
+    from pyspark.sql import functions as F
+
+    if not ctx.lake.exists(tables.LABELS):
+        return []
+    rows = (
+        ctx.lake.read(tables.LABELS)
+        .where(
+            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date)) & (F.col("label_date") >= F.lit(since))
+        )
+        .select("label_date")
+        .distinct()
+        .collect()
+    )
+    return sorted(r["label_date"] for r in rows)
 
 
 def _accuracy_fact(
