@@ -8,7 +8,7 @@ uniqueness, freshness, share of nulls) pass, warn or block the run by their seve
 May import `core`, `lake`, `context` and `data`.
 """
 
-from driftline.quality.gx_runner import ExpectationOutcome, validate
+from driftline.quality.gx_runner import ExpectationOutcome, publish_docs, validate
 from driftline.quality.rows import RowRule, row_rules, split_rows
 from driftline.quality.suites import Suite, load_suite
 
@@ -17,6 +17,7 @@ __all__ = [
     "RowRule",
     "Suite",
     "load_suite",
+    "publish_docs",
     "row_rules",
     "split_rows",
     "validate",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
 from driftline.data.casting import cast_checked_columns
-from driftline.quality import ExpectationOutcome, load_suite, validate
+from driftline.quality import ExpectationOutcome, load_suite, publish_docs, validate
 from driftline.quality.batches import checked_batch
 from driftline.quality.results import cast_outcomes, raise_if_blocked, write_results
 
@@ -86,6 +86,7 @@ def run(ctx: RunContext) -> StepResult:
         )
 
     if docs is not None:
+        publish_docs()
         logger.info("Data Docs for %s: %s", ctx.ds, (docs / "index.html").as_uri())
         result.metrics["data_docs"] = str(docs / "index.html")
     result.metrics.update(_summary(outcomes))
