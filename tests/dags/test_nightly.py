@@ -45,7 +45,7 @@ def nightly_run(spark, airflow_db, tmp_path_factory):  # type: ignore[no-untyped
     root = tmp_path_factory.mktemp("nightly")
     pipeline = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
     pipeline["retraining"].update(
-        {"drift_runs": 1, "cooldown_days": 0, "labelled_days_after_drift": 0}
+        {"drift_runs": 1, "cooldown_days": 0, "wait_for_labels_after_drift": False}
     )
     # Segments of 50 customers are compared (the default asks for 100).
     pipeline["monitoring"]["segment_gaps"] = {"min_support": 20}

@@ -53,3 +53,14 @@ def test_a_regression_booster_is_stopped_by_its_own_metric() -> None:
     assert "scale_pos_weight" not in fitted.params
     assert fitted.booster.attributes()["best_score"]  # early-stopped on validation rmse
     assert float(np.sqrt(np.mean((fitted.booster.inplace_predict(x) - y) ** 2))) < 1.0
+
+
+def test_held_back_days_follow_the_training_split() -> None:
+    from driftline.model.booster import held_back_days
+
+    # Five labelled dates: one holdout date, one early-stopping date, three fitted.
+    assert held_back_days(5) == 2
+    # A full 28-day window: six holdout dates, then four of the 22 left.
+    assert held_back_days(28) == 10
+    # One date is split by rows: no whole date is held back.
+    assert held_back_days(1) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from driftline.core.pipeline import RetrainingPolicy
-from driftline.monitoring.policy import PolicyFacts, decide
+from driftline.monitoring.policy import PolicyFacts, decide, drift_onset
 
 TODAY = date(2024, 6, 30)
 
@@ -18,6 +18,7 @@ def facts(**overrides: object) -> PolicyFacts:
         "champion_trained_on": TODAY - timedelta(days=20),
         "last_fired": None,
         "labelled_dates": [TODAY - timedelta(days=i) for i in (3, 2, 1)],
+        "held_back_days": 1,
     }
     values.update(overrides)
     return PolicyFacts(**values)  # type: ignore[arg-type]
@@ -94,30 +95,72 @@ def test_disabled_policy_never_fires() -> None:
     assert not decision.fire
 
 
-def test_a_drift_trigger_waits_for_labels_of_the_drifted_days() -> None:
-    history = [(TODAY - timedelta(days=1), True), (TODAY, True)]
-    labelled = [TODAY - timedelta(days=d) for d in (4, 3, 2, 1)]
-    decision = decide(POLICY, facts(drift_history=history, labelled_dates=labelled))
-    assert not decision.fire
-    assert decision.reasons[0].startswith(
-        f"waiting for labels: the data drifted from {(TODAY - timedelta(days=1)).isoformat()} "
-        "and labels of 1 day(s) since have arrived"
+def days(*ago: int) -> list[date]:
+    return [TODAY - timedelta(days=d) for d in ago]
+
+
+def test_a_drift_trigger_waits_until_the_held_back_days_have_drifted_labels() -> None:
+    history = [(d, True) for d in days(1, 0)]
+    waiting = decide(
+        POLICY, facts(drift_history=history, labelled_dates=days(4, 3, 2, 1), held_back_days=2)
     )
-    assert "important features drifted in 2 of the last 2 runs" in decision.reasons[1]
-    labelled.append(TODAY)
-    assert decide(POLICY, facts(drift_history=history, labelled_dates=labelled)).fire
+    assert not waiting.fire
+    assert waiting.reasons[0].startswith(
+        f"waiting for labels: the data drifted from {(TODAY - timedelta(days=1)).isoformat()} "
+        "and labels of 1 day(s) since have arrived; retraining once 2 have"
+    )
+    assert "important features drifted in 2 of the last 2 runs" in waiting.reasons[1]
+    assert waiting.numbers["drift_onset"] == (TODAY - timedelta(days=1)).isoformat()
+    ready = facts(drift_history=history, labelled_dates=days(4, 3, 2, 1, 0), held_back_days=2)
+    assert decide(POLICY, ready).fire
+    more = POLICY.model_copy(update={"drifted_training_days": 1})
+    assert not decide(more, ready).fire
 
 
-def test_an_age_trigger_does_not_wait_for_drifted_labels() -> None:
-    history = [(TODAY, True)]
+def test_an_accuracy_trigger_waits_after_drift_but_not_without_it() -> None:
+    broken = (0.6, 0.75, True)
+    drifted = [(d, d == TODAY) for d in days(2, 1, 0)]
+    assert not decide(POLICY, facts(accuracy=broken, drift_history=drifted)).fire
+    assert decide(POLICY, facts(accuracy=broken)).reason == "accuracy"
+
+
+def test_the_onset_is_where_the_drift_began_not_where_the_window_starts() -> None:
+    # Drifted for ten runs: the window of three slides, the onset stays.
+    history = [(d, d >= TODAY - timedelta(days=9)) for d in days(*range(20, -1, -1))]
+    assert drift_onset(history, 3) == TODAY - timedelta(days=9)
+    # Two quiet runs do not end a drift for a window of three; three do.
+    gaps = [(d, d not in days(5, 4)) for d in days(8, 7, 6, 5, 4, 3, 2, 1, 0)]
+    assert drift_onset(gaps, 3) == TODAY - timedelta(days=8)
+    gaps = [(d, d not in days(6, 5, 4)) for d in days(8, 7, 6, 5, 4, 3, 2, 1, 0)]
+    assert drift_onset(gaps, 3) == TODAY - timedelta(days=3)
+    labelled = days(*range(12, 0, -1))
+    decision = decide(
+        POLICY, facts(drift_history=history, labelled_dates=labelled, held_back_days=3)
+    )
+    assert decision.fire and decision.reason == "drift"
+
+
+def test_an_age_trigger_fires_even_while_waiting_for_drifted_labels() -> None:
+    history = [(d, True) for d in days(2, 1, 0)]
     decision = decide(
         POLICY,
-        facts(drift_history=history, champion_trained_on=TODAY - timedelta(days=61)),
+        facts(
+            drift_history=history,
+            labelled_dates=[],
+            held_back_days=2,
+            champion_trained_on=TODAY - timedelta(days=61),
+        ),
     )
     assert decision.fire and decision.reason == "schedule"
+    assert decision.reasons[-1].startswith("waiting for labels")
+
+
+def test_no_labels_at_all_waits() -> None:
+    history = [(d, True) for d in days(2, 1, 0)]
+    assert not decide(POLICY, facts(drift_history=history, labelled_dates=[])).fire
 
 
 def test_waiting_for_drifted_labels_can_be_turned_off() -> None:
-    history = [(TODAY - timedelta(days=1), True), (TODAY, True)]
-    policy = POLICY.model_copy(update={"labelled_days_after_drift": 0})
+    history = [(d, True) for d in days(1, 0)]
+    policy = POLICY.model_copy(update={"wait_for_labels_after_drift": False})
     assert decide(policy, facts(drift_history=history, labelled_dates=[])).fire

@@ -315,10 +315,11 @@ class RetrainingPolicy(Strict):
       `accuracy_margin`, on at least `accuracy.min_labelled_rows` matured labels;
     - age: the champion was trained more than `max_model_age_days` ago.
 
-    A drift or accuracy trigger while drift is in the window waits until the labels of
-    `labelled_days_after_drift` days since the first drifted run have arrived: training
-    holds out the latest labelled day, so a challenger trained sooner learns only the
-    distribution that has just ended and cannot beat the champion where it matters.
+    With `wait_for_labels_after_drift`, a drift or accuracy trigger while drift is in the
+    window waits until the latest labelled days, which training holds back from its trees
+    (the frozen holdout, then the early-stopping days), all come from after the drift
+    began, and `drifted_training_days` more: a challenger trained sooner is tuned and
+    judged on the distribution that has just ended. An age trigger fires regardless.
     """
 
     enabled: bool = True
@@ -329,7 +330,8 @@ class RetrainingPolicy(Strict):
     accuracy_margin: float = Field(0.05, ge=0)
     max_model_age_days: int | None = Field(90, ge=1)
     cooldown_days: int = Field(7, ge=0)
-    labelled_days_after_drift: int = Field(2, ge=0)
+    wait_for_labels_after_drift: bool = True
+    drifted_training_days: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _k_of_n(self) -> RetrainingPolicy:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EARLY_STOPPING_ROUNDS = 20
+# The latest share of the labelled dates held out as the frozen holdout, and then of the
+# remaining (development) dates the latest share that early-stops the booster.
+HOLDOUT_FRACTION = 0.2
+VALIDATION_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,20 @@ def latest_dates_mask(dates: np.ndarray, fraction: float) -> np.ndarray:
     distinct = np.unique(dates)
     if len(distinct) < 2:
         return (np.arange(len(dates)) % 5) == 4
-    count = max(1, round(len(distinct) * fraction))
-    return dates >= distinct[-count]
+    return dates >= distinct[-latest_dates_count(len(distinct), fraction)]
+
+
+def latest_dates_count(distinct: int, fraction: float) -> int:
+    """How many of `distinct` dates `latest_dates_mask` takes whole (none of a single
+    date, which it splits by rows)."""
+    return max(1, round(distinct * fraction)) if distinct >= 2 else 0
+
+
+def held_back_days(distinct: int) -> int:
+    """Of `distinct` labelled dates, how many of the latest ones training does not fit
+    trees on: the frozen holdout, then the early-stopping dates."""
+    holdout = latest_dates_count(distinct, HOLDOUT_FRACTION)
+    return holdout + latest_dates_count(distinct - holdout, VALIDATION_FRACTION)
 
 
 def class_weight(y: np.ndarray) -> float:
@@ -63,7 +79,7 @@ def fit_booster(
     import optuna
     import xgboost as xgb
 
-    valid = latest_dates_mask(dates, 0.2)
+    valid = latest_dates_mask(dates, VALIDATION_FRACTION)
     train = xgb.DMatrix(x[~valid], label=y[~valid], feature_names=names)
     check = xgb.DMatrix(x[valid], label=y[valid], feature_names=names)
     # A rare positive class still counts (binary only; the task's eval metric stops it).

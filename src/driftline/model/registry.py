@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -156,7 +157,8 @@ def require_alias(name: str, alias: str = CHAMPION) -> ModelRef:
 @functools.lru_cache(maxsize=8)
 def load(ref: ModelRef) -> LoadedModel:
     """The version's booster and Driftline's metadata. A registered version never changes,
-    so a process loads it once (score, monitor and report under one `dag.test()`).
+    so a process loads it once (score, monitor and report under one `dag.test()`); the
+    result is shared by every caller and must not be modified (copy the booster first).
 
     The artifacts are fetched through MLflow once and the `MLmodel` file parsed with
     libyaml: its metadata holds the reference profile, and MLflow's own loader parsed that
@@ -171,6 +173,8 @@ def load(ref: ModelRef) -> LoadedModel:
 
     from driftline.data.features import FeatureEncoding
 
+    # A progress bar per load would fill every task log that scores or monitors.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with tempfile.TemporaryDirectory(prefix="driftline-model-") as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=folder))
         with (local / "MLmodel").open(encoding="utf-8") as handle:

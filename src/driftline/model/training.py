@@ -19,6 +19,7 @@ from driftline.core import tables
 from driftline.core.tasks import Task
 from driftline.data.features import AS_OF, FeatureEncoding
 from driftline.data.profile import categorical_profile, day_effect, label_profile, numeric_profile
+from driftline.model.booster import HOLDOUT_FRACTION, VALIDATION_FRACTION
 from driftline.model.leakage import find_leakage
 from driftline.model.training_data import labelled_frame
 
@@ -29,10 +30,6 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 logger = logging.getLogger(__name__)
-
-HOLDOUT_FRACTION = 0.2
-# Of the development dates, the latest share early-stops the booster (as in the search).
-VALIDATION_FRACTION = 0.2
 
 
 def training_window(ctx: RunContext) -> tuple[date, date]:

@@ -30,8 +30,10 @@ class PolicyFacts:
     metric: str = "auc"
     # Whether `accuracy` is the AUC estimated from scores, too few labels having matured.
     estimated: bool = False
-    # The days whose labels had arrived by run_date, from the window's first run on.
+    # The training window's days whose labels had arrived by run_date, and how many of
+    # the latest of them training holds back from its trees (holdout, early stopping).
     labelled_dates: list[date] = field(default_factory=list)
+    held_back_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,32 +95,56 @@ def decide(policy: RetrainingPolicy, facts: PolicyFacts) -> PolicyDecision:
             ],
             numbers,
         )
-    waiting = _waiting_for_drifted_labels(policy, facts, window, triggers)
+    waiting = _waiting_for_drifted_labels(policy, facts, triggers)
     if waiting is not None:
-        return PolicyDecision(False, None, [waiting, *[t[1] for t in triggers]], numbers)
+        numbers["drift_onset"] = waiting[0]
+        if any(kind == "schedule" for kind, _ in triggers):
+            # The age safety net is not held back by a feed whose labels stop coming.
+            return PolicyDecision(
+                True, "schedule", [t[1] for t in triggers] + [waiting[1]], numbers
+            )
+        return PolicyDecision(False, None, [waiting[1], *[t[1] for t in triggers]], numbers)
     return PolicyDecision(True, triggers[0][0], [t[1] for t in triggers], numbers)
 
 
+def drift_onset(history: list[tuple[date, bool]], quiet_runs: int) -> date | None:
+    """The first drifted run of the drift still going on: walking back from the latest
+    run, the drift began after the last `quiet_runs` undrifted runs in a row."""
+    onset, quiet = None, 0
+    for day, drifted in reversed(history):
+        if drifted:
+            onset, quiet = day, 0
+        else:
+            quiet += 1
+            if quiet >= quiet_runs:
+                break
+    return onset
+
+
 def _waiting_for_drifted_labels(
-    policy: RetrainingPolicy,
-    facts: PolicyFacts,
-    window: list[tuple[date, bool]],
-    triggers: list[tuple[str, str]],
-) -> str | None:
-    """Why a retraining for changed data must wait, or None. Training holds out the
-    latest labelled day, so until labels of `labelled_days_after_drift` days since the
-    drift began have arrived, a challenger would be trained on the old distribution alone
-    and judged on one day of the new: it could not learn what changed. An age trigger
-    alone retrains regardless."""
-    onset = min((d for d, flag in window if flag), default=None)
-    if onset is None or all(kind == "schedule" for kind, _ in triggers):
+    policy: RetrainingPolicy, facts: PolicyFacts, triggers: list[tuple[str, str]]
+) -> tuple[str, str] | None:
+    """(the drift's onset, why a retraining for changed data must wait), or None.
+    Training fits its trees on the earlier labelled days and keeps the latest for the
+    frozen holdout and early stopping: until those are all from after the drift began, a
+    challenger would be tuned and judged on the distribution that has just ended (the
+    demo's challenger trained the night after its drift was rejected for that)."""
+    window = facts.drift_history[-policy.drift_window_runs :]
+    if not policy.wait_for_labels_after_drift or not any(flag for _, flag in window):
         return None
-    labelled = sorted({d for d in facts.labelled_dates if d >= onset})
-    if len(labelled) >= policy.labelled_days_after_drift:
+    if all(kind == "schedule" for kind, _ in triggers):
         return None
-    return (
+    onset = drift_onset(facts.drift_history, policy.drift_window_runs)
+    if onset is None:
+        return None
+    drifted = sum(1 for d in set(facts.labelled_dates) if d >= onset)
+    needed = facts.held_back_days + policy.drifted_training_days
+    if drifted >= needed:
+        return None
+    return onset.isoformat(), (
         f"waiting for labels: the data drifted from {onset.isoformat()} and labels of "
-        f"{len(labelled)} day(s) since have arrived; retraining once "
-        f"{policy.labelled_days_after_drift} have (labelled_days_after_drift), so the "
-        "challenger learns the new distribution and not only the old"
+        f"{drifted} day(s) since have arrived; retraining once {needed} have (the "
+        f"{facts.held_back_days} latest labelled days that training holds out and "
+        f"early-stops on, and drifted_training_days {policy.drifted_training_days}), so "
+        "the challenger is tuned and judged on the new distribution, not the old"
     )

@@ -158,8 +158,10 @@ class _GxSession:
         per-checkpoint docs action renders the index again with each result; a page costs
         about 0.3 s of template compiling, 2 s of a small night's validate step."""
         if self._unpublished:
+            # Each result's page links to its suite's page: render those too.
+            suites = {key.expectation_suite_identifier for key in self._unpublished}
             self.context.build_data_docs(
-                site_names=[DOCS_SITE], resource_identifiers=self._unpublished
+                site_names=[DOCS_SITE], resource_identifiers=[*self._unpublished, *suites]
             )
             self._unpublished = []
 
@@ -207,6 +209,7 @@ class _GxSession:
         it."""
         if docs_dir == self._docs_dir:
             return
+        self._unpublished = []
         store = self.context.validation_results_store
         for key in store.list_keys():
             store.remove_key(key)

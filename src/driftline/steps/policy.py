@@ -14,13 +14,17 @@ from typing import Any
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
 from driftline.model import registry
+from driftline.model.booster import held_back_days
 from driftline.model.decisions import DecisionRecord, record
 from driftline.model.lifecycle import champion_ref_on
+from driftline.model.training import training_window
 from driftline.monitoring.policy import PolicyDecision, PolicyFacts, decide
 
 logger = logging.getLogger(__name__)
 
 KIND = "retrain_policy"
+# How far back the policy looks for the start of a drift still going on.
+ONSET_HISTORY_RUNS = 120
 
 
 def run(ctx: RunContext, refire_history: bool = False) -> StepResult:
@@ -96,7 +100,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         history = (
             metrics.where(F.col("metric") == "drift_share")
             .orderBy(F.col(tables.RUN_DATE).desc())
-            .limit(policy.drift_window_runs)
+            .limit(max(policy.drift_window_runs, ONSET_HISTORY_RUNS))
             .select(tables.RUN_DATE, "breached")
             .collect()
         )
@@ -129,7 +133,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         )
         last_fired = fired[0]["last"] if fired else None
     trained_on = registry.version_facts(ref).trained_on
-    labelled_dates = _labelled_dates(ctx, drift_history[0][0]) if drift_history else []
+    labelled_dates = _labelled_dates(ctx)
     return PolicyFacts(
         run_date=ctx.run_date,
         drift_history=drift_history,
@@ -139,19 +143,23 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         metric=ctx.pipeline.accuracy_metric,
         estimated=estimated,
         labelled_dates=labelled_dates,
+        held_back_days=held_back_days(len(labelled_dates)),
     )
 
 
-def _labelled_dates(ctx: RunContext, since: date) -> list[date]:
-    """The days from `since` on whose labels had arrived by the run date."""
+def _labelled_dates(ctx: RunContext) -> list[date]:
+    """The days of a retraining's window tonight whose labels had arrived by tonight."""
     from pyspark.sql import functions as F
 
     if not ctx.lake.exists(tables.LABELS):
         return []
+    after, until = training_window(ctx)
     rows = (
         ctx.lake.read(tables.LABELS)
         .where(
-            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date)) & (F.col("label_date") >= F.lit(since))
+            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+            & (F.col("label_date") > F.lit(after))
+            & (F.col("label_date") <= F.lit(until))
         )
         .select("label_date")
         .distinct()

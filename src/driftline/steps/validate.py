@@ -42,51 +42,55 @@ def run(ctx: RunContext) -> StepResult:
     by_source: dict[str, list[str]] = {}
     for table, source_name in tables.validated_sources(ctx.pipeline).items():
         by_source.setdefault(source_name, []).append(table)
-    for source_name, source_tables in by_source.items():
-        source = ctx.pipeline.source(source_name)
-        rejected_rows = []
-        persisted = []
-        try:
-            for table in source_tables:
-                suite = load_suite(ctx.settings.resolved_expectations_dir, table)
-                batch = checked_batch(ctx, source_name, table)
-                bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
-                persisted.append(bad)
-                if len(source_tables) == 1:  # the usual case: the write counts them
-                    rejected = _quarantine(ctx, source_name, [(table, bad)], False)
-                else:
-                    rejected = bad.count()
-                    rejected_rows.append((table, bad))
-                table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
-                # Counted by the Delta log, so GE needs no pass for it.
-                rows = ctx.lake.partition_rows(
-                    tables.bronze(source_name), {tables.RUN_DATE: ctx.ds}, batch.version
-                )
-                table_outcomes += validate(batch.all, suite, "row", docs, row_count=rows)
-                table_outcomes += validate(
-                    batch.good,
-                    suite,
-                    "batch",
-                    docs,
-                    {"run_date": ctx.ds},
-                    row_count=None if rows is None else rows - rejected,
-                )
-                write_results(ctx, table, table_outcomes)
-                outcomes.extend(table_outcomes)
-                result.metrics[f"{table}.quarantined"] = rejected
-            if rejected_rows:
-                # One write per source: a source feeding two tables (features and labels in
-                # one file) keeps both tables' rejects, each reason naming its table.
-                _quarantine(ctx, source_name, rejected_rows, True)
-        finally:
-            for bad in persisted:
-                bad.unpersist()
-        result.table_versions[tables.quarantine(source_name)] = ctx.lake.version(
-            tables.quarantine(source_name)
-        )
+    try:
+        for source_name, source_tables in by_source.items():
+            source = ctx.pipeline.source(source_name)
+            rejected_rows = []
+            persisted = []
+            try:
+                for table in source_tables:
+                    suite = load_suite(ctx.settings.resolved_expectations_dir, table)
+                    batch = checked_batch(ctx, source_name, table)
+                    bad = batch.bad.persist(StorageLevel.MEMORY_AND_DISK)
+                    persisted.append(bad)
+                    if len(source_tables) == 1:  # the usual case: the write counts them
+                        rejected = _quarantine(ctx, source_name, [(table, bad)], False)
+                    else:
+                        rejected = bad.count()
+                        rejected_rows.append((table, bad))
+                    table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
+                    # Counted by the Delta log, so GE needs no pass for it.
+                    rows = ctx.lake.partition_rows(
+                        tables.bronze(source_name), {tables.RUN_DATE: ctx.ds}, batch.version
+                    )
+                    table_outcomes += validate(batch.all, suite, "row", docs, row_count=rows)
+                    table_outcomes += validate(
+                        batch.good,
+                        suite,
+                        "batch",
+                        docs,
+                        {"run_date": ctx.ds},
+                        row_count=None if rows is None else rows - rejected,
+                    )
+                    write_results(ctx, table, table_outcomes)
+                    outcomes.extend(table_outcomes)
+                    result.metrics[f"{table}.quarantined"] = rejected
+                if rejected_rows:
+                    # One write per source: a source feeding two tables (features and labels in
+                    # one file) keeps both tables' rejects, each reason naming its table.
+                    _quarantine(ctx, source_name, rejected_rows, True)
+            finally:
+                for bad in persisted:
+                    bad.unpersist()
+            result.table_versions[tables.quarantine(source_name)] = ctx.lake.version(
+                tables.quarantine(source_name)
+            )
+    finally:
+        if docs is not None:
+            # The pages of what was validated, even when a step fails midway.
+            publish_docs()
 
     if docs is not None:
-        publish_docs()
         logger.info("Data Docs for %s: %s", ctx.ds, (docs / "index.html").as_uri())
         result.metrics["data_docs"] = str(docs / "index.html")
     result.metrics.update(_summary(outcomes))
