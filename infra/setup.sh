@@ -58,6 +58,8 @@ echo "Compiling bytecode (once)..."
   "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" src >/dev/null
 # Delta's Spark jars (matching the pinned delta-spark) into Spark's Ivy cache, once: later
 # sessions with DRIFTLINE_LAKE_BACKEND=delta-spark, and the tests, resolve them offline.
-echo "Caching Delta Lake's Spark jars (Maven Central, once)..."
+# Then Spark's class archive (AppCDS, about 180 MB under ~/.cache/driftline): every fresh
+# driver (each Airflow task, each spark-submit job) maps it and starts its JVM faster.
+echo "Caching Delta Lake's Spark jars (Maven Central) and Spark's class archive (once, ~2 min)..."
 .venv/bin/python -m driftline.core.spark
 echo "Driftline is set up: .venv/bin/driftline --help"

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     spark_packages: str = ""
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
+    # Spark's classes, parsed once into a JVM class archive (AppCDS) that every fresh driver
+    # maps instead of loading them from Spark's jars again: each Airflow task and spark-submit
+    # job starts its JVM in about half the time. `infra/setup.sh` builds it (`python -m
+    # driftline.core.spark`); the default place is per Spark install and Java runtime, under
+    # the user's cache. A missing or stale archive only costs the time it would have saved.
+    spark_class_sharing: bool = True
+    spark_class_archive: Path | None = None
     spark_shuffle_partitions: int = Field(8, ge=1)
     jobs_dir: Path | None = None
     lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"

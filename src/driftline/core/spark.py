@@ -8,9 +8,15 @@ interpreter (a virtualenv's xgboost is importable on executors), session time zo
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import logging
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from driftline.core.settings import Settings
@@ -35,6 +41,11 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    return _new_session(settings, app_name, driver_java_options(settings))
+
+
+def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkSession:
+    from pyspark.sql import SparkSession
 
     # Workers must start the interpreter that has our dependencies installed. Without this,
     # PySpark starts `python3` from PATH and the executors fail to import xgboost.
@@ -61,7 +72,7 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.pyspark.python", executor_python)
         .config("spark.pyspark.driver.python", sys.executable)
-        .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN,console")
+        .config("spark.driver.extraJavaOptions", java_options)
     )
     if settings.lake_backend == "delta-spark":
         # Delta's jars matching the installed delta-spark, resolved by Spark's Ivy from its
@@ -86,6 +97,135 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
     session.sparkContext.setLogLevel("WARN")
     logger.info("started Spark %s on %s", session.version, session.sparkContext.master)
     return session
+
+
+def driver_java_options(settings: Settings) -> str:
+    """The driver JVM's options: Spark's class archive when one has been built for this
+    Spark install and Java runtime (see `build_class_archive`)."""
+    options = ["-Dlog4j.rootLogger=WARN,console"]
+    archive = class_archive(settings)
+    # Spark splits these options on whitespace: a path with a space would break them.
+    if archive is not None and archive.is_file() and not any(c.isspace() for c in str(archive)):
+        options.append(f"-XX:SharedArchiveFile={archive}")
+    return " ".join(options)
+
+
+def class_archive(settings: Settings) -> Path | None:
+    """Where Spark's class archive for this install lives (None when sharing is off).
+
+    An archive only fits the jars and the Java runtime it was dumped from (the JVM checks
+    both and ignores one that does not fit), so the default name is a fingerprint of the two:
+    another virtualenv or a Java upgrade gets an archive of its own.
+    """
+    if not settings.spark_class_sharing:
+        return None
+    if settings.spark_class_archive is not None:
+        return settings.spark_class_archive
+    java = _java_executable()
+    stamp = java.stat().st_mtime_ns if java is not None and java.exists() else 0
+    fingerprint = hashlib.sha256(f"{_spark_jars()}|{java}|{stamp}".encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "driftline" / "spark-classes" / f"{fingerprint}.jsa"
+
+
+def _spark_jars() -> Path:
+    """The jars Spark's launcher puts on the driver's class path (SPARK_HOME's, else
+    PySpark's own), found without importing PySpark."""
+    home = os.environ.get("SPARK_HOME")
+    if not home:
+        spec = importlib.util.find_spec("pyspark")
+        home = str(Path(spec.origin).parent) if spec is not None and spec.origin else ""
+    return (Path(home) / "jars").resolve()
+
+
+def _java_executable() -> Path | None:
+    """The `java` Spark's launcher runs: JAVA_HOME's, else the one on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return Path(found).resolve() if found else None
+
+
+def build_class_archive(settings: Settings) -> Path | None:
+    """Dump the classes a representative Driftline workload loads into Spark's class archive.
+
+    The workload runs in a child process whose JVM writes the archive as it exits; it is
+    written beside the target and renamed into place, so a driver starting meanwhile sees
+    the old archive or the new one, never half of one.
+    """
+    target = class_archive(settings)
+    if target is None:
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "driftline.core.spark", "--dump-classes", str(partial)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=900,
+        )
+        if done.returncode != 0 or not partial.is_file():
+            raise RuntimeError(
+                f"could not build Spark's class archive {target}; drivers start without "
+                f"it (slower, same results):\n{done.stderr[-3000:]}"
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    logger.info("Spark's class archive: %s", target)
+    return target
+
+
+def _dump_classes(archive: Path) -> None:
+    """Run the archive's workload in a session whose JVM dumps its classes on exit, then
+    end that JVM and wait for it, so the archive is complete when this process returns."""
+    from driftline.core.settings import load_settings
+
+    settings = load_settings(spark_master="local[2]", lake_backend="delta-rs", spark_packages="")
+    options = f"-Dlog4j.rootLogger=WARN,console -XX:ArchiveClassesAtExit={archive}"
+    spark = _new_session(settings, "driftline-class-archive", options)
+    _representative_workload(spark)
+    jvm = spark.sparkContext._gateway.proc  # type: ignore[union-attr]
+    spark.stop()
+    jvm.stdin.close()  # the gateway ends its JVM when this pipe closes
+    jvm.wait(timeout=600)
+
+
+def _representative_workload(spark: SparkSession) -> None:
+    """What Driftline's steps make Spark load: CSV and Parquet I/O, joins, windows,
+    aggregates, Arrow both ways and pandas/Arrow functions on the Python workers."""
+    import pandas as pd
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    with tempfile.TemporaryDirectory(prefix="driftline-classes-") as folder:
+        extract = Path(folder) / "extract.csv"
+        extract.write_text("id,day,amount,segment\n1,2024-01-01,1.5,a\n2,2024-01-02,,b\n")
+        rows = (
+            spark.read.option("header", True)
+            .option("mode", "PERMISSIVE")
+            .schema("id INT, day DATE, amount DOUBLE, segment STRING, _corrupt_record STRING")
+            .option("columnNameOfCorruptRecord", "_corrupt_record")
+            .csv(str(extract))
+            .withColumn("_source_file", F.input_file_name())
+        )
+        labels = spark.createDataFrame(pd.DataFrame({"id": [1, 2], "label": [0.0, 1.0]}))
+        joined = rows.join(labels, "id", "left").withColumn(
+            "rank", F.row_number().over(Window.partitionBy("segment").orderBy("id"))
+        )
+        summary = joined.groupBy("day").agg(
+            F.count("*").alias("rows"),
+            F.avg("amount").alias("mean"),
+            F.percentile_approx("amount", 0.5).alias("median"),
+            F.collect_list("segment").alias("segments"),
+        )
+        summary.write.mode("overwrite").partitionBy("day").parquet(f"{folder}/summary")
+        spark.read.parquet(f"{folder}/summary").toPandas()
+        joined.mapInPandas(lambda batches: batches, joined.schema).collect()
+        joined.mapInArrow(lambda batches: batches, joined.schema).count()
+        joined.groupBy("segment").applyInPandas(lambda frame: frame, joined.schema).count()
+        joined.select(F.sha2(F.col("segment"), 256), F.to_json(F.struct("id", "day"))).collect()
 
 
 def extra_packages(settings: Settings) -> list[str]:
@@ -144,5 +284,22 @@ def cache_delta_jars() -> None:
         spark.stop()
 
 
-if __name__ == "__main__":
+def _main(arguments: list[str]) -> None:
+    """`python -m driftline.core.spark`: what `infra/setup.sh` prepares once (Delta's jars,
+    Spark's class archive); `--dump-classes PATH` is the archive's own child process."""
+    if arguments[:1] == ["--dump-classes"]:
+        _dump_classes(Path(arguments[1]))
+        return
+    from driftline.core.settings import load_settings
+
     cache_delta_jars()
+    try:
+        build_class_archive(load_settings())
+    except RuntimeError as error:
+        # Drivers start without an archive, only slower: set-up goes on, saying so.
+        logger.warning("%s", error)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _main(sys.argv[1:])

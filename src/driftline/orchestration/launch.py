@@ -96,7 +96,7 @@ def _spark_submit(
         arguments += ["--pipeline", settings.pipeline]
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
-    from driftline.core.spark import submit_packages
+    from driftline.core.spark import driver_java_options, submit_packages
 
     packages = submit_packages(settings)
     with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
@@ -115,6 +115,9 @@ def _spark_submit(
                 "spark.sql.session.timeZone": "UTC",
                 "spark.pyspark.python": settings.executor_python or sys.executable,
                 "spark.pyspark.driver.python": sys.executable,
+                # In client mode (the default) the driver starts here and maps this
+                # machine's class archive; a driver elsewhere without it starts as before.
+                "spark.driver.extraJavaOptions": driver_java_options(settings),
             },
             packages=",".join(packages) or None,
             application_args=[*arguments, "--result-file", str(result_file)],

@@ -133,7 +133,11 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         )
         last_fired = fired[0]["last"] if fired else None
     trained_on = registry.version_facts(ref).trained_on
-    labelled_dates = _labelled_dates(ctx)
+    # Which days have labels matters only to a retraining that may wait for labels after a
+    # drift: a quiet night skips that read of the labels table.
+    recent = drift_history[-policy.drift_window_runs :]
+    waits = policy.wait_for_labels_after_drift and any(drifted for _, drifted in recent)
+    labelled_dates = _labelled_dates(ctx) if waits else []
     return PolicyFacts(
         run_date=ctx.run_date,
         drift_history=drift_history,

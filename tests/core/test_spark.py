@@ -1,0 +1,83 @@
+"""Spark's class archive: where it lives, when a driver maps it, and (integration) that
+one built here is the one a fresh driver's JVM maps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from driftline.core.settings import load_settings
+from driftline.core.spark import build_class_archive, class_archive, driver_java_options
+
+
+def test_the_default_archive_is_per_java_runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    runtimes = []
+    for name in ("jdk-a", "jdk-b"):
+        java = tmp_path / name / "bin" / "java"
+        java.parent.mkdir(parents=True)
+        java.write_text("")
+        monkeypatch.setenv("JAVA_HOME", str(tmp_path / name))
+        archive = class_archive(load_settings())
+        assert archive is not None
+        assert archive.parent == tmp_path / "cache" / "driftline" / "spark-classes"
+        runtimes.append(archive)
+    assert runtimes[0] != runtimes[1]
+
+
+def test_a_driver_maps_the_archive_only_once_it_is_built(tmp_path: Path) -> None:
+    archive = tmp_path / "spark.jsa"
+    settings = load_settings(spark_class_archive=archive)
+    assert "SharedArchiveFile" not in driver_java_options(settings)
+    archive.write_bytes(b"built")
+    assert f"-XX:SharedArchiveFile={archive}" in driver_java_options(settings).split()
+    assert "-Dlog4j.rootLogger=WARN,console" in driver_java_options(settings).split()
+
+
+def test_sharing_off_or_a_path_spark_cannot_split_maps_nothing(tmp_path: Path) -> None:
+    archive = tmp_path / "spark.jsa"
+    archive.write_bytes(b"built")
+    off = load_settings(spark_class_archive=archive, spark_class_sharing=False)
+    assert class_archive(off) is None
+    assert "SharedArchiveFile" not in driver_java_options(off)
+    spaced = tmp_path / "with space.jsa"
+    spaced.write_bytes(b"built")
+    assert "SharedArchiveFile" not in driver_java_options(load_settings(spark_class_archive=spaced))
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(900)
+def test_a_fresh_driver_maps_the_archive_built_here(tmp_path: Path) -> None:
+    archive = tmp_path / "spark.jsa"
+    assert build_class_archive(load_settings(spark_class_archive=archive)) == archive
+    assert archive.stat().st_size > 10 * 2**20
+    assert not list(tmp_path.glob("*.partial"))
+    # -Xshare:on makes a JVM that cannot map its archive (wrong jars, wrong Java) refuse to
+    # start, so a session that starts here is one whose driver mapped this archive.
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from driftline.core.settings import load_settings\n"
+            "from driftline.core.spark import get_spark\n"
+            "print(get_spark(load_settings()).range(3).count())",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={
+            **os.environ,
+            "DRIFTLINE_SPARK_CLASS_ARCHIVE": str(archive),
+            "DRIFTLINE_LAKE_BACKEND": "delta-rs",
+            "JDK_JAVA_OPTIONS": "-Xshare:on",
+        },
+    )
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert started.stdout.strip().splitlines()[-1] == "3"
