@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,31 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
     assert "names column 'age'" in found[("error", "silver_customer.json: expectations[10]")]
     assert "the features table does not have" in found[("error", "features.json: expectations[0]")]
     assert "AIRFLOW_CONN_LEGACY_CRM_SFTP" in found[("error", "sources.churn_labels.conn_id")]
+
+
+def test_a_suite_may_name_the_lineage_columns_ingest_adds(project: Path) -> None:
+    """The column set `expectations suggest` learns from delivered files has every column
+    validate sees: the source's declared ones and the lineage of each row."""
+    from driftline.core import tables
+
+    suite = project / "expectations" / "labels.json"
+    data = json.loads(suite.read_text())
+    pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
+    declared = list(pipeline["sources"][1]["columns"])
+    data["expectations"].append(
+        {
+            "type": "expect_table_columns_to_match_set",
+            "kwargs": {"column_set": [*declared, *tables.BRONZE_METADATA], "exact_match": True},
+        }
+    )
+    suite.write_text(json.dumps(data))
+    assert check_project(project / "dags") == []
+
+    data["expectations"][-1]["kwargs"]["column_set"].append("_loaded_by")
+    suite.write_text(json.dumps(data))
+    (problem,) = check_project(project / "dags")
+    assert "names column '_loaded_by'" in problem.message
+    assert "source 'churn_labels' with its lineage columns does not have" in problem.message
 
 
 def test_an_invalid_pipeline_file_names_every_bad_key(project: Path) -> None:

@@ -125,10 +125,14 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
 
     problems = []
     entity = pipeline.entity
-    # Each suite's table and the columns it has: its source's declared ones, or the feature
-    # table's (checked when it is built, trained on and scored).
+    # Each suite's table and the columns it has: its source's declared ones with the lineage
+    # ingest adds to every row (a suite `expectations suggest` writes names them in its
+    # column set), or the feature table's (checked when it is built, trained on and scored).
     targets = {
-        table: (f"source {source!r}", set(pipeline.source(source).columns))
+        table: (
+            f"source {source!r} with its lineage columns",
+            {*pipeline.source(source).columns, *tables.BRONZE_METADATA},
+        )
         for table, source in tables.validated_sources(pipeline).items()
     }
     targets[tables.FEATURES] = (
