@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+QUIET_DRIVER_LOG = "-Dlog4j.rootLogger=WARN,console"
 
 
 def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
@@ -102,7 +103,7 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
 def driver_java_options(settings: Settings) -> str:
     """The driver JVM's options: Spark's class archive when one has been built for this
     Spark install and Java runtime (see `build_class_archive`)."""
-    options = ["-Dlog4j.rootLogger=WARN,console"]
+    options = [QUIET_DRIVER_LOG]
     archive = class_archive(settings)
     # Spark splits these options on whitespace: a path with a space would break them.
     if archive is not None and archive.is_file() and not any(c.isspace() for c in str(archive)):
@@ -183,7 +184,7 @@ def _dump_classes(archive: Path) -> None:
     from driftline.core.settings import load_settings
 
     settings = load_settings(spark_master="local[2]", lake_backend="delta-rs", spark_packages="")
-    options = f"-Dlog4j.rootLogger=WARN,console -XX:ArchiveClassesAtExit={archive}"
+    options = f"{QUIET_DRIVER_LOG} -XX:ArchiveClassesAtExit={archive}"
     spark = _new_session(settings, "driftline-class-archive", options)
     _representative_workload(spark)
     jvm = spark.sparkContext._gateway.proc  # type: ignore[union-attr]

@@ -121,6 +121,13 @@ def drift_onset(history: list[tuple[date, bool]], quiet_runs: int) -> date | Non
     return onset
 
 
+def may_wait_for_labels(policy: RetrainingPolicy, drift_history: list[tuple[date, bool]]) -> bool:
+    """Whether a retraining may have to wait for labels from after a drift: the wait is on
+    and drift is in the window (only then do the labelled days matter)."""
+    window = drift_history[-policy.drift_window_runs :]
+    return policy.wait_for_labels_after_drift and any(flag for _, flag in window)
+
+
 def _waiting_for_drifted_labels(
     policy: RetrainingPolicy, facts: PolicyFacts, triggers: list[tuple[str, str]]
 ) -> tuple[str, str] | None:
@@ -129,8 +136,7 @@ def _waiting_for_drifted_labels(
     frozen holdout and early stopping: until those are all from after the drift began, a
     challenger would be tuned and judged on the distribution that has just ended (the
     demo's challenger trained the night after its drift was rejected for that)."""
-    window = facts.drift_history[-policy.drift_window_runs :]
-    if not policy.wait_for_labels_after_drift or not any(flag for _, flag in window):
+    if not may_wait_for_labels(policy, facts.drift_history):
         return None
     if all(kind == "schedule" for kind, _ in triggers):
         return None

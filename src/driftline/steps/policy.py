@@ -18,7 +18,12 @@ from driftline.model.booster import held_back_days
 from driftline.model.decisions import DecisionRecord, record
 from driftline.model.lifecycle import champion_ref_on
 from driftline.model.training import training_window
-from driftline.monitoring.policy import PolicyDecision, PolicyFacts, decide
+from driftline.monitoring.policy import (
+    PolicyDecision,
+    PolicyFacts,
+    decide,
+    may_wait_for_labels,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,10 +138,8 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         )
         last_fired = fired[0]["last"] if fired else None
     trained_on = registry.version_facts(ref).trained_on
-    # Which days have labels matters only to a retraining that may wait for labels after a
-    # drift: a quiet night skips that read of the labels table.
-    recent = drift_history[-policy.drift_window_runs :]
-    waits = policy.wait_for_labels_after_drift and any(drifted for _, drifted in recent)
+    # A quiet night skips the read of the labels table: only a wait uses the labelled days.
+    waits = may_wait_for_labels(policy, drift_history)
     labelled_dates = _labelled_dates(ctx) if waits else []
     return PolicyFacts(
         run_date=ctx.run_date,
