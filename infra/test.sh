@@ -9,4 +9,7 @@ ruff check .
 ruff format --check .
 mypy
 pytest -m "not integration" "$@"
-pytest -m integration --durations=15 "$@"
+# Two workers, a module to each (its module-scoped fixtures run once), the longest modules
+# first (tests/conftest.py): most of an integration test's time is a JVM, Airflow or a
+# server starting, so the two cores were about half idle with one worker.
+pytest -m integration -n 2 --dist loadfile --no-loadscope-reorder --durations=15 "$@"

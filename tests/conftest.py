@@ -33,6 +33,29 @@ AIRFLOW_ENV = airflow_environment(_AIRFLOW_HOME, PROJECT / "dags")
 os.environ.update(AIRFLOW_ENV)
 
 
+# The integration modules that take minutes, longest first (CI's durations on 2 cores).
+# infra/test.sh runs the integration tests on two xdist workers, a module to a worker, in
+# collection order: starting these first lets both workers finish at about the same time.
+LONGEST_FIRST = (
+    "tests/infra/test_spark_cluster.py",
+    "tests/infra/test_airflow_ui.py",
+    "tests/demo/test_elec2_replay.py",
+    "tests/infra/test_faults.py",
+    "tests/dags/test_nightly.py",
+    "tests/dags/test_many_pipelines.py",
+    "tests/infra/test_postgres_run.py",
+    "tests/demo/test_elec2_demand_replay.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other module keeps its place and its order
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from driftline.core.spark import get_spark

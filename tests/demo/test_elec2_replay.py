@@ -18,7 +18,9 @@ import pytest
 from driftline.core import tables
 from tests.conftest import PROJECT, make_settings, settings_environment
 
-pytestmark = pytest.mark.integration
+# The replay (in the first test's setup) takes 8-9 minutes alone on 2 cores; more beside
+# another xdist worker.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 ELEC2 = Path(os.environ.get("DRIFTLINE_SHARED", PROJECT.parent / "shared")) / "data" / "elec2.csv"
 EXAMPLE = PROJECT / "examples" / "elec2"

@@ -6,11 +6,28 @@ from pathlib import Path
 import pytest
 
 from driftline.quality import load_suite, validate
-from driftline.quality.suggest import suggest_suite
-
-pytestmark = pytest.mark.integration
+from driftline.quality.suggest import suggest_suite, widened_range
 
 
+def test_a_learned_range_is_wider_than_the_delivery_it_came_from() -> None:
+    assert widened_range(10.0, 20.0, integral=False) == {"min_value": 9.0, "max_value": 21.0}
+    # Counts and amounts that were never negative do not get a negative lower bound.
+    assert widened_range(0.5, 100.5, integral=False) == {"min_value": 0.0, "max_value": 110.5}
+    assert widened_range(-4.0, 6.0, integral=False) == {"min_value": -5.0, "max_value": 7.0}
+    # Integer columns get integer bounds, rounded outwards.
+    assert widened_range(18, 90, integral=True) == {"min_value": 10, "max_value": 98}
+    # One value seen: widened by a tenth of the value itself.
+    assert widened_range(50.0, 50.0, integral=False) == {"min_value": 45.0, "max_value": 55.0}
+    assert widened_range(0.0, 0.0, integral=True) == {"min_value": 0, "max_value": 1}
+
+
+def test_rounding_keeps_every_observed_value_inside() -> None:
+    low, high = 0.1234567891, 0.1234567899
+    bounds = widened_range(low, high, integral=False)
+    assert bounds["min_value"] <= low and bounds["max_value"] >= high
+
+
+@pytest.mark.integration
 def test_suggested_suite_is_valid_and_passes_on_its_own_data(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     df = spark.createDataFrame(
         [("C1", "north", 3, 10.5), ("C2", "south", None, 20.0), ("C3", "north", 5, 15.0)],
@@ -22,12 +39,19 @@ def test_suggested_suite_is_valid_and_passes_on_its_own_data(spark, tmp_path: Pa
     assert ("expect_column_proportion_of_non_null_values_to_be_between", "calls") in kinds
     assert ("expect_column_values_to_be_in_set", "region") in kinds
     assert ("expect_column_values_to_be_between", "spend") in kinds
+    (spend,) = [
+        e["kwargs"]
+        for e in suite["expectations"]
+        if e["type"] == "expect_column_values_to_be_between" and e["kwargs"]["column"] == "spend"
+    ]
+    assert spend["min_value"] < 10.5 and spend["max_value"] > 20.0  # room for tomorrow
     (tmp_path / "probe.json").write_text(json.dumps(suite))
     loaded = load_suite(tmp_path, "probe")
     outcomes = validate(df, loaded, "all")
     assert outcomes and all(o.success for o in outcomes)
 
 
+@pytest.mark.integration
 def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
     spark, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -67,6 +91,7 @@ def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
     assert columns.success, columns.describe()
 
 
+@pytest.mark.integration
 def test_a_features_suite_drafted_before_the_first_night_lets_it_pass(
     spark, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -2,16 +2,22 @@
 
 One aggregation pass collects null shares, min/max and distinct counts; columns with few
 distinct values get an in-set expectation from a second, small query.
+
+A numeric range learned from one delivery is wider than that delivery's min and max
+(`RANGE_MARGIN` of its span on each side): tomorrow's extremes are almost never exactly
+today's, and a suite that warns every night on ordinary values teaches people to ignore it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 MAX_CATEGORIES = 25
+RANGE_MARGIN = 0.1
 NUMERIC = ("int", "bigint", "smallint", "tinyint", "double", "float", "decimal")
 
 
@@ -63,8 +69,11 @@ def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
                     "expect_column_values_to_be_between",
                     {
                         "column": field.name,
-                        "min_value": _plain(stats[f"{field.name}__min"]),
-                        "max_value": _plain(stats[f"{field.name}__max"]),
+                        **widened_range(
+                            float(stats[f"{field.name}__min"]),
+                            float(stats[f"{field.name}__max"]),
+                            integral=kind.startswith(("int", "bigint", "smallint", "tinyint")),
+                        ),
                     },
                     "warn",
                 )
@@ -89,24 +98,31 @@ def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "meta": {
-            "notes": f"Suggested by `driftline expectations suggest` from {rows} rows. "
-            "Review every bound and severity before use."
+            "notes": f"Suggested by `driftline expectations suggest` from {rows} rows; "
+            f"numeric ranges are the observed ones widened by {RANGE_MARGIN:.0%} of their "
+            "span each side. Review every bound and severity before use."
         },
         "expectations": expectations,
     }
 
 
+def widened_range(low: float, high: float, *, integral: bool) -> dict[str, float | int]:
+    """The observed [low, high] widened by RANGE_MARGIN of its span each side (of the value
+    itself where the span is 0), never below 0 for a column that had no negative values,
+    rounded outwards."""
+    margin = RANGE_MARGIN * ((high - low) or abs(high) or 1.0)
+    lower = low - margin
+    if low >= 0:
+        lower = max(0.0, lower)
+    upper = high + margin
+    if integral:
+        return {"min_value": math.floor(lower), "max_value": math.ceil(upper)}
+    # Six decimals keep the JSON readable; rounding outwards keeps every observed value in.
+    return {
+        "min_value": math.floor(lower * 1e6) / 1e6,
+        "max_value": math.ceil(upper * 1e6) / 1e6,
+    }
+
+
 def _expectation(kind: str, kwargs: dict[str, Any], severity: str) -> dict[str, Any]:
     return {"type": kind, "kwargs": kwargs, "meta": {"severity": severity}}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly bounds (dates as ISO strings, Decimals as floats)."""
-    from datetime import date
-    from decimal import Decimal
-
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
