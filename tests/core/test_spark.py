@@ -31,6 +31,20 @@ def test_the_default_archive_is_per_java_runtime(
     assert runtimes[0] != runtimes[1]
 
 
+def test_a_reinstalled_spark_gets_an_archive_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The JVM refuses an archive whose jars changed since the dump, even at the same path
+    # (a virtualenv recreated): the name follows the jars folder's install time.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    jars = tmp_path / "spark" / "jars"
+    jars.mkdir(parents=True)
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path / "spark"))
+    before = class_archive(load_settings())
+    os.utime(jars, ns=(1, 1))
+    assert class_archive(load_settings()) != before
+
+
 def test_a_driver_maps_the_archive_only_once_it_is_built(tmp_path: Path) -> None:
     archive = tmp_path / "spark.jsa"
     settings = load_settings(spark_class_archive=archive)

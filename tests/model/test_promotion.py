@@ -208,3 +208,33 @@ def test_a_holdout_too_small_for_an_interval_rejects_instead_of_trusting_the_poi
         BINARY, "auc", rare, rng.random(400), rare * 0.3 + rng.random(400), policy, 0
     )
     assert interval is not None and interval.rounds == policy.bootstrap_rounds
+
+
+def test_the_interval_is_the_one_judging_each_resample_separately_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Judging resamples in blocks draws the same rows and finds the same gains as one
+    resample at a time, block boundaries included."""
+    from driftline.model import promotion
+    from driftline.model.judging import metric_value
+    from driftline.model.promotion import paired_interval
+
+    policy = PromotionPolicy(metric="auc", margin=0.01, bootstrap_rounds=120)
+    labels, champion_scores, challenger_scores = _holdout(400, seed=4)
+    rng = np.random.default_rng(9)
+    strata = [np.flatnonzero(labels == value) for value in (0.0, 1.0)]
+    gains = []
+    for _ in range(policy.bootstrap_rounds):
+        pick = np.concatenate([rng.choice(s, len(s)) for s in strata])
+        before = metric_value(BINARY, "auc", labels[pick], champion_scores[pick])
+        after = metric_value(BINARY, "auc", labels[pick], challenger_scores[pick])
+        assert before is not None and after is not None
+        gains.append(after - before)
+    low, high = np.quantile(gains, [0.05, 0.95])
+    for block_values in (promotion.BOOTSTRAP_BLOCK_VALUES, 400 * 7):  # one block; 18 blocks
+        monkeypatch.setattr(promotion, "BOOTSTRAP_BLOCK_VALUES", block_values)
+        interval = paired_interval(
+            BINARY, "auc", labels, champion_scores, challenger_scores, policy, seed=9
+        )
+        assert interval is not None and interval.rounds == policy.bootstrap_rounds
+        assert abs(interval.low - low) < 1e-12 and abs(interval.high - high) < 1e-12

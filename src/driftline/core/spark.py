@@ -115,16 +115,21 @@ def class_archive(settings: Settings) -> Path | None:
     """Where Spark's class archive for this install lives (None when sharing is off).
 
     An archive only fits the jars and the Java runtime it was dumped from (the JVM checks
-    both and ignores one that does not fit), so the default name is a fingerprint of the two:
-    another virtualenv or a Java upgrade gets an archive of its own.
+    both, down to the jars' modification times, and ignores one that does not fit, with a
+    warning on every start), so the default name is a fingerprint of the two, install times
+    included: another virtualenv, the same one recreated, or a Java upgrade gets an archive
+    of its own.
     """
     if not settings.spark_class_sharing:
         return None
     if settings.spark_class_archive is not None:
         return settings.spark_class_archive
-    java = _java_executable()
-    stamp = java.stat().st_mtime_ns if java is not None and java.exists() else 0
-    fingerprint = hashlib.sha256(f"{_spark_jars()}|{java}|{stamp}".encode()).hexdigest()[:16]
+    java, jars = _java_executable(), _spark_jars()
+    java_stamp = java.stat().st_mtime_ns if java is not None and java.exists() else 0
+    jars_stamp = jars.stat().st_mtime_ns if jars.exists() else 0
+    fingerprint = hashlib.sha256(f"{jars}|{jars_stamp}|{java}|{java_stamp}".encode()).hexdigest()[
+        :16
+    ]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "driftline" / "spark-classes" / f"{fingerprint}.jsa"
 

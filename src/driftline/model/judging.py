@@ -20,6 +20,51 @@ def evaluate(task: Task, y: np.ndarray, predicted: np.ndarray) -> dict[str, floa
     return {name: metric_value(task, name, y, predicted) for name in task.metrics}
 
 
+def resampled_metric(
+    task: Task, metric: str, y: np.ndarray, predicted: np.ndarray, picks: np.ndarray
+) -> np.ndarray:
+    """`metric_value` on many resamples of the rows at once (one row of `picks`, the row
+    indices drawn, per resample), NaN where it is undefined.
+
+    A bootstrap judges each model hundreds of times per interval, and scikit-learn's
+    per-call checks cost more than the arithmetic on a few thousand rows (about 2 ms an
+    AUC), so AUC and the regression errors are computed for the whole block; any other
+    metric goes one resample at a time. A resample only repeats rows of `y`, so its AUC
+    needs no sort of its own: the rows' scores are ranked once, and each resample counts
+    its positives and negatives per distinct score (ties count half, as `roc_auc_score`
+    counts them)."""
+    import numpy as np
+
+    if metric == "auc" and task.kind == "binary":
+        _, level = np.unique(predicted, return_inverse=True)  # each row's distinct score
+        levels = int(level.max()) + 1
+        resamples = len(picks)
+        cell = (np.arange(resamples)[:, None] * levels + level[picks]).ravel()
+        drawn = np.bincount(cell, minlength=resamples * levels).reshape(resamples, levels)
+        positive = (y == np.max(y))[picks].ravel().astype(np.float64)
+        positives = np.bincount(cell, weights=positive, minlength=resamples * levels).reshape(
+            resamples, levels
+        )
+        negatives = drawn - positives
+        below = np.cumsum(negatives, axis=1) - negatives  # negatives scored lower
+        pairs = positives.sum(axis=1) * negatives.sum(axis=1)
+        won = np.sum(positives * (below + 0.5 * negatives), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(pairs > 0, won / pairs, np.nan)
+    if task.kind == "regression" and metric in ("rmse", "mae", "r2"):
+        truth = y[picks]
+        errors = predicted[picks] - truth
+        if metric == "rmse":
+            return np.sqrt(np.mean(errors**2, axis=1))
+        if metric == "mae":
+            return np.mean(np.abs(errors), axis=1)
+        spread = np.sum((truth - truth.mean(axis=1, keepdims=True)) ** 2, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(spread > 0, 1 - np.sum(errors**2, axis=1) / spread, np.nan)
+    values = (metric_value(task, metric, y[rows], predicted[rows]) for rows in picks)
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
 def baseline(task: Task, seed: int) -> Any:
     """The plain model a booster must beat: a (multinomial) logistic regression for
     classification, a ridge regression for regression; median-imputed and scaled."""

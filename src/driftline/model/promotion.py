@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftline.core.pipeline import PromotionPolicy
 from driftline.core.tasks import Task, better
-from driftline.model.judging import metric_value
+from driftline.model.judging import metric_value, resampled_metric
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -36,6 +36,8 @@ class Evaluation:
 
 # Fewest holdout rows of a class for a bootstrap interval of the gain to mean anything.
 MIN_CLASS_ROWS = 5
+# Drawn rows judged at once by the bootstrap: about 16 MB of indices per block.
+BOOTSTRAP_BLOCK_VALUES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -188,13 +190,24 @@ def paired_interval(
             return None
     rng = np.random.default_rng(seed)
     rounds = max(50, min(policy.bootstrap_rounds, 20_000_000 // rows))
-    gains = []
-    for _ in range(rounds):
-        pick = np.concatenate([rng.choice(s, len(s)) for s in strata])
-        before = metric_value(task, metric, labels[pick], champion_scores[pick])
-        after = metric_value(task, metric, labels[pick], challenger_scores[pick])
-        if before is not None and after is not None:
-            gains.append(better(metric, after, before))
+    # Rounds are drawn one by one (a re-run draws the same rows) and judged a block at a
+    # time, a block holding about BOOTSTRAP_BLOCK_VALUES drawn rows.
+    block = max(1, BOOTSTRAP_BLOCK_VALUES // rows)
+    gains: list[float] = []
+    for start in range(0, rounds, block):
+        picks = np.stack(
+            [
+                np.concatenate([rng.choice(s, len(s)) for s in strata])
+                for _ in range(min(block, rounds - start))
+            ]
+        )
+        before = resampled_metric(task, metric, labels, champion_scores, picks)
+        after = resampled_metric(task, metric, labels, challenger_scores, picks)
+        judged = ~(np.isnan(before) | np.isnan(after))
+        gains.extend(
+            better(metric, float(a), float(b))
+            for a, b in zip(after[judged], before[judged], strict=True)
+        )
     if len(gains) < rounds // 2:
         return None
     tail = (1 - policy.confidence) / 2
