@@ -127,9 +127,8 @@ def class_archive(settings: Settings) -> Path | None:
     java, jars = _java_executable(), _spark_jars()
     java_stamp = java.stat().st_mtime_ns if java is not None and java.exists() else 0
     jars_stamp = jars.stat().st_mtime_ns if jars.exists() else 0
-    fingerprint = hashlib.sha256(f"{jars}|{jars_stamp}|{java}|{java_stamp}".encode()).hexdigest()[
-        :16
-    ]
+    installed = f"{jars}|{jars_stamp}|{java}|{java_stamp}"
+    fingerprint = hashlib.sha256(installed.encode()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "driftline" / "spark-classes" / f"{fingerprint}.jsa"
 

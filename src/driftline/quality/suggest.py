@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 MAX_CATEGORIES = 25
 RANGE_MARGIN = 0.1
-NUMERIC = ("int", "bigint", "smallint", "tinyint", "double", "float", "decimal")
+INTEGRAL = ("int", "bigint", "smallint", "tinyint")
+NUMERIC = (*INTEGRAL, "double", "float", "decimal")
 
 
 def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
         column = F.col(field.name)
         aggregations.append(F.sum(column.isNull().cast("long")).alias(f"{field.name}__nulls"))
         aggregations.append(F.approx_count_distinct(column).alias(f"{field.name}__distinct"))
-        if field.dataType.simpleString().startswith((*NUMERIC, "date", "timestamp")):
+        if field.dataType.simpleString().startswith(NUMERIC):  # the only ranges suggested
             aggregations.append(F.min(column).alias(f"{field.name}__min"))
             aggregations.append(F.max(column).alias(f"{field.name}__max"))
     stats = df.agg(*aggregations).collect()[0].asDict()
@@ -72,7 +73,7 @@ def suggest_suite(df: DataFrame, name: str) -> dict[str, Any]:
                         **widened_range(
                             float(stats[f"{field.name}__min"]),
                             float(stats[f"{field.name}__max"]),
-                            integral=kind.startswith(("int", "bigint", "smallint", "tinyint")),
+                            integral=kind.startswith(INTEGRAL),
                         ),
                     },
                     "warn",
