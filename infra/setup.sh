@@ -56,10 +56,12 @@ rm -rf src/driftline.egg-info
 echo "Compiling bytecode (once)..."
 .venv/bin/python -m compileall -q -j 0 \
   "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" src >/dev/null
-# Delta's Spark jars (matching the pinned delta-spark) into Spark's Ivy cache, once: later
-# sessions with DRIFTLINE_LAKE_BACKEND=delta-spark, and the tests, resolve them offline.
+# Delta's Spark jars (matching the pinned delta-spark) and Hadoop's S3A connector (matching
+# pyspark's Hadoop, with the AWS SDK bundle: about 700 MB) into Spark's Ivy cache, once:
+# later sessions with DRIFTLINE_LAKE_BACKEND=delta-spark or a lake on s3://, and the tests,
+# resolve them offline.
 # Then Spark's class archive (AppCDS, about 180 MB under ~/.cache/driftline): every fresh
 # driver (each Airflow task, each spark-submit job) maps it and starts its JVM faster.
-echo "Caching Delta Lake's Spark jars (Maven Central) and Spark's class archive (once, ~2 min)..."
+echo "Caching Delta Lake's and S3A's Spark jars (Maven Central) and Spark's class archive (once, ~3 min)..."
 .venv/bin/python -m driftline.core.spark
 echo "Driftline is set up: .venv/bin/driftline --help"

@@ -44,7 +44,9 @@ LONGEST_FIRST = (
     "tests/dags/test_nightly.py",
     "tests/dags/test_many_pipelines.py",
     "tests/infra/test_postgres_run.py",
+    "tests/lake/test_contract.py",
     "tests/demo/test_elec2_demand_replay.py",
+    "tests/dags/test_nightly_on_s3.py",
 )
 
 
@@ -57,19 +59,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def spark(tmp_path_factory: pytest.TempPathFactory, s3_lake_store: str) -> Iterator[object]:
+    from driftline.core import object_store
     from driftline.core.spark import get_spark
 
     warehouse = tmp_path_factory.mktemp("spark")
     os.chdir(warehouse)  # keep derby/metastore litter out of the checkout
     # Delta's jars and extension are on the shared session, so the lake contract suite runs
     # on both backends; tests choose their backend explicitly (make_settings: delta-rs).
+    # Hadoop's S3A connector is on it too, pointed (by the AWS variables) at the moto
+    # server, so the suite also runs with the lake on an object store.
     session = get_spark(
         load_settings(
             spark_master="local[2]",
             spark_shuffle_partitions=2,
             spark_ui=False,
             lake_backend="delta-spark",
+            spark_packages=object_store.s3a_package(),
         ),
         app_name="driftline-tests",
     )
@@ -164,15 +170,20 @@ def demo_in_child(
 
 
 def data_files_on_disk(uri: str) -> set[str]:
-    """Parquet files in the table's folders; hidden ones (`_delta_log`, `_staging`) aside,
-    partition folders (`_run_date=...`) not."""
-    root = Path(uri)
+    """Parquet files in the table's folders (a local folder or an `s3://` prefix); hidden
+    ones (`_delta_log`, `_staging`) aside, partition folders (`_run_date=...`) not."""
+    from pyarrow import fs as pafs
+
+    from driftline.core import object_store
+
+    filesystem, root = object_store.filesystem(uri)
 
     def hidden(folder: str) -> bool:
         return folder.startswith(("_", ".")) and "=" not in folder
 
-    return {
-        str(f.relative_to(root))
-        for f in root.rglob("*.parquet")
-        if not any(hidden(part) for part in f.relative_to(root).parts[:-1])
-    }
+    relative = (
+        info.path[len(root) + 1 :]
+        for info in filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
+        if info.type == pafs.FileType.File and info.path.endswith(".parquet")
+    )
+    return {path for path in relative if not any(hidden(p) for p in path.split("/")[:-1])}

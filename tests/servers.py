@@ -95,14 +95,60 @@ class S3Endpoint:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[S3Endpoint]:
-    from moto.server import ThreadedMotoServer
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint]:
+    """moto's server in a process of its own, as an S3 endpoint is: a client that holds
+    this process's GIL while it waits for an answer (delta-rs does, in places) would
+    otherwise wait for ever on a server thread that cannot run."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
 
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield S3Endpoint(f"http://127.0.0.1:{port}")
-    server.stop()
+    url = f"http://127.0.0.1:{port}"
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"moto's server did not start; see {log.name}") from None
+            time.sleep(0.2)
+    yield S3Endpoint(url)
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+LAKE_BUCKET = "driftline-lake"
+
+
+@pytest.fixture(scope="session")
+def s3_lake_store(s3_endpoint: S3Endpoint) -> Iterator[str]:
+    """A bucket for lakes on S3, with the standard AWS variables pointing every client
+    (S3A, delta-rs, Arrow, boto3) at the moto server for the whole session, as an
+    operator's environment would; returns the bucket's `s3://` URI."""
+    import boto3
+
+    patch = pytest.MonkeyPatch()
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint.url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }.items():
+        patch.setenv(name, value)
+    boto3.client("s3", endpoint_url=s3_endpoint.url).create_bucket(Bucket=LAKE_BUCKET)
+    yield f"s3://{LAKE_BUCKET}"
+    patch.undo()
 
 
 @pytest.fixture

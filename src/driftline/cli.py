@@ -167,6 +167,13 @@ def demo(
         str | None,
         typer.Option(help="MLflow backend store URI; default: SQLite in workdir"),
     ] = None,
+    lake_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="where the lakehouse lives, e.g. s3://bucket/demo (reached with the AWS "
+            "variables); default: workdir/lakehouse"
+        ),
+    ] = None,
 ) -> None:
     """Generate drifting synthetic extracts and run `driftline_nightly` for each day."""
     from driftline.demo.runner import run_demo
@@ -185,13 +192,14 @@ def demo(
                 on_day=show,
                 airflow_db_url=airflow_db_url,
                 mlflow_tracking_uri=mlflow_tracking_uri,
+                lake_uri=lake_uri,
             )
     except DriftlineError as error:
         console.print(table)
         print_error(error)
         raise typer.Exit(1) from None
     console.print(table)
-    console.print(f"lakehouse: {(workdir / 'lakehouse').resolve()}")
+    console.print(f"lakehouse: {lake_uri or (workdir / 'lakehouse').resolve()}")
 
 
 @app.command()

@@ -72,12 +72,18 @@ def test_every_driftline_setting_it_sets_exists() -> None:
     assert (ROOT / "src" / "driftline" / "orchestration" / "job.py").is_file()
 
 
-def test_spark_submit_drivers_get_the_delta_jars_the_package_pins() -> None:
+def test_spark_submit_drivers_get_the_delta_and_s3a_jars_the_package_pins() -> None:
     from importlib.metadata import version
+
+    from driftline.core import object_store
 
     defaults = (ROOT / "infra" / "spark" / "spark-defaults.conf").read_text()
     assert f"io.delta:delta-spark_4.2_2.13:{version('delta-spark')}" in defaults
-    assert "org.apache.hadoop:hadoop-aws:" in defaults
+    # S3A's jars must be those of the very Hadoop pyspark bundles, as a lake on s3:// asks.
+    assert object_store.s3a_package() in defaults
+    assert defaults.count("org.apache.hadoop:hadoop-aws:") == 1
+    for other in ("docker-compose.yml", "infra/Dockerfile"):
+        assert "hadoop-aws:" not in (ROOT / other).read_text(), other
 
 
 def test_workers_see_the_drop_and_staging_folders_where_drivers_do() -> None:

@@ -13,13 +13,29 @@ from tests.conftest import data_files_on_disk
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["delta-rs", "delta-spark"])
-def lake(request: pytest.FixtureRequest, spark, tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture(params=["delta-rs", "delta-spark", "delta-rs-on-s3", "delta-spark-on-s3"])
+def lake(request: pytest.FixtureRequest, spark, tmp_path: Path, s3_lake_store: str):  # type: ignore[no-untyped-def]
+    """Each backend with the lake in a local folder and on S3 (the moto server, through
+    `s3a://` for Spark). No skip: the shared session carries Delta's and S3A's jars
+    (infra/setup.sh caches them), and open_lake refuses delta-spark without them."""
+    import uuid
+
     from driftline.lake import open_lake
 
-    # No skip: the shared session carries Delta's jars (infra/setup.sh caches them), and
-    # open_lake refuses delta-spark without them.
-    return open_lake(str(tmp_path / "lake"), spark, request.param)
+    backend, _, store = request.param.partition("-on-")
+    root = f"{s3_lake_store}/{uuid.uuid4().hex}/lake" if store else str(tmp_path / "lake")
+    return open_lake(root, spark, backend)
+
+
+def delta_table(lake, table: str):  # type: ignore[no-untyped-def]
+    """delta-rs' own view of a table, wherever the lake lives."""
+    from deltalake import DeltaTable
+
+    from driftline.core import object_store
+
+    uri = lake.uri(table)
+    options = object_store.delta_rs_options() if object_store.is_s3(uri) else None
+    return DeltaTable(uri, storage_options=options)
 
 
 def rows(df) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -169,14 +185,12 @@ def test_failed_write_leaves_previous_version_intact(lake, spark) -> None:  # ty
 
 
 def test_tables_keep_the_audit_retention_until_maintenance_reclaims_it(lake, spark) -> None:  # type: ignore[no-untyped-def]
-    from deltalake import DeltaTable
-
     if lake.backend.name == "delta-spark":
         spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
     first = lake.replace_partition("t", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
     lake.replace_partition("t", day(spark, "2024-01-01", [7, 8]), {"_run_date": "2024-01-01"})
     lake.replace_partition("t", day(spark, "2024-01-02", [9]), {"_run_date": "2024-01-02"})
-    config = DeltaTable(lake.uri("t")).metadata().configuration
+    config = delta_table(lake, "t").metadata().configuration
     assert config["delta.logRetentionDuration"] == "interval 2555 days"
     assert config["delta.deletedFileRetentionDuration"] == "interval 2555 days"
 
@@ -187,7 +201,7 @@ def test_tables_keep_the_audit_retention_until_maintenance_reclaims_it(lake, spa
     reclaimed = lake.maintain("t", retention_days=0)
     assert reclaimed.files_removed >= 1
     assert [r[0] for r in rows(lake.read("t"))] == [7, 8, 9]
-    current = DeltaTable(lake.uri("t"))
+    current = delta_table(lake, "t")
     assert data_files_on_disk(lake.uri("t")) == {
         f.removeprefix(lake.uri("t") + "/") for f in current.file_uris()
     }
@@ -197,32 +211,41 @@ def test_tables_keep_the_audit_retention_until_maintenance_reclaims_it(lake, spa
 def test_maintenance_reclaims_what_a_crashed_write_left_behind(lake, spark) -> None:  # type: ignore[no-untyped-def]
     """A write killed after its files were staged, or moved in, but before its commit."""
     import os
-    import shutil
     import time
+
+    from pyarrow import fs as pafs
+
+    from driftline.core import object_store
 
     if lake.backend.name == "delta-spark":
         spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "false")
     lake.replace_partition("t", day(spark, "2024-01-01", [1, 2]), {"_run_date": "2024-01-01"})
-    root = Path(lake.uri("t"))
-    committed = data_files_on_disk(str(root))
-    orphan = root / "_run_date=2024-01-01" / "crashed-part-00000.parquet"
-    shutil.copy(root / sorted(committed)[0], orphan)
-    staged = root / "_staging" / "0123abcd" / "_run_date=2024-01-01"
-    staged.mkdir(parents=True)
-    shutil.copy(orphan, staged / "part-00000.parquet")
-    an_hour_ago = time.time() - 3600
-    for path in (orphan, staged / "part-00000.parquet"):
-        os.utime(path, (an_hour_ago, an_hour_ago))
+    filesystem, root = object_store.filesystem(lake.uri("t"))
+    committed = data_files_on_disk(lake.uri("t"))
+    orphan = f"{root}/_run_date=2024-01-01/crashed-part-00000.parquet"
+    filesystem.copy_file(f"{root}/{sorted(committed)[0]}", orphan)
+    staged = f"{root}/_staging/0123abcd/_run_date=2024-01-01/part-00000.parquet"
+    filesystem.create_dir(staged.rsplit("/", 1)[0], recursive=True)
+    filesystem.copy_file(orphan, staged)
+    if object_store.is_s3(lake.uri("t")):
+        time.sleep(1.1)  # an object's age has whole seconds: let these be older than now
+    else:
+        an_hour_ago = time.time() - 3600
+        for path in (orphan, staged):
+            os.utime(path, (an_hour_ago, an_hour_ago))
+
+    def exists(path: str) -> bool:
+        return bool(filesystem.get_file_info(path).type == pafs.FileType.File)
 
     lake.maintain("t", retention_days=1)  # younger than the retention: could be in flight
-    assert orphan.exists() and (staged / "part-00000.parquet").exists()
+    assert exists(orphan) and exists(staged)
 
     done = lake.maintain("t", retention_days=0)
-    assert not orphan.exists()
-    assert data_files_on_disk(str(root)) == committed
+    assert not exists(orphan)
+    assert data_files_on_disk(lake.uri("t")) == committed
     if lake.backend.name == "delta-rs":
         assert done.staging_folders_removed == 1
-        assert not (root / "_staging" / "0123abcd").exists()
+        assert not exists(staged)
     assert [r[0] for r in rows(lake.read("t"))] == [1, 2]
 
 
@@ -238,10 +261,8 @@ def test_missing_table_is_a_clear_error(lake) -> None:  # type: ignore[no-untype
 
 
 def test_tables_are_readable_by_delta_rs(lake, spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from deltalake import DeltaTable
-
     lake.replace_partition("t", day(spark, "2024-01-01", [1, 2]), {"_run_date": "2024-01-01"})
-    table = DeltaTable(lake.uri("t"))
+    table = delta_table(lake, "t")
     assert table.metadata().partition_columns == ["_run_date"]
     assert sorted(table.to_pyarrow_table().column("id").to_pylist()) == [1, 2]
 
@@ -254,8 +275,6 @@ def test_empty_write_commits_a_readable_table(lake, spark) -> None:  # type: ign
 
 
 def test_partition_values_with_awkward_characters(lake, spark) -> None:  # type: ignore[no-untyped-def]
-    from deltalake import DeltaTable
-
     for value in ("silver/customer", "features:scoring", "a b%c"):
         df = spark.createDataFrame([(1, value)], "id int, t string")
         lake.replace_partition("p", df, {"t": value})
@@ -265,7 +284,7 @@ def test_partition_values_with_awkward_characters(lake, spark) -> None:  # type:
         "features:scoring",
         "silver/customer",
     ]
-    assert sorted(DeltaTable(lake.uri("p")).to_pyarrow_table().column("t").to_pylist()) == [
+    assert sorted(delta_table(lake, "p").to_pyarrow_table().column("t").to_pylist()) == [
         "a b%c",
         "features:scoring",
         "silver/customer",

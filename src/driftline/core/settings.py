@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     # The Python the executors run (Spark's `spark.pyspark.python`), which may be another
     # environment than the driver's, e.g. one built from Driftline's wheel on every node.
     executor_python: str | None = None
-    # More Maven packages for Driftline's SparkSession beside Delta's (comma-separated), e.g.
-    # Hadoop's S3A connector for a lake on an object store: org.apache.hadoop:hadoop-aws:3.4.2.
+    # More Maven packages for Driftline's SparkSession beside Delta's (comma-separated). A
+    # lake on `s3://` adds Hadoop's S3A connector matching pyspark's Hadoop by itself.
     spark_packages: str = ""
     spark_driver_memory: str = "2g"
     spark_ui: bool = False

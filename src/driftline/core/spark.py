@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from driftline.core import object_store
 from driftline.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,11 +90,16 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
             builder.config("spark.sql.extensions", DELTA_EXTENSION)
             .config("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
             .config("spark.databricks.delta.snapshotPartitions", parallelism)
+            # Every VACUUM in the table's history, on any store: Delta logs them by default
+            # only where a partial write can be seen (local, HDFS), not on S3.
+            .config("spark.databricks.delta.vacuum.logging.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", parallelism),
             extra_packages=extra_packages(settings),
         )
-    elif settings.spark_packages:
+    elif extra_packages(settings):
         builder = builder.config("spark.jars.packages", ",".join(extra_packages(settings)))
+    for key, value in object_store.s3a_conf().items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     logger.info("started Spark %s on %s", session.version, session.sparkContext.master)
@@ -234,7 +240,13 @@ def _representative_workload(spark: SparkSession) -> None:
 
 
 def extra_packages(settings: Settings) -> list[str]:
-    return [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
+    """`DRIFTLINE_SPARK_PACKAGES`, and Hadoop's S3A connector when the lake is on S3."""
+    packages = [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
+    if object_store.is_s3(settings.resolved_lake_uri) and not any(
+        p.startswith("org.apache.hadoop:hadoop-aws:") for p in packages
+    ):
+        packages.append(object_store.s3a_package())
+    return packages
 
 
 def submit_packages(settings: Settings) -> list[str]:
@@ -262,29 +274,39 @@ def launched_by_spark_submit() -> bool:
 
 def has_delta_jars(spark: SparkSession) -> bool:
     """Whether Delta Lake's JVM classes are on this session's classpath."""
+    return _loads(spark, "io.delta.tables.DeltaTable")
+
+
+def _loads(spark: SparkSession, class_name: str) -> bool:
     try:
         jvm = spark.sparkContext._jvm
         assert jvm is not None
         # Jars from `spark.jars.packages` live in the session's own class loader, which
         # `Class.forName` from py4j's thread does not see.
         loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        loader.loadClass("io.delta.tables.DeltaTable")
+        loader.loadClass(class_name)
     except Exception:
         return False
     return True
 
 
 def cache_delta_jars() -> None:
-    """Resolve Delta's jars for the installed delta-spark (and `DRIFTLINE_SPARK_PACKAGES`)
-    once, from Maven Central into Spark's Ivy cache, so later sessions (and a built image)
-    resolve them offline."""
+    """Resolve Delta's jars for the installed delta-spark, Hadoop's S3A connector (for a
+    lake on S3) and `DRIFTLINE_SPARK_PACKAGES` once, from Maven Central into Spark's Ivy
+    cache, so later sessions (and a built image) resolve them offline."""
     from driftline.core.settings import load_settings
 
-    settings = load_settings(spark_master="local[1]", lake_backend="delta-spark")
+    configured = load_settings()
+    packages = ",".join([*extra_packages(configured), object_store.s3a_package()])
+    settings = load_settings(
+        spark_master="local[1]", lake_backend="delta-spark", spark_packages=packages
+    )
     spark = get_spark(settings, "jars")
     try:
         if not has_delta_jars(spark):
             raise RuntimeError("Delta's jars were resolved but do not load")
+        if not _loads(spark, "org.apache.hadoop.fs.s3a.S3AFileSystem"):
+            raise RuntimeError("Hadoop's S3A connector was resolved but does not load")
     finally:
         spark.stop()
 

@@ -22,17 +22,19 @@ def prepare_environment(
     project: Path,
     airflow_db_url: str | None = None,
     mlflow_tracking_uri: str | None = None,
+    lake_uri: str | None = None,
 ) -> dict[str, str]:
     """Environment for a demo run: every path under `workdir`, config from `project`;
-    Airflow's metadata and MLflow's backend in SQLite files there unless URLs are given
-    (e.g. PostgreSQL, as the stack runs them). `driftline demo` and `ui` run in it, and
-    `driftline --workdir` points the other commands at it."""
+    Airflow's metadata and MLflow's backend in SQLite files there, and the lakehouse in a
+    folder there, unless URLs are given (e.g. PostgreSQL, as the stack runs them, or a
+    lake on `s3://`). `driftline demo` and `ui` run in it, and `driftline --workdir`
+    points the other commands at it."""
     from driftline.orchestration.airflow_runner import airflow_environment
 
     workdir = workdir.resolve()
     environment = {
         "DRIFTLINE_HOME": str(project.resolve()),
-        "DRIFTLINE_LAKE_URI": str(workdir / "lakehouse"),
+        "DRIFTLINE_LAKE_URI": lake_uri or str(workdir / "lakehouse"),
         "DRIFTLINE_DROP_ROOT": str(workdir / "drop"),
         "DRIFTLINE_MLFLOW_TRACKING_URI": mlflow_tracking_uri
         or f"sqlite:///{workdir / 'mlflow.db'}",
@@ -52,6 +54,7 @@ def run_demo(
     on_day: Any = None,
     airflow_db_url: str | None = None,
     mlflow_tracking_uri: str | None = None,
+    lake_uri: str | None = None,
 ) -> list[NightReport]:
     from driftline.orchestration.airflow_runner import migrate_metadata_db
     from driftline.orchestration.nights import run_nights
@@ -61,7 +64,9 @@ def run_demo(
             f"{project} has no driftline.yaml: run the demo from the Driftline checkout "
             "or pass --project"
         )
-    environment = prepare_environment(workdir, project, airflow_db_url, mlflow_tracking_uri)
+    environment = prepare_environment(
+        workdir, project, airflow_db_url, mlflow_tracking_uri, lake_uri
+    )
     spec = DemoData(start=start, days=days, drift_day=max(2, days // 2), rows_per_day=rows_per_day)
     write_demo_drop(Path(environment["DRIFTLINE_DROP_ROOT"]), spec)
     migrate_metadata_db(environment)

@@ -31,11 +31,25 @@ def spark_uri(uri: str) -> str:
     return "s3a://" + uri[len("s3://") :] if uri.startswith("s3://") else uri
 
 
-def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    from pyarrow import fs as pafs
+def data_file_uris(table: Any, uri: str) -> list[str]:
+    """The snapshot's data files, as paths Spark and Arrow take literally.
 
-    filesystem, root = pafs.FileSystem.from_uri(uri)
-    return filesystem, root.rstrip("/")
+    The Delta log stores each file's path URL-encoded (a partition `a b%c` sits in the
+    folder `t=a b%25c`, logged as `t=a%20b%2525c`). delta-rs' own `file_uris()` decodes
+    local paths but hands back object-store URIs still partly encoded, which S3A would
+    look up as other keys; decoding the logged paths once, here, gives the key itself.
+    """
+    import pyarrow as pa
+
+    logged = pa.table(table.get_add_actions(flatten=False)).column("path").to_pylist()
+    decoded = (unquote(path) for path in logged)
+    return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
+
+
+def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
+    from driftline.core.object_store import filesystem as store_filesystem
+
+    return store_filesystem(uri)
 
 
 def publish_staged_files(

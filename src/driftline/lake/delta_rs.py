@@ -81,7 +81,7 @@ class DeltaRsBackend:
         table = self._table(uri, version)
         arrow_schema = delta_files.arrow_schema(table)
         spark_schema = from_arrow_schema(arrow_schema, prefer_timestamp_ntz=False)
-        files = [delta_files.spark_uri(f) for f in table.file_uris()]
+        files = [delta_files.spark_uri(f) for f in delta_files.data_file_uris(table, uri)]
         if not files:
             return self.spark.createDataFrame([], spark_schema)
         return (
@@ -137,7 +137,10 @@ class DeltaRsBackend:
         stale = delta_files.remove_stale_staging(
             filesystem, root, time.time() - retention_days * 86400
         )
-        return Maintenance(uri, len(removed), stale)
+        # On an object store VACUUM also lists the empty "folder" objects that Arrow leaves
+        # as directory markers (`t=a`, `""`); only data files count.
+        data_files = [path for path in removed if path.endswith(".parquet")]
+        return Maintenance(uri, len(data_files), stale)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from driftline.core import object_store
 from driftline.core.errors import ConfigError
 from driftline.core.spark import has_delta_jars
 from driftline.lake.base import DEFAULT_RETENTION_DAYS, Lake, TableBackend
@@ -37,7 +38,8 @@ def open_lake(
             )
         chosen = DeltaSparkBackend(spark, retention_days)
     elif backend == "delta-rs":
-        chosen = DeltaRsBackend(spark, retention_days=retention_days)
+        options = object_store.delta_rs_options() if object_store.is_s3(root) else None
+        chosen = DeltaRsBackend(spark, storage_options=options, retention_days=retention_days)
     else:
         raise ConfigError(f"DRIFTLINE_LAKE_BACKEND: unknown backend {backend!r}")
     logger.info("lakehouse %s on the %s backend", root, chosen.name)

@@ -16,7 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
-from driftline.core import tables
+from driftline.core import object_store, tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,22 +75,15 @@ def read_report(lake_uri: str, run_date: date) -> bytes | None:
     """The written report of `run_date`, or None when that night has not written one."""
     from pyarrow import fs
 
-    filesystem, path = _filesystem(report_path(lake_uri, run_date))
+    filesystem, path = object_store.filesystem(report_path(lake_uri, run_date))
     if filesystem.get_file_info(path).type != fs.FileType.File:
         return None
     with filesystem.open_input_stream(path) as stream:
         return bytes(stream.read())
 
 
-def _filesystem(target: str) -> tuple[Any, str]:
-    """Arrow's filesystem and path for a report's location (a local path or a URI)."""
-    from pyarrow import fs
-
-    return fs.FileSystem.from_uri(target if "://" in target else f"file://{target}")
-
-
 def _write(target: str, data: bytes) -> None:
-    filesystem, path = _filesystem(target)
+    filesystem, path = object_store.filesystem(target)
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
     with filesystem.open_output_stream(path) as stream:
         stream.write(data)

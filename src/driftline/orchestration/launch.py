@@ -96,6 +96,7 @@ def _spark_submit(
         arguments += ["--pipeline", settings.pipeline]
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
+    from driftline.core import object_store
     from driftline.core.spark import driver_java_options, submit_packages
 
     packages = submit_packages(settings)
@@ -118,6 +119,7 @@ def _spark_submit(
                 # In client mode (the default) the driver starts here and maps this
                 # machine's class archive; a driver elsewhere without it starts as before.
                 "spark.driver.extraJavaOptions": driver_java_options(settings),
+                **object_store.s3a_conf(),
             },
             packages=",".join(packages) or None,
             application_args=[*arguments, "--result-file", str(result_file)],

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
-from driftline.core import tables
+from driftline.core import object_store, tables
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
 from driftline.sources.readers import CORRUPT, FILE, REASON, ROW, Parsed, line_records
@@ -139,7 +139,7 @@ def _preserve(ctx: RunContext, source: SourceConfig, file: DroppedFile) -> str:
         f"{ctx.lake.root}/_quarantined_files/{source.name}/{ctx.ds}/"
         f"{file.checksum[:16]}-{safe_name(file.name)}"
     )
-    filesystem, path = pafs.FileSystem.from_uri(target)
+    filesystem, path = object_store.filesystem(target)
     filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
     pafs.copy_files(str(file.path), path, destination_filesystem=filesystem)
     return target

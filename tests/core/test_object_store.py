@@ -1,0 +1,81 @@
+"""How the AWS variables reach each client of an S3 lake (no store needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from driftline.core import object_store
+from driftline.core.settings import load_settings
+from driftline.core.spark import extra_packages
+
+MINIO = {"AWS_ENDPOINT_URL": "http://minio:9000", "AWS_REGION": "eu-west-1"}
+
+
+def test_the_s3_specific_endpoint_wins_over_the_general_one() -> None:
+    both = {"AWS_ENDPOINT_URL": "http://a:1", "AWS_ENDPOINT_URL_S3": "http://b:2"}
+    assert object_store.endpoint(both) == "http://b:2"
+    assert object_store.endpoint({"AWS_ENDPOINT_URL": "http://a:1"}) == "http://a:1"
+    assert object_store.endpoint({}) is None
+
+
+def test_delta_rs_commits_with_conditional_writes_and_may_speak_plain_http_to_its_endpoint() -> (
+    None
+):
+    assert object_store.delta_rs_options({}) == {"AWS_CONDITIONAL_PUT": "etag"}
+    assert object_store.delta_rs_options(MINIO) == {
+        "AWS_CONDITIONAL_PUT": "etag",
+        "AWS_ENDPOINT_URL": "http://minio:9000",
+        "AWS_ALLOW_HTTP": "true",
+    }
+    secure = object_store.delta_rs_options({"AWS_ENDPOINT_URL": "https://s3.example"})
+    assert "AWS_ALLOW_HTTP" not in secure
+
+
+def test_s3a_gets_the_endpoint_path_style_and_region_but_never_a_key() -> None:
+    conf = object_store.s3a_conf({**MINIO, "AWS_SECRET_ACCESS_KEY": "s3cr3t"})
+    assert conf == {
+        "spark.hadoop.fs.s3a.endpoint": "http://minio:9000",
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": "False",
+        "spark.hadoop.fs.s3a.endpoint.region": "eu-west-1",
+    }
+    assert object_store.s3a_conf({}) == {}
+
+
+def test_the_s3a_connector_matches_the_hadoop_pyspark_bundles() -> None:
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    (client,) = jars.glob("hadoop-client-api-*.jar")
+    version = client.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    assert object_store.s3a_package() == f"org.apache.hadoop:hadoop-aws:{version}"
+
+
+@pytest.mark.parametrize(
+    ("lake_uri", "configured", "expected_s3a"),
+    [
+        ("/data/lake", "", 0),
+        ("s3://bucket/lake", "", 1),
+        ("s3://bucket/lake", "org.apache.hadoop:hadoop-aws:3.5.0", 1),
+    ],
+)
+def test_a_lake_on_s3_brings_the_s3a_connector_once(
+    lake_uri: str, configured: str, expected_s3a: int
+) -> None:
+    settings = load_settings(lake_uri=lake_uri, spark_packages=configured)
+    packages = extra_packages(settings)
+    assert sum(p.startswith("org.apache.hadoop:hadoop-aws:") for p in packages) == expected_s3a
+
+
+def test_arrow_reaches_s3_at_the_configured_endpoint_and_local_paths_as_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pyarrow import fs as pafs
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    filesystem, path = object_store.filesystem("s3a://bucket/lake/t/")
+    assert isinstance(filesystem, pafs.S3FileSystem) and path == "bucket/lake/t"
+    local, where = object_store.filesystem(str(tmp_path / "lake"))
+    assert isinstance(local, pafs.LocalFileSystem) and where == str(tmp_path / "lake")
