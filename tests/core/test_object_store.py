@@ -69,13 +69,44 @@ def test_a_lake_on_s3_brings_the_s3a_connector_once(
     assert sum(p.startswith("org.apache.hadoop:hadoop-aws:") for p in packages) == expected_s3a
 
 
-def test_arrow_reaches_s3_at_the_configured_endpoint_and_local_paths_as_files(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_arrow_reaches_s3_at_the_configured_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     from pyarrow import fs as pafs
 
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
     filesystem, path = object_store.filesystem("s3a://bucket/lake/t/")
     assert isinstance(filesystem, pafs.S3FileSystem) and path == "bucket/lake/t"
-    local, where = object_store.filesystem(str(tmp_path / "lake"))
-    assert isinstance(local, pafs.LocalFileSystem) and where == str(tmp_path / "lake")
+    arguments = filesystem.__reduce__()[1][0]
+    assert arguments["endpoint_override"] == "127.0.0.1:9"
+    assert arguments["scheme"] == "http" and arguments["region"] == "eu-west-1"
+
+
+def test_an_endpoint_without_a_scheme_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from driftline.core.errors import ConfigError
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "minio:9000")
+    with pytest.raises(ConfigError, match="AWS_ENDPOINT_URL 'minio:9000' is not an http"):
+        object_store.filesystem("s3://bucket/lake")
+
+
+@pytest.mark.parametrize("folder", ["plain", "a b", "lake%20x", "rv#x", "why?not"])
+def test_local_paths_are_taken_as_they_are(tmp_path: Path, folder: str) -> None:
+    from pyarrow import fs as pafs
+
+    target = tmp_path / folder / "lake"
+    filesystem, path = object_store.filesystem(str(target))
+    assert isinstance(filesystem, pafs.LocalFileSystem) and path == str(target)
+    filesystem.create_dir(f"{path}/t", recursive=True)
+    assert (target / "t").is_dir()
+
+
+def test_a_pinned_s3a_that_does_not_match_is_kept_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from driftline.core.spark import with_s3a
+
+    assert with_s3a(["x:y:1"]) == ["x:y:1", object_store.s3a_package()]
+    old = "org.apache.hadoop:hadoop-aws:3.3.4"
+    with caplog.at_level("WARNING"):
+        assert with_s3a([old]) == [old]
+    assert "pyspark's Hadoop needs" in caplog.text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -43,7 +44,11 @@ def night_on_s3(spark, airflow_db, s3_lake_store, tmp_path_factory):  # type: ig
 
 def test_two_nights_succeed_with_nothing_of_the_lake_on_local_disk(night_on_s3) -> None:  # type: ignore[no-untyped-def]
     assert night_on_s3["states"] == ["success", "success"]
-    assert not (night_on_s3["root"] / "lakehouse").exists()
+    # Neither the default folder nor one named after the URI (`s3:/...` made by a path
+    # join) may appear where the run worked.
+    for folder in (night_on_s3["root"], Path.cwd(), PROJECT):
+        assert not (folder / "lakehouse").exists(), folder
+        assert not (folder / "s3:").exists() and not (folder / "s3a:").exists(), folder
 
 
 def test_every_delivered_row_is_in_bronze_or_quarantine(night_on_s3) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from driftline.core.errors import ConfigError
+
 if TYPE_CHECKING:
     from pyarrow import fs as pafs
 
@@ -91,22 +93,34 @@ def s3a_package() -> str:
 
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     """Arrow's file system for `uri` (a local path, `file://`, `s3://` or `s3a://`) and the
-    path within it."""
+    path within it.
+
+    On AWS without `AWS_REGION` the bucket's own region is looked up, as Arrow's URI
+    parsing does; a local path is taken as it is (a URI would need `%`, `#` or `?` in a
+    folder's name escaped)."""
+    from urllib.parse import urlsplit
+
     from pyarrow import fs as pafs
 
     if uri.startswith("s3a://"):
         uri = "s3://" + uri[len("s3a://") :]
     if "://" not in uri:
-        uri = f"file://{Path(uri).resolve()}"
-    if uri.startswith("s3://"):
-        url = endpoint()
-        bucket_and_key = uri[len("s3://") :]
-        options = {"region": region()} if region() else {}
-        if url:
-            scheme, _, host = url.partition("://")
-            filesystem = pafs.S3FileSystem(endpoint_override=host, scheme=scheme, **options)
-        else:
-            filesystem = pafs.S3FileSystem(**options)
-        return filesystem, bucket_and_key.rstrip("/")
-    filesystem, path = pafs.FileSystem.from_uri(uri)
-    return filesystem, path.rstrip("/")
+        return pafs.LocalFileSystem(), str(Path(uri).resolve())
+    if not uri.startswith("s3://"):
+        filesystem, path = pafs.FileSystem.from_uri(uri)
+        return filesystem, path.rstrip("/")
+    bucket_and_key = uri[len("s3://") :].rstrip("/")
+    url = endpoint()
+    if url is None:
+        bucket = bucket_and_key.split("/", 1)[0]
+        name = region() or pafs.resolve_s3_region(bucket)
+        return pafs.S3FileSystem(region=name), bucket_and_key
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"AWS_ENDPOINT_URL {url!r} is not an http(s) URL: give it as "
+            "http://host:port or https://host"
+        )
+    options = {"region": region()} if region() else {}
+    filesystem = pafs.S3FileSystem(endpoint_override=parts.netloc, scheme=parts.scheme, **options)
+    return filesystem, bucket_and_key

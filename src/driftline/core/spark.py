@@ -242,11 +242,24 @@ def _representative_workload(spark: SparkSession) -> None:
 def extra_packages(settings: Settings) -> list[str]:
     """`DRIFTLINE_SPARK_PACKAGES`, and Hadoop's S3A connector when the lake is on S3."""
     packages = [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
-    if object_store.is_s3(settings.resolved_lake_uri) and not any(
-        p.startswith("org.apache.hadoop:hadoop-aws:") for p in packages
-    ):
-        packages.append(object_store.s3a_package())
+    if object_store.is_s3(settings.resolved_lake_uri):
+        return with_s3a(packages)
     return packages
+
+
+def with_s3a(packages: list[str]) -> list[str]:
+    """`packages` with Hadoop's S3A connector, unless one is named already (a pin that does
+    not match pyspark's Hadoop is kept, with a warning: S3A fails at its first request)."""
+    matching = object_store.s3a_package()
+    pinned = [p for p in packages if p.startswith("org.apache.hadoop:hadoop-aws:")]
+    for package in pinned:
+        if package != matching:
+            logger.warning(
+                "DRIFTLINE_SPARK_PACKAGES names %s but pyspark's Hadoop needs %s",
+                package,
+                matching,
+            )
+    return packages if pinned else [*packages, matching]
 
 
 def submit_packages(settings: Settings) -> list[str]:
@@ -296,8 +309,7 @@ def cache_delta_jars() -> None:
     cache, so later sessions (and a built image) resolve them offline."""
     from driftline.core.settings import load_settings
 
-    configured = load_settings()
-    packages = ",".join([*extra_packages(configured), object_store.s3a_package()])
+    packages = ",".join(with_s3a(extra_packages(load_settings())))
     settings = load_settings(
         spark_master="local[1]", lake_backend="delta-spark", spark_packages=packages
     )

@@ -36,6 +36,7 @@ def prepare_environment(
         "DRIFTLINE_HOME": str(project.resolve()),
         "DRIFTLINE_LAKE_URI": lake_uri or str(workdir / "lakehouse"),
         "DRIFTLINE_DROP_ROOT": str(workdir / "drop"),
+        "DRIFTLINE_STAGING_ROOT": str(workdir / "staging"),
         "DRIFTLINE_MLFLOW_TRACKING_URI": mlflow_tracking_uri
         or f"sqlite:///{workdir / 'mlflow.db'}",
         "DRIFTLINE_MLFLOW_ARTIFACT_ROOT": (workdir / "mlartifacts").as_uri(),

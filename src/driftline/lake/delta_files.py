@@ -162,7 +162,9 @@ def remove_stale_staging(filesystem: pafs.FileSystem, root: str, cutoff: float) 
     for folder in filesystem.get_file_info(staging):
         inside = filesystem.get_file_info(pafs.FileSelector(folder.path, recursive=True))
         touched = [i.mtime.timestamp() for i in [folder, *inside] if i.mtime is not None]
-        if max(touched, default=0.0) < cutoff:
+        # An object store's folders are names without a time: one holding no dated file
+        # yet may be a write that has just begun, so it stays.
+        if max(touched, default=float("inf")) < cutoff:
             remove_dir(filesystem, folder.path)
             removed += 1
     return removed
