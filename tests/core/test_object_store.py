@@ -110,3 +110,14 @@ def test_a_pinned_s3a_that_does_not_match_is_kept_with_a_warning(
     with caplog.at_level("WARNING"):
         assert with_s3a([old]) == [old]
     assert "pyspark's Hadoop needs" in caplog.text
+
+
+def test_every_client_refuses_an_endpoint_without_a_scheme() -> None:
+    """S3A and delta-rs get the same check as Arrow, naming the variable that is wrong."""
+    from driftline.core.errors import ConfigError
+
+    bad = {"AWS_ENDPOINT_URL_S3": "minio:9000"}
+    with pytest.raises(ConfigError, match="AWS_ENDPOINT_URL_S3 'minio:9000'"):
+        object_store.s3a_conf(bad)
+    with pytest.raises(ConfigError, match="http://host:port"):
+        object_store.delta_rs_options(bad)

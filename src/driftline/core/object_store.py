@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from driftline.core.errors import ConfigError
 
@@ -33,9 +34,21 @@ def is_s3(uri: str) -> bool:
 
 def endpoint(environ: Mapping[str, str] | None = None) -> str | None:
     """The S3 endpoint the AWS SDKs would use: `AWS_ENDPOINT_URL_S3`, else
-    `AWS_ENDPOINT_URL`; None means AWS itself, found from the region."""
+    `AWS_ENDPOINT_URL`; None means AWS itself, found from the region.
+
+    Checked here, once for every client: S3A would take `host:9000` as a host name and
+    fail on the first request, far from the setting that was wrong."""
     env = os.environ if environ is None else environ
-    return env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+    url = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        name = "AWS_ENDPOINT_URL_S3" if env.get("AWS_ENDPOINT_URL_S3") else "AWS_ENDPOINT_URL"
+        raise ConfigError(
+            f"{name} {url!r} is not an http(s) URL: give it as http://host:port or https://host"
+        )
+    return url
 
 
 def region(environ: Mapping[str, str] | None = None) -> str | None:
@@ -98,8 +111,6 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     On AWS without `AWS_REGION` the bucket's own region is looked up, as Arrow's URI
     parsing does; a local path is taken as it is (a URI would need `%`, `#` or `?` in a
     folder's name escaped)."""
-    from urllib.parse import urlsplit
-
     from pyarrow import fs as pafs
 
     if uri.startswith("s3a://"):
@@ -116,11 +127,6 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
         name = region() or pafs.resolve_s3_region(bucket)
         return pafs.S3FileSystem(region=name), bucket_and_key
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(
-            f"AWS_ENDPOINT_URL {url!r} is not an http(s) URL: give it as "
-            "http://host:port or https://host"
-        )
     options = {"region": region()} if region() else {}
     filesystem = pafs.S3FileSystem(endpoint_override=parts.netloc, scheme=parts.scheme, **options)
     return filesystem, bucket_and_key

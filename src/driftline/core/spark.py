@@ -76,6 +76,7 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.driver.extraJavaOptions", java_options)
     )
+    packages = extra_packages(settings)
     if settings.lake_backend == "delta-spark":
         # Delta's jars matching the installed delta-spark, resolved by Spark's Ivy from its
         # cache (`infra/setup.sh` fills it once), as Delta's own pip set-up does.
@@ -94,10 +95,10 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
             # only where a partial write can be seen (local, HDFS), not on S3.
             .config("spark.databricks.delta.vacuum.logging.enabled", "true")
             .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", parallelism),
-            extra_packages=extra_packages(settings),
+            extra_packages=packages,
         )
-    elif extra_packages(settings):
-        builder = builder.config("spark.jars.packages", ",".join(extra_packages(settings)))
+    elif packages:
+        builder = builder.config("spark.jars.packages", ",".join(packages))
     for key, value in object_store.s3a_conf().items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
