@@ -115,6 +115,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     }
     if settings.pipeline_file is not None:
         environment["DRIFTLINE_PIPELINE_FILE"] = str(settings.pipeline_file)
+    if settings.staging_uri is not None:
+        environment["DRIFTLINE_STAGING_URI"] = settings.staging_uri
     return environment
 
 

@@ -88,7 +88,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRIFTLINE_DEVICE", "tpu")
-    with pytest.raises(ConfigError, match="DRIFTLINE_device"):
+    with pytest.raises(ConfigError, match="DRIFTLINE_DEVICE"):
         load_settings()
 
 

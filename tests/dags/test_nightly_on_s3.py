@@ -1,7 +1,9 @@
 """`driftline_nightly` through real Airflow (`dag.test()`) with the lakehouse on S3 (moto's
 server, reached through the standard AWS variables): Spark reads and writes it through
 `s3a://`, delta-rs commits to it with conditional writes, reports land there too, and
-nothing of the lake is left on the local disk."""
+nothing of the lake is left on the local disk. The delivered files are shared through the
+bucket too (`DRIFTLINE_STAGING_URI`), as a cluster whose executors cannot see the driver's
+disk needs: Spark parses the bucket's copies."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ def night_on_s3(spark, airflow_db, s3_lake_store, tmp_path_factory):  # type: ig
 
     root = tmp_path_factory.mktemp("nightly-s3")
     lake_uri = f"{s3_lake_store}/{uuid.uuid4().hex}/lakehouse"
-    settings = make_settings(root, lake_uri=lake_uri)
+    staging_uri = f"{s3_lake_store}/{uuid.uuid4().hex}/staging"
+    settings = make_settings(root, lake_uri=lake_uri, staging_uri=staging_uri)
     spec = DemoData(start=date(2024, 3, 1), days=2, drift_day=5, rows_per_day=200)
     write_demo_drop(root / "drop", spec)
     with pytest.MonkeyPatch.context() as patch:
@@ -37,6 +40,7 @@ def night_on_s3(spark, airflow_db, s3_lake_store, tmp_path_factory):  # type: ig
             "root": root,
             "spec": spec,
             "lake_uri": lake_uri,
+            "staging_uri": staging_uri,
             "lake": open_lake(lake_uri, spark, "delta-rs"),
             "through_spark": open_lake(lake_uri, spark, "delta-spark"),
         }
@@ -63,6 +67,21 @@ def test_every_delivered_row_is_in_bronze_or_quarantine(night_on_s3) -> None:  #
             for table in (tables.bronze("customers"), tables.quarantine("customers"))
         )
         assert landed == delivered, day
+
+
+def test_the_delivered_files_were_shared_through_the_bucket_and_cleared(night_on_s3) -> None:  # type: ignore[no-untyped-def]
+    from pyarrow import fs as pafs
+
+    from driftline.core import object_store
+
+    # Each ingest copies its files under the staging URI for Spark and removes them once
+    # committed: the sources' date folders are there, empty.
+    filesystem, root = object_store.filesystem(night_on_s3["staging_uri"])
+    found = filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
+    for source in ("customers", "churn_labels"):
+        dated = {i.path.split("/")[-1] for i in found if i.path.startswith(f"{root}/{source}/")}
+        assert {day.isoformat() for day in night_on_s3["spec"].dates} <= dated, (source, found)
+    assert [i.path for i in found if i.type == pafs.FileType.File and i.size] == []
 
 
 def test_predictions_read_the_same_through_either_backend(night_on_s3) -> None:  # type: ignore[no-untyped-def]

@@ -156,6 +156,11 @@ def pipeline_settings(settings: Settings | None = None, name: str | None = None)
         update |= {
             "lake_uri": f"{settings.resolved_lake_uri.rstrip('/')}/{chosen.name}",
             "staging_root": settings.resolved_staging_root / chosen.name,
+            "staging_uri": (
+                f"{settings.staging_uri.rstrip('/')}/{chosen.name}"
+                if settings.staging_uri
+                else None
+            ),
             "expectations_dir": settings.resolved_expectations_dir / chosen.name,
         }
     scoped = settings.model_copy(update=update)

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Where remote files and SQL extracts are downloaded before Spark reads them; one
     # folder per source and date, replaced when the date is re-run.
     staging_root: Path | None = None
+    # Where Spark reads delivered files from, when its executors cannot see the driver's
+    # disk (a cluster of several hosts): an `s3://` URI (or a folder every node mounts).
+    # Unset, Spark reads the staged and dropped files where they are.
+    staging_uri: str | None = None
     expectations_dir: Path | None = None
     mlflow_tracking_uri: str | None = None
     mlflow_artifact_root: str | None = None
@@ -91,6 +95,17 @@ class Settings(BaseSettings):
 
     def mark_pipeline_scoped(self) -> None:
         self._pipeline_scoped = True
+
+    @field_validator("staging_uri")
+    @classmethod
+    def _staging_uri_is_shared(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if "://" in value and not value.startswith(("s3://", "s3a://", "file://")):
+            raise ValueError(f"{value!r}: give an s3:// URI or a folder every Spark node mounts")
+        if "://" not in value and not Path(value).is_absolute():
+            raise ValueError(f"{value!r}: a shared folder must be an absolute path")
+        return value
 
     @field_validator("alert_channels")
     @classmethod

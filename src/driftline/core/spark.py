@@ -241,9 +241,12 @@ def _representative_workload(spark: SparkSession) -> None:
 
 
 def extra_packages(settings: Settings) -> list[str]:
-    """`DRIFTLINE_SPARK_PACKAGES`, and Hadoop's S3A connector when the lake is on S3."""
+    """`DRIFTLINE_SPARK_PACKAGES`, and Hadoop's S3A connector when the lake or the shared
+    staging is on S3."""
     packages = [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
-    if object_store.is_s3(settings.resolved_lake_uri):
+    if object_store.is_s3(settings.resolved_lake_uri) or object_store.is_s3(
+        settings.staging_uri or ""
+    ):
         return with_s3a(packages)
     return packages
 

@@ -34,9 +34,12 @@ class Strict(BaseModel):
 
 
 def describe(error: ValidationError, prefix: str = "") -> str:
-    """One line per bad key, with its dotted path, for a ConfigError message."""
+    """One line per bad key, with its dotted path, for a ConfigError message; with a
+    `prefix` the keys are environment variables, named as they are set (`DRIFTLINE_DEVICE`)."""
     lines = []
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if prefix:
+            location = location.upper()
         lines.append(f"  {prefix}{location}: {item['msg']}")
     return "\n".join(lines)

@@ -16,7 +16,15 @@ from driftline.context import RunContext
 from driftline.core import object_store, tables
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
-from driftline.sources.readers import CORRUPT, FILE, REASON, ROW, Parsed, line_records
+from driftline.sources.readers import (
+    CORRUPT,
+    FILE,
+    REASON,
+    ROW,
+    Parsed,
+    line_records,
+    locator,
+)
 from driftline.sources.unpack import TEXT_FORMATS, Member
 
 if TYPE_CHECKING:
@@ -96,8 +104,8 @@ def whole_file(
     ]
     skip = _header_lines(source)
     if isinstance(item, Member) and source.read_format in TEXT_FORMATS:
-        lines = ctx.spark.read.text(str(item.path))
-        counter = line_records(header=False, skip_blank=False)
+        lines = ctx.spark.read.text(item.spark_path)
+        counter = line_records(header=False, skip_blank=False, locate=locator([item]))
         numbered, _ = with_file_row_numbers(lines, ROW, FILE, counter)
     elif source.read_format in TEXT_FORMATS and _is_plain(source, file):
         if source.read_format == "csv" and source.csv.rewrites_lines:

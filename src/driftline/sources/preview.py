@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext
 from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
+from driftline.sources import shared_staging
 from driftline.sources.acquire import acquire
 from driftline.sources.readers import CORRUPT, read
 from driftline.sources.staging import fresh_dir
@@ -31,6 +32,9 @@ def delivered_rows(ctx: RunContext, source: SourceConfig, run_date: date) -> Dat
     readable = []
     for index, file in enumerate(delivered.files):
         readable.extend(members(source, file, workdir, index))
+    # A preview's rows are read lazily by whoever uses them: its shared copies stay until
+    # the next preview or ingest of the date replaces them.
+    readable = shared_staging.share(ctx.settings, source.name, run_date, "preview", readable)
     parsed, broken = read(ctx.spark, source, readable)
     if not parsed:
         reasons = "; ".join(f"{m.label}: {why}" for m, why in broken)

@@ -13,6 +13,7 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,6 +48,24 @@ class Parsed:
 def local_path(uri: str) -> Path:
     """The local file a Spark file URI (`file:///a%20b.csv`) names."""
     return Path(unquote(urlparse(uri).path))
+
+
+def locator(members: list[Member]) -> Callable[[str], Path]:
+    """The local copy of each file Spark names by its URI: a shared copy's
+    (`s3a://bucket/staging/...`) is the member it was uploaded from; a local file is itself.
+    The driver counts lines and quarantines from the local copy, never from the store."""
+
+    def key(uri: str) -> tuple[str, str, str]:
+        parts = urlparse(uri)
+        scheme = "s3" if parts.scheme in ("s3", "s3a") else parts.scheme or "file"
+        return scheme, parts.netloc, unquote(parts.path)
+
+    shared = {key(m.read_uri): m.path for m in members if m.read_uri}
+
+    def locate(uri: str) -> Path:
+        return shared.get(key(uri)) or local_path(uri)
+
+    return locate
 
 
 def column_name(raw: str, position: int | None = None) -> str:
@@ -94,11 +113,14 @@ def read(
     return readers[source.read_format](spark, source, found)
 
 
-def line_records(header: bool, skip_blank: bool) -> BlockCounter:
-    """Rows per block of a line-based file, counted on the driver where that is exact."""
+def line_records(
+    header: bool, skip_blank: bool, locate: Callable[[str], Path] = local_path
+) -> BlockCounter:
+    """Rows per block of a line-based file, counted on the driver (from the local copy that
+    `locate` finds for Spark's URI) where that is exact."""
 
     def count(uri: str, starts: list[int]) -> list[int] | None:
-        return records_per_block(local_path(uri), starts, header, skip_blank)
+        return records_per_block(locate(uri), starts, header, skip_blank)
 
     return count
 
@@ -117,6 +139,7 @@ def _finish(
     from driftline.core.transforms import with_file_row_numbers
 
     numbered, uris = with_file_row_numbers(scan, ROW, FILE, count_blocks)
+    locate = locator(members)
     frame = numbered.select(
         *[F.col(c).cast("string").alias(c) for c in [*source.columns, *extras]],
         F.col(CORRUPT),
@@ -124,7 +147,7 @@ def _finish(
         F.col(FILE),
         F.col(ROW),
     )
-    return Parsed(frame, members, extras, [local_path(u) for u in uris])
+    return Parsed(frame, members, extras, [locate(u) for u in uris])
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -178,12 +201,12 @@ def _csv(
             .option("escape", source.csv.quote)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", CORRUPT)
-            .csv([str(m.path) for m in members])
+            .csv([m.spark_path for m in members])
         )
         extras = [n for n in header if n not in source.columns]
         reason = _malformed_reason(len(header), source.csv.delimiter, source.csv.quote)
         # One record per non-blank line (multi-line records are off), so lines count rows.
-        counter = line_records(header=source.csv.header, skip_blank=True)
+        counter = line_records(source.csv.header, skip_blank=True, locate=locator(members))
         group = _finish(scan, source, members, extras, reason, counter)
         group.renamed = renamed.get(header, {})
         parsed.append(group)
@@ -276,7 +299,7 @@ def _jsonl(
             spark.read.schema(schema)
             .option("mode", "PERMISSIVE")
             .option("columnNameOfCorruptRecord", CORRUPT)
-            .json([str(m.path) for m in members])
+            .json([m.spark_path for m in members])
         )
         renamed = [column_name(e) if e not in source.columns else e for e in extras]
         for old, new in zip(extras, renamed, strict=True):
@@ -341,7 +364,7 @@ def _parquet(
         if problem:
             broken.append((member, problem))
             continue
-        scan = spark.read.parquet(str(member.path))
+        scan = spark.read.parquet(member.spark_path)
         extras = []
         for raw in raw_extras:
             name = column_name(raw)
@@ -367,8 +390,9 @@ def _fixed_width(
     members = [m for m in found if m.path.stat().st_size > 0]
     parsed = []
     if members:
-        lines = spark.read.text([str(m.path) for m in members])
-        counter = line_records(header=False, skip_blank=False)
+        lines = spark.read.text([m.spark_path for m in members])
+        locate = locator(members)
+        counter = line_records(header=False, skip_blank=False, locate=locate)
         numbered, uris = with_file_row_numbers(lines, "__dl_line", FILE, counter)
         body = numbered.where(F.col("__dl_line") > layout.header_lines).withColumn(
             ROW, F.col("__dl_line") - layout.header_lines
@@ -413,7 +437,7 @@ def _fixed_width(
             Parsed(
                 frame.select(*source.columns, CORRUPT, REASON, FILE, ROW),
                 members,
-                files=[local_path(u) for u in uris],
+                files=[locate(u) for u in uris],
             )
         )
     empty = [m for m in found if m.path.stat().st_size == 0]

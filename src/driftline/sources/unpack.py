@@ -33,6 +33,13 @@ class Member:
     label: str  # `name` or `archive.zip!member.csv`, as bronze's `_source_file` shows it
     path: Path  # local, decoded copy (or the original when nothing needed doing)
     parent: DroppedFile
+    # Where Spark reads it when that is not `path`: its copy under the shared staging URI
+    # (`driftline.sources.shared_staging`), which every executor of a cluster can reach.
+    read_uri: str | None = None
+
+    @property
+    def spark_path(self) -> str:
+        return self.read_uri or str(self.path)
 
 
 def compression_of(source: SourceConfig, name: str) -> str:

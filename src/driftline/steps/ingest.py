@@ -22,7 +22,7 @@ from driftline.context import RunContext, StepResult
 from driftline.core import notify
 from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
-from driftline.sources import landing, manifest
+from driftline.sources import landing, manifest, shared_staging
 from driftline.sources.acquire import acquire
 from driftline.sources.files import DroppedFile
 from driftline.sources.readers import read
@@ -101,6 +101,7 @@ def ingest_source(
         except SourceError as error:
             broken.append((file, str(error)))
 
+    readable = shared_staging.share(ctx.settings, source.name, ctx.run_date, "unpacked", readable)
     parsed, broken_members = read(ctx.spark, source, readable)
     broken.extend(broken_members)
 
@@ -135,6 +136,7 @@ def ingest_source(
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
     versions, counts = landing.write_rows(ctx, source, parts, extras)
+    shared_staging.clear(ctx.settings, source.name, ctx.run_date, "unpacked")
     for (unit, target), rows in sorted(counts.items()):
         checksum, label = units[unit]
         outcome = by_file[checksum]
