@@ -95,3 +95,24 @@ def test_a_fresh_driver_maps_the_archive_built_here(tmp_path: Path) -> None:
     )
     assert started.returncode == 0, started.stderr[-3000:]
     assert started.stdout.strip().splitlines()[-1] == "3"
+
+
+@pytest.mark.integration
+def test_delta_and_s3a_load_beside_pyspark_s_own_hadoop_only(spark) -> None:  # type: ignore[no-untyped-def]
+    """Delta's kernel names an older Hadoop's client jars; the session leaves them out, so
+    one Hadoop (pyspark's, which S3A matches) is on the classpath and Delta still loads."""
+    from driftline.core.spark import _loads, has_delta_jars
+
+    jars = spark.conf.get("spark.jars", "").split(",")
+    assert any("delta-spark" in jar for jar in jars), jars
+    assert not [jar for jar in jars if "hadoop-client-" in jar]
+    assert has_delta_jars(spark)
+    assert _loads(spark, "org.apache.hadoop.fs.s3a.S3AFileSystem")
+    version = spark.sparkContext._jvm.org.apache.hadoop.util.VersionInfo.getVersion()
+    assert object_store_hadoop() == version
+
+
+def object_store_hadoop() -> str:
+    from driftline.core import object_store
+
+    return object_store.s3a_package().rsplit(":", 1)[1]

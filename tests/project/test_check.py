@@ -26,6 +26,18 @@ def test_a_fresh_project_is_ready(project: Path) -> None:
     assert check_project(project / "dags") == []
 
 
+def test_a_lake_on_a_store_at_a_malformed_endpoint_is_caught_before_any_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:9000")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    assert check_project(project / "dags") == []  # a lake in a folder never reaches it
+    monkeypatch.setenv("DRIFTLINE_STAGING_URI", "s3://bucket/staging")
+    (problem,) = check_project(project / "dags")
+    assert (problem.level, problem.where) == ("error", "AWS_ENDPOINT_URL")
+    assert "give it as http://host:port" in problem.message
+
+
 def test_every_problem_is_reported_at_once(project: Path) -> None:
     pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
     labels = pipeline["sources"][1]

@@ -30,6 +30,14 @@ logger = logging.getLogger(__name__)
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 QUIET_DRIVER_LOG = "-Dlog4j.rootLogger=WARN,console"
+# Hadoop's client jars, which Delta's kernel depends on at an older Hadoop (3.4.2 for Delta
+# 4.4) than pyspark bundles (3.5.0): pyspark's own are on the classpath already, so the
+# resolved packages leave these out (one Hadoop on the classpath, matching S3A's, and
+# about 50 MB less for each application to load and ship to its executors).
+BUNDLED_WITH_SPARK = (
+    "org.apache.hadoop:hadoop-client-api",
+    "org.apache.hadoop:hadoop-client-runtime",
+)
 
 
 def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
@@ -99,6 +107,8 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
         )
     elif packages:
         builder = builder.config("spark.jars.packages", ",".join(packages))
+    if settings.lake_backend == "delta-spark" or packages:
+        builder = builder.config("spark.jars.excludes", ",".join(BUNDLED_WITH_SPARK))
     for key, value in object_store.s3a_conf().items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from driftline.core import object_store
 from driftline.core.errors import DriftlineError
 from driftline.demo.data import DemoData, write_demo_drop
 
@@ -32,6 +33,7 @@ def prepare_environment(
     from driftline.orchestration.airflow_runner import airflow_environment
 
     workdir = workdir.resolve()
+    lake_uri = lake_uri or remembered_lake_uri(workdir)
     environment = {
         "DRIFTLINE_HOME": str(project.resolve()),
         "DRIFTLINE_LAKE_URI": lake_uri or str(workdir / "lakehouse"),
@@ -44,6 +46,27 @@ def prepare_environment(
     }
     os.environ.update(environment)
     return environment
+
+
+# A demo run with `--lake-uri` leaves its lake's URI here, so that `driftline --workdir`
+# points later commands (audit, report, lake) at the same lake.
+LAKE_URI_FILE = "lake-uri"
+
+
+def remembered_lake_uri(workdir: Path) -> str | None:
+    marker = workdir / LAKE_URI_FILE
+    if not marker.is_file():
+        return None
+    return marker.read_text().strip() or None
+
+
+def remember_lake_uri(workdir: Path, lake_uri: str | None) -> None:
+    marker = workdir / LAKE_URI_FILE
+    if lake_uri:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(lake_uri + "\n")
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def run_demo(
@@ -65,6 +88,9 @@ def run_demo(
             f"{project} has no driftline.yaml: run the demo from the Driftline checkout "
             "or pass --project"
         )
+    # A malformed store endpoint fails here, not inside the first task that reaches it.
+    object_store.endpoint()
+    remember_lake_uri(workdir.resolve(), lake_uri)
     environment = prepare_environment(
         workdir, project, airflow_db_url, mlflow_tracking_uri, lake_uri
     )

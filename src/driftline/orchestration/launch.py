@@ -97,7 +97,7 @@ def _spark_submit(
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
     from driftline.core import object_store
-    from driftline.core.spark import driver_java_options, submit_packages
+    from driftline.core.spark import BUNDLED_WITH_SPARK, driver_java_options, submit_packages
 
     packages = submit_packages(settings)
     with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
@@ -122,6 +122,7 @@ def _spark_submit(
                 **object_store.s3a_conf(),
             },
             packages=",".join(packages) or None,
+            exclude_packages=",".join(BUNDLED_WITH_SPARK) if packages else None,
             application_args=[*arguments, "--result-file", str(result_file)],
         )
         try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from driftline.core import tables
+from driftline.core import object_store, tables
 from driftline.core.errors import ConfigError
 from driftline.core.loading import (
     PipelineFile,
@@ -46,7 +46,7 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
         found = project_pipelines(settings)
     except ConfigError as error:
         return [Problem("error", "DRIFTLINE_* settings and pipeline files", str(error))]
-    problems: list[Problem] = []
+    problems: list[Problem] = store_problems(settings)
     loaded = []
     unparseable = False  # then the DAG files would only fail on the same pipeline files
     for chosen in found:
@@ -81,6 +81,23 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
         return problems
     problems += dag_problems(dags_folder or settings.home / "dags", found)
     return problems
+
+
+def store_problems(settings: Settings) -> list[Problem]:
+    """The object store a lake or staging URI on `s3://` is reached at: a malformed
+    endpoint would otherwise surface only inside the first task that touches the store."""
+    uses_s3 = [
+        uri
+        for uri in (settings.resolved_lake_uri, settings.staging_uri or "")
+        if object_store.is_s3(uri)
+    ]
+    if not uses_s3:
+        return []
+    try:
+        object_store.endpoint()
+    except ConfigError as error:
+        return [Problem("error", "AWS_ENDPOINT_URL", str(error))]
+    return []
 
 
 def leftover_problems(settings: Settings, found: list[PipelineFile]) -> list[Problem]:
