@@ -93,6 +93,9 @@ def test_workers_see_the_drop_and_staging_folders_where_drivers_do() -> None:
         mounts = {v.split(":")[1] for v in services[service]["volumes"]}
         assert {env["DRIFTLINE_DROP_ROOT"], env["DRIFTLINE_STAGING_ROOT"]} <= mounts, service
     assert env["DRIFTLINE_LAKE_URI"].startswith("s3://")
+    # Executors on another host need only the bucket: the files Spark parses go there too.
+    bucket = env["DRIFTLINE_LAKE_URI"].split("/")[2]
+    assert env["DRIFTLINE_STAGING_URI"] == f"s3://{bucket}/staging"
 
 
 def test_every_mounted_file_exists_and_volumes_are_declared() -> None:
