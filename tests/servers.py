@@ -92,6 +92,7 @@ def sftp_conn(sftp_server: SftpServer, monkeypatch: pytest.MonkeyPatch) -> str:
 @dataclass
 class S3Endpoint:
     url: str
+    log: Path  # the server's request log: one line per request, method and key
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +107,8 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
@@ -122,7 +124,7 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Endpoint
                 server.kill()
                 raise RuntimeError(f"moto's server did not start; see {log.name}") from None
             time.sleep(0.2)
-    yield S3Endpoint(url)
+    yield S3Endpoint(url, log_path)
     server.terminate()
     server.wait(timeout=30)
     log.close()

@@ -69,18 +69,24 @@ def test_every_delivered_row_is_in_bronze_or_quarantine(night_on_s3) -> None:  #
         assert landed == delivered, day
 
 
-def test_the_delivered_files_were_shared_through_the_bucket_and_cleared(night_on_s3) -> None:  # type: ignore[no-untyped-def]
+def test_the_delivered_files_were_shared_through_the_bucket_and_cleared(  # type: ignore[no-untyped-def]
+    night_on_s3, s3_endpoint
+) -> None:
     from pyarrow import fs as pafs
 
     from driftline.core import object_store
 
-    # Each ingest copies its files under the staging URI for Spark and removes them once
-    # committed: the sources' date folders are there, empty.
+    # Each ingest copied its files under the staging URI, Spark read those copies (S3A's
+    # GETs, in the store's own request log), and they were removed once committed.
+    requests = s3_endpoint.log.read_text(errors="replace")
+    prefix = night_on_s3["staging_uri"].removeprefix("s3://")
+    for source in ("customers", "churn_labels"):
+        for day in night_on_s3["spec"].dates:
+            key = f"/{prefix}/{source}/{day.isoformat()}/unpacked/00000-"
+            assert f"PUT {key}" in requests, key
+            assert f"GET {key}" in requests, key
     filesystem, root = object_store.filesystem(night_on_s3["staging_uri"])
     found = filesystem.get_file_info(pafs.FileSelector(root, recursive=True))
-    for source in ("customers", "churn_labels"):
-        dated = {i.path.split("/")[-1] for i in found if i.path.startswith(f"{root}/{source}/")}
-        assert {day.isoformat() for day in night_on_s3["spec"].dates} <= dated, (source, found)
     assert [i.path for i in found if i.type == pafs.FileType.File and i.size] == []
 
 

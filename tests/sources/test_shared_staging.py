@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.core.errors import ConfigError
+from driftline.core.errors import ConfigError, SourceError
 from driftline.core.settings import load_settings
 from driftline.sources import shared_staging
 from driftline.sources.files import DroppedFile
@@ -55,28 +55,53 @@ def test_shared_copies_are_named_apart_replaced_on_a_rerun_and_cleared(tmp_path:
     assert [(m.label, m.path, m.parent) for m in shared] == [
         (m.label, m.path, m.parent) for m in found
     ]
-    shared_staging.clear(settings, "customers", DAY, "unpacked")
-    assert not where.exists()
+    shared_staging.clear(settings, "customers", DAY)
+    assert not where.parent.exists()
+    shared_staging.clear(settings, "customers", DAY)  # nothing to remove: no error
 
 
 def test_spark_uris_of_shared_copies_lead_back_to_the_local_files(tmp_path: Path) -> None:
     local = tmp_path / "a b.csv"
     local.write_text("x\n")
     on_s3 = Member("a b.csv", local, member(local).parent, "s3a://bucket/st/00000-a_b.csv")
-    here = member(tmp_path / "a b.csv")
-    locate = locator([on_s3, here])
+    locate = locator([on_s3])
     assert locate("s3a://bucket/st/00000-a_b.csv") == local
-    assert locate("s3://bucket/st/00000-a_b.csv") == local
-    assert locate((tmp_path / "a b.csv").as_uri()) == local  # file:///...a%20b.csv
+    assert locate("s3://bucket/st//00000-a_b.csv") == local  # Hadoop drops the empty part
+    with pytest.raises(SourceError, match="none of the shared copies"):
+        locate("s3a://bucket/st/00001-other.csv")
+    # Without shared copies Spark's URI is the local file, URL-encoded.
+    assert locator([member(local)])(local.as_uri()) == local  # file:///...a%20b.csv
+
+
+def test_a_shared_folder_with_a_space_maps_back_from_spark_s_encoded_uri(tmp_path: Path) -> None:
+    local = tmp_path / "a.csv"
+    local.write_text("x\n")
+    shared = Member("a.csv", local, member(local).parent, "/mnt/shared data/00000-a.csv")
+    assert locator([shared])("file:/mnt/shared%20data/00000-a.csv") == local
 
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [("relative/staging", "absolute path"), ("gs://bucket/staging", "s3:// URI")],
+    [
+        ("relative/staging", "absolute path"),
+        ("gs://bucket/staging", "s3:// URI"),
+        ("s3:///staging", "names no bucket"),
+        ("s3://bucket/50%/staging", "without %, # or ?"),
+    ],
 )
 def test_a_staging_uri_spark_nodes_cannot_share_is_refused(value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=f"DRIFTLINE_STAGING_URI.*{problem}"):
         load_settings(staging_uri=value)
+
+
+@pytest.mark.parametrize("inside", ["staging", "drop", "drop/shared", "."])
+def test_a_shared_folder_overlapping_the_drop_or_local_staging_is_refused(
+    tmp_path: Path, inside: str
+) -> None:
+    """Each night's copies would land among the delivered files, or be deleted from under
+    the local copies being shared."""
+    with pytest.raises(ConfigError, match=r"overlaps DRIFTLINE_(DROP|STAGING)_ROOT"):
+        load_settings(home=tmp_path, staging_uri=str(tmp_path / inside))
 
 
 def test_each_pipeline_of_a_project_shares_under_its_own_name(tmp_path: Path) -> None:
@@ -156,3 +181,28 @@ def test_spark_reads_the_copies_in_the_bucket_and_every_row_is_accounted_for(  #
 
 def object_store_prefix(uri: str) -> str:
     return "s3a://" + uri[len("s3://") :]
+
+
+@pytest.mark.integration
+def test_a_night_with_nothing_to_share_records_its_missing_delivery(  # type: ignore[no-untyped-def]
+    spark, tmp_path
+) -> None:
+    """Nothing delivered: nothing is copied, and ingest still writes its manifest (a
+    shared folder every node mounts, the other form of the setting)."""
+    from driftline.context import RunContext
+    from driftline.core import tables
+    from driftline.core.loading import load_pipeline
+    from driftline.lake import open_lake
+    from driftline.steps import ingest
+    from tests.conftest import PROJECT, make_settings
+
+    (tmp_path / "drop").mkdir()
+    settings = make_settings(tmp_path, staging_uri=str(tmp_path / "shared"))
+    lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
+    pipeline = load_pipeline(PROJECT / "driftline.yaml")
+    ctx = RunContext(DAY, "test-empty", settings, pipeline, spark, lake)
+    result = ingest.run(ctx, source="customers")
+    assert result.metrics["customers"]["missing"] is True
+    (entry,) = lake.read(tables.INGEST_MANIFEST).collect()
+    assert entry["status"] == "missing"
+    assert not (tmp_path / "shared" / "customers").exists()

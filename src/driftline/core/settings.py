@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -103,9 +104,31 @@ class Settings(BaseSettings):
             return None
         if "://" in value and not value.startswith(("s3://", "s3a://", "file://")):
             raise ValueError(f"{value!r}: give an s3:// URI or a folder every Spark node mounts")
+        if value.startswith(("s3://", "s3a://")) and not urlsplit(value).netloc:
+            raise ValueError(f"{value!r} names no bucket: give it as s3://bucket/prefix")
         if "://" not in value and not Path(value).is_absolute():
             raise ValueError(f"{value!r}: a shared folder must be an absolute path")
+        if any(c in value for c in "%#?"):
+            raise ValueError(f"{value!r}: name the shared folder without %, # or ?")
         return value
+
+    @model_validator(mode="after")
+    def _shared_staging_apart(self) -> Settings:
+        """A shared folder inside the drop or the local staging would have each night's
+        copies delivered into, or deleted from under, the files being copied."""
+        if self.staging_uri is None or self.staging_uri.startswith(("s3://", "s3a://")):
+            return self
+        shared = Path(self.staging_uri.removeprefix("file://")).resolve()
+        for name, local in (
+            ("DRIFTLINE_DROP_ROOT", self.resolved_drop_root),
+            ("DRIFTLINE_STAGING_ROOT", self.resolved_staging_root),
+        ):
+            if shared.is_relative_to(local) or local.is_relative_to(shared):
+                raise ValueError(
+                    f"DRIFTLINE_STAGING_URI {self.staging_uri!r} overlaps {name} ({local}): "
+                    "give the shared copies a folder of their own"
+                )
+        return self
 
     @field_validator("alert_channels")
     @classmethod

@@ -109,8 +109,10 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
         builder = builder.config("spark.jars.packages", ",".join(packages))
     if settings.lake_backend == "delta-spark" or packages:
         builder = builder.config("spark.jars.excludes", ",".join(BUNDLED_WITH_SPARK))
-    for key, value in object_store.s3a_conf().items():
-        builder = builder.config(key, value)
+    if has_s3a(packages):
+        # Only where S3A is loaded: a stray AWS_ENDPOINT_URL cannot fail a local lake's run.
+        for key, value in object_store.s3a_conf().items():
+            builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     logger.info("started Spark %s on %s", session.version, session.sparkContext.master)
@@ -259,6 +261,10 @@ def extra_packages(settings: Settings) -> list[str]:
     ):
         return with_s3a(packages)
     return packages
+
+
+def has_s3a(packages: list[str]) -> bool:
+    return any(p.startswith("org.apache.hadoop:hadoop-aws:") for p in packages)
 
 
 def with_s3a(packages: list[str]) -> list[str]:

@@ -38,8 +38,11 @@ def describe(error: ValidationError, prefix: str = "") -> str:
     `prefix` the keys are environment variables, named as they are set (`DRIFTLINE_DEVICE`)."""
     lines = []
     for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        if prefix:
-            location = location.upper()
-        lines.append(f"  {prefix}{location}: {item['msg']}")
+        location = ".".join(str(part) for part in item["loc"])
+        if location and prefix:
+            lines.append(f"  {prefix}{location.upper()}: {item['msg']}")
+        elif prefix:  # about several variables: the message names them
+            lines.append(f"  {item['msg']}")
+        else:
+            lines.append(f"  {location or '(top level)'}: {item['msg']}")
     return "\n".join(lines)

@@ -97,7 +97,12 @@ def _spark_submit(
     for key, value in kwargs.items():
         arguments += [f"--{key.replace('_', '-')}", str(value)]
     from driftline.core import object_store
-    from driftline.core.spark import BUNDLED_WITH_SPARK, driver_java_options, submit_packages
+    from driftline.core.spark import (
+        BUNDLED_WITH_SPARK,
+        driver_java_options,
+        has_s3a,
+        submit_packages,
+    )
 
     packages = submit_packages(settings)
     with tempfile.TemporaryDirectory(prefix=f"driftline-{step}-") as folder:
@@ -119,7 +124,7 @@ def _spark_submit(
                 # In client mode (the default) the driver starts here and maps this
                 # machine's class archive; a driver elsewhere without it starts as before.
                 "spark.driver.extraJavaOptions": driver_java_options(settings),
-                **object_store.s3a_conf(),
+                **(object_store.s3a_conf() if has_s3a(packages) else {}),
             },
             packages=",".join(packages) or None,
             exclude_packages=",".join(BUNDLED_WITH_SPARK) if packages else None,

@@ -33,7 +33,7 @@ def delivered_rows(ctx: RunContext, source: SourceConfig, run_date: date) -> Dat
     for index, file in enumerate(delivered.files):
         readable.extend(members(source, file, workdir, index))
     # A preview's rows are read lazily by whoever uses them: its shared copies stay until
-    # the next preview or ingest of the date replaces them.
+    # the next preview of the date replaces them or its ingest removes them.
     readable = shared_staging.share(ctx.settings, source.name, run_date, "preview", readable)
     parsed, broken = read(ctx.spark, source, readable)
     if not parsed:

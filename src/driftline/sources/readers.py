@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import posixpath
 import re
 import unicodedata
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
+from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
 from driftline.core.transforms import BlockCounter
 from driftline.sources.line_counts import records_per_block
@@ -55,15 +57,25 @@ def locator(members: list[Member]) -> Callable[[str], Path]:
     (`s3a://bucket/staging/...`) is the member it was uploaded from; a local file is itself.
     The driver counts lines and quarantines from the local copy, never from the store."""
 
-    def key(uri: str) -> tuple[str, str, str]:
+    def key(uri: str, encoded: bool) -> tuple[str, str, str]:
+        # Spark names files URL-encoded; a shared copy's URI is as Driftline built it.
         parts = urlparse(uri)
         scheme = "s3" if parts.scheme in ("s3", "s3a") else parts.scheme or "file"
-        return scheme, parts.netloc, unquote(parts.path)
+        path = unquote(parts.path) if encoded else parts.path
+        return scheme, parts.netloc, posixpath.normpath(path)
 
-    shared = {key(m.read_uri): m.path for m in members if m.read_uri}
+    shared = {key(m.read_uri, encoded=False): m.path for m in members if m.read_uri}
 
     def locate(uri: str) -> Path:
-        return shared.get(key(uri)) or local_path(uri)
+        found = shared.get(key(uri, encoded=True))
+        if found is not None:
+            return found
+        if shared:
+            raise SourceError(
+                f"Spark read {uri}, which is none of the shared copies it was given; check "
+                "that DRIFTLINE_STAGING_URI names its folder plainly (no %, # or ?)"
+            )
+        return local_path(uri)
 
     return locate
 

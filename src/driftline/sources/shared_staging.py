@@ -5,7 +5,9 @@ headers and counts their lines there. On one machine Spark reads them there too.
 cluster of several hosts an executor cannot see the driver's disk, so with
 `DRIFTLINE_STAGING_URI` set the files Spark will read are first copied under that URI
 (an `s3://` prefix, or a folder every node mounts), one folder per source, date and
-purpose, replaced when the date is re-run and removed once the rows are committed.
+purpose, replaced when the date is re-run and removed (with any preview's) once ingest has
+committed the date. Copies a crashed run left behind stay until the date runs again; a
+bucket lifecycle rule on the prefix (expire after a few days) reclaims dates never re-run.
 """
 
 from __future__ import annotations
@@ -60,11 +62,19 @@ def share(
     return shared
 
 
-def clear(settings: Settings, source: str, run_date: date, part: str) -> None:
-    """Remove the shared copies once Spark is done with them (the lake holds the rows)."""
-    target = folder(settings, source, run_date, part)
+def clear(settings: Settings, source: str, run_date: date) -> None:
+    """Remove the date's shared copies (ingest's and any preview's) once the lake holds the
+    rows. A night with nothing to share has no folder; a copy that cannot be removed is
+    only logged: the date's rows are committed, and its next run replaces the copies."""
+    target = folder(settings, source, run_date, "")
     if target is None:
         return
-    filesystem, root = object_store.filesystem(target)
-    filesystem.delete_dir_contents(root, missing_dir_ok=True)
-    filesystem.delete_dir(root)
+    target = target.rstrip("/")
+    try:
+        filesystem, root = object_store.filesystem(target)
+        filesystem.delete_dir_contents(root, missing_dir_ok=True)
+        filesystem.delete_dir(root)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        logger.warning("could not remove the shared copies under %s: %s", target, error)

@@ -136,7 +136,7 @@ def ingest_source(
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
     versions, counts = landing.write_rows(ctx, source, parts, extras)
-    shared_staging.clear(ctx.settings, source.name, ctx.run_date, "unpacked")
+    shared_staging.clear(ctx.settings, source.name, ctx.run_date)
     for (unit, target), rows in sorted(counts.items()):
         checksum, label = units[unit]
         outcome = by_file[checksum]
