@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftline.core.errors import ConfigError
+from driftline.core.object_store import is_s3
 from driftline.core.validation import describe
 
 
@@ -116,7 +117,7 @@ class Settings(BaseSettings):
     def _shared_staging_apart(self) -> Settings:
         """A shared folder inside the drop or the local staging would have each night's
         copies delivered into, or deleted from under, the files being copied."""
-        if self.staging_uri is None or self.staging_uri.startswith(("s3://", "s3a://")):
+        if self.staging_uri is None or is_s3(self.staging_uri):
             return self
         shared = Path(self.staging_uri.removeprefix("file://")).resolve()
         for name, local in (
@@ -167,6 +168,11 @@ class Settings(BaseSettings):
         if self.lake_uri:
             return self.lake_uri
         return str((self.home / "lakehouse").resolve())
+
+    @property
+    def on_object_store(self) -> bool:
+        """Whether the lake or the shared staging is on S3 (S3A, an endpoint to reach)."""
+        return is_s3(self.resolved_lake_uri) or is_s3(self.staging_uri or "")
 
     @property
     def resolved_drop_root(self) -> Path:

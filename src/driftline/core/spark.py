@@ -256,9 +256,7 @@ def extra_packages(settings: Settings) -> list[str]:
     """`DRIFTLINE_SPARK_PACKAGES`, and Hadoop's S3A connector when the lake or the shared
     staging is on S3."""
     packages = [p.strip() for p in settings.spark_packages.split(",") if p.strip()]
-    if object_store.is_s3(settings.resolved_lake_uri) or object_store.is_s3(
-        settings.staging_uri or ""
-    ):
+    if settings.on_object_store:
         return with_s3a(packages)
     return packages
 
@@ -271,15 +269,14 @@ def with_s3a(packages: list[str]) -> list[str]:
     """`packages` with Hadoop's S3A connector, unless one is named already (a pin that does
     not match pyspark's Hadoop is kept, with a warning: S3A fails at its first request)."""
     matching = object_store.s3a_package()
-    pinned = [p for p in packages if p.startswith("org.apache.hadoop:hadoop-aws:")]
-    for package in pinned:
-        if package != matching:
+    for package in packages:
+        if has_s3a([package]) and package != matching:
             logger.warning(
                 "DRIFTLINE_SPARK_PACKAGES names %s but pyspark's Hadoop needs %s",
                 package,
                 matching,
             )
-    return packages if pinned else [*packages, matching]
+    return packages if has_s3a(packages) else [*packages, matching]
 
 
 def submit_packages(settings: Settings) -> list[str]:

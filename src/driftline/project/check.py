@@ -86,12 +86,7 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
 def store_problems(settings: Settings) -> list[Problem]:
     """The object store a lake or staging URI on `s3://` is reached at: a malformed
     endpoint would otherwise surface only inside the first task that touches the store."""
-    uses_s3 = [
-        uri
-        for uri in (settings.resolved_lake_uri, settings.staging_uri or "")
-        if object_store.is_s3(uri)
-    ]
-    if not uses_s3:
+    if not settings.on_object_store:
         return []
     try:
         object_store.endpoint()

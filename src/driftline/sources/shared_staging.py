@@ -25,11 +25,13 @@ from driftline.sources.unpack import Member
 logger = logging.getLogger(__name__)
 
 
-def folder(settings: Settings, source: str, run_date: date, part: str) -> str | None:
-    """The shared folder of one source, date and purpose; None without a staging URI."""
+def folder(settings: Settings, source: str, run_date: date, part: str | None = None) -> str | None:
+    """The shared folder of one source and date (and purpose, where given); None without a
+    staging URI."""
     if not settings.staging_uri:
         return None
-    return f"{settings.staging_uri.rstrip('/')}/{source}/{run_date.isoformat()}/{part}"
+    dated = f"{settings.staging_uri.rstrip('/')}/{source}/{run_date.isoformat()}"
+    return dated if part is None else f"{dated}/{part}"
 
 
 def share(
@@ -66,10 +68,9 @@ def clear(settings: Settings, source: str, run_date: date) -> None:
     """Remove the date's shared copies (ingest's and any preview's) once the lake holds the
     rows. A night with nothing to share has no folder; a copy that cannot be removed is
     only logged: the date's rows are committed, and its next run replaces the copies."""
-    target = folder(settings, source, run_date, "")
+    target = folder(settings, source, run_date)
     if target is None:
         return
-    target = target.rstrip("/")
     try:
         filesystem, root = object_store.filesystem(target)
         filesystem.delete_dir_contents(root, missing_dir_ok=True)
