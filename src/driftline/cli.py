@@ -222,6 +222,14 @@ def ui(
     schedule: Annotated[
         bool, typer.Option(help="let the scheduler create the nightly runs on its schedule")
     ] = False,
+    spark_server: Annotated[
+        bool,
+        typer.Option(
+            help="run the tasks' Spark work in one Spark Connect server started here, "
+            "rather than a JVM per task (ignored with DRIFTLINE_SPARK_REMOTE set, the "
+            "spark-submit launcher or the delta-spark backend)"
+        ),
+    ] = True,
 ) -> None:
     """Airflow's standalone server (UI, scheduler, triggerer) with the project's DAGs.
 
@@ -231,12 +239,28 @@ def ui(
     import os
     import sys
 
+    from driftline.core.settings import load_settings
     from driftline.demo.runner import prepare_environment
     from driftline.model.registry import prepare_tracking_store
     from driftline.orchestration.airflow_runner import migrate_metadata_db, ui_environment
+    from driftline.orchestration.spark_server import start_beside_this_process
 
     workdir, project = _demo_folders(workdir, project)
     environment = {**prepare_environment(workdir, project), **ui_environment(port, schedule)}
+    try:
+        settings = load_settings()
+    except DriftlineError as error:
+        print_error(error)
+        raise typer.Exit(1) from None
+    if (
+        spark_server
+        and settings.spark_remote is None
+        and settings.step_launcher == "inprocess"
+        and settings.lake_backend != "delta-spark"
+    ):
+        log = workdir / "spark-server.log"
+        environment["DRIFTLINE_SPARK_REMOTE"] = start_beside_this_process(log)
+        console.print(f"Spark Connect server for the tasks (log: {log})")
     migrate_metadata_db(environment)
     prepare_tracking_store(environment["DRIFTLINE_MLFLOW_TRACKING_URI"])
     console.print(
@@ -250,6 +274,31 @@ def ui(
         [sys.executable, "-m", "airflow", "standalone"],
         {**os.environ, **environment, "PATH": path},
     )
+
+
+@app.command("spark-server")
+def spark_server(
+    port: Annotated[int, typer.Option(min=1024, max=65535, help="gRPC port")] = 15002,
+    host: Annotated[
+        str, typer.Option(help="address to listen on (0.0.0.0: every interface)")
+    ] = "127.0.0.1",
+    parent: Annotated[
+        int | None, typer.Option(hidden=True, help="end when this process has gone")
+    ] = None,
+) -> None:
+    """A Spark Connect server with Driftline's Spark settings: point
+    DRIFTLINE_SPARK_REMOTE=sc://HOST:PORT at it and every step's process uses it as a thin
+    client instead of starting a JVM of its own. Spark Connect does not authenticate:
+    listen beyond localhost only where the port is reachable by the task workers alone."""
+    from driftline.core.settings import load_settings
+    from driftline.core.spark import serve_connect
+
+    try:
+        settings = load_settings().model_copy(update={"spark_remote": None})
+        serve_connect(settings, port, parent, host)
+    except DriftlineError as error:
+        print_error(error)
+        raise typer.Exit(1) from None
 
 
 @app.command()

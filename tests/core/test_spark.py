@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from driftline.core.errors import ConfigError
 from driftline.core.settings import load_settings
 from driftline.core.spark import build_class_archive, class_archive, driver_java_options
 
@@ -116,3 +117,41 @@ def object_store_hadoop() -> str:
     from driftline.core import object_store
 
     return object_store.s3a_package().rsplit(":", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("localhost:15002", "sc://host:port"),
+        ("http://localhost:15002", "sc://host:port"),
+        ("sc://", "sc://host:port"),
+    ],
+)
+def test_a_connect_server_is_given_as_an_sc_url(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=rf"DRIFTLINE_SPARK_REMOTE.*{problem}"):
+        load_settings(spark_remote=value)
+    assert load_settings(spark_remote="").spark_remote is None
+    assert load_settings(spark_remote="sc://spark:15002").spark_remote == "sc://spark:15002"
+
+
+@pytest.mark.parametrize(
+    ("other", "named"),
+    [
+        ({"step_launcher": "spark-submit"}, "DRIFTLINE_STEP_LAUNCHER"),
+        ({"lake_backend": "delta-spark"}, "DRIFTLINE_LAKE_BACKEND"),
+    ],
+)
+def test_a_connect_server_with_what_it_cannot_serve_is_refused(
+    other: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(spark_remote="sc://localhost:15002", **other)
+
+
+def test_no_connect_server_answering_says_what_to_do() -> None:
+    from driftline.core.spark import wait_for_server
+    from driftline.orchestration.spark_server import free_port
+
+    url = f"sc://127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigError, match=rf"DRIFTLINE_SPARK_REMOTE={url}.*driftline spark-server"):
+        wait_for_server(url, seconds=0.5)

@@ -5,8 +5,9 @@ next date from the UI and sees it succeed; both runs commit to the same tables a
 time, nothing is lost. The run's page then shows its monitoring report in a "Report" tab
 (Driftline's Airflow plugin), served only to a logged-in user.
 
-Every task of these runs is its own process with its own Spark JVM on a 2-core machine, so
-the test keeps to two dates: one backfilled, one triggered."""
+Every task of these runs is its own process; their Spark work runs in the one Spark Connect
+server `driftline ui` starts beside the scheduler (no task starts a JVM of its own). On a
+2-core machine the test keeps to two dates: one backfilled, one triggered."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             "--port",
             str(port),
         ],
-        env={**os.environ, "DRIFTLINE_DEVICE": "cpu"},
+        # INFO in the task logs: they say how each task reached Spark.
+        env={**os.environ, "DRIFTLINE_DEVICE": "cpu", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -218,8 +220,8 @@ def trigger_from_the_ui(driver: Any, airflow: Airflow, day: date) -> None:
     _wait("the trigger dialog to submit", submitted, 30, 0.5)
 
 
-# Two nightly runs, each task in its own process with its own Spark JVM, on a shared
-# machine: far longer than the default per-test limit.
+# Two nightly runs, each task in its own process, on a shared machine: far longer than the
+# default per-test limit.
 @pytest.mark.timeout(2700)
 def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
@@ -274,6 +276,20 @@ def test_ui_trigger_and_backfill_run_side_by_side(airflow: Airflow, spark) -> No
         ), (airflow.workdir / "standalone.log").read_text()[-5000:]
         assert runs[BACKFILLED[0].isoformat()]["run_type"] == "backfill"
         assert runs[TRIGGERED.isoformat()]["run_type"] == "manual"
+        for day, run in sorted(runs.items()):
+            print(f"{day}: {run['run_type']} run from {run['start_date']} to {run['end_date']}")
+        # Every task was a thin client of the one Spark Connect server `driftline ui`
+        # started: no task started a JVM of its own.
+        server_log = (airflow.workdir / "spark-server.log").read_text()
+        assert "Spark Connect server on sc://127.0.0.1:" in server_log, server_log[-3000:]
+        task_logs = [
+            log.read_text(errors="replace")
+            for log in (airflow.workdir / "airflow" / "logs").rglob("*.log")
+            if "task_id=ingest" in str(log) or "task_id=validate" in str(log)
+        ]
+        assert task_logs
+        assert all("through the Connect server" in log for log in task_logs)
+        assert not any("started Spark" in log for log in task_logs)
 
         run_id = runs[TRIGGERED.isoformat()]["dag_run_id"]
         driver.get(f"{airflow.url}/dags/driftline_nightly/runs/{run_id}")

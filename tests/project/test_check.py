@@ -38,6 +38,17 @@ def test_a_lake_on_a_store_at_a_malformed_endpoint_is_caught_before_any_run(
     assert "give it as http://host:port" in problem.message
 
 
+def test_a_spark_connect_server_that_does_not_answer_is_caught_before_any_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from driftline.orchestration.spark_server import free_port
+
+    monkeypatch.setenv("DRIFTLINE_SPARK_REMOTE", f"sc://127.0.0.1:{free_port()}")
+    (problem,) = check_project(project / "dags")
+    assert (problem.level, problem.where) == ("error", "DRIFTLINE_SPARK_REMOTE")
+    assert "driftline spark-server" in problem.message
+
+
 def test_every_problem_is_reported_at_once(project: Path) -> None:
     pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
     labels = pipeline["sources"][1]

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # The master every launcher uses: the in-process SparkSession's, and spark-submit's
     # unless the Airflow Spark connection (`spark_conn_id`) is configured.
     spark_master: str = "local[2]"
+    # A Spark Connect server (`sc://host:port`) that steps use as thin clients instead of
+    # each starting a JVM of its own: `driftline ui` starts one for its scheduler's tasks
+    # (`driftline spark-server`); a team may run one long-lived server for all its runs.
+    spark_remote: str | None = None
     # The Python the executors run (Spark's `spark.pyspark.python`), which may be another
     # environment than the driver's, e.g. one built from Driftline's wheel on every node.
     executor_python: str | None = None
@@ -129,6 +133,34 @@ class Settings(BaseSettings):
                     f"DRIFTLINE_STAGING_URI {self.staging_uri!r} overlaps {name} ({local}): "
                     "give the shared copies a folder of their own"
                 )
+        return self
+
+    @field_validator("spark_remote")
+    @classmethod
+    def _spark_remote_is_connect(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("sc://") or not urlsplit(value).hostname:
+            raise ValueError(f"{value!r}: give the Spark Connect server as sc://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_reach_spark(self) -> Settings:
+        """A spark-submit job is its own driver, and Delta's Spark API has no Connect client
+        set up here: a Connect server with either would be silently ignored."""
+        if self.spark_remote is None:
+            return self
+        if self.step_launcher == "spark-submit":
+            raise ValueError(
+                "DRIFTLINE_SPARK_REMOTE and DRIFTLINE_STEP_LAUNCHER=spark-submit both say where "
+                "steps run: unset one of them"
+            )
+        if self.lake_backend == "delta-spark":
+            raise ValueError(
+                "DRIFTLINE_SPARK_REMOTE runs the lake on delta-rs (Driftline does not set up "
+                "Delta's Spark Connect plugins): set DRIFTLINE_LAKE_BACKEND=delta-rs or unset "
+                "DRIFTLINE_SPARK_REMOTE"
+            )
         return self
 
     @field_validator("alert_channels")

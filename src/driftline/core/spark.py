@@ -51,10 +51,107 @@ def get_spark(settings: Settings, app_name: str = "driftline") -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    if settings.spark_remote is not None and not launched_by_spark_submit():
+        return _connect_session(settings)
     return _new_session(settings, app_name, driver_java_options(settings))
 
 
-def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkSession:
+# The SQL settings `_new_session` gives a session of its own that a Connect client sets on
+# its session of the server (the rest are the server's, fixed when it started).
+def _session_conf(settings: Settings) -> dict[str, str]:
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Larger Arrow batches amortise per-batch Python and XGBoost call overhead in scoring.
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "50000",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether `spark` is a Spark Connect client (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def _connect_session(settings: Settings) -> SparkSession:
+    """A session on the Spark Connect server `DRIFTLINE_SPARK_REMOTE`: the step's work runs
+    in the server's long-lived JVM, so this process starts in a second or two instead of
+    starting a JVM of its own. The session is released when the process exits, with
+    whatever it cached on the server."""
+    import atexit
+
+    from pyspark.sql import SparkSession
+
+    url = str(settings.spark_remote)
+    wait_for_server(url)
+    session = SparkSession.builder.remote(url).getOrCreate()
+    for key, value in _session_conf(settings).items():
+        session.conf.set(key, value)
+    atexit.register(session.stop)
+    logger.info("Spark %s through the Connect server %s", session.version, url)
+    return session
+
+
+def wait_for_server(url: str, seconds: float = 180.0) -> None:
+    """Wait until the Connect server accepts connections: `driftline ui` starts it beside
+    the scheduler, whose first tasks may come before its JVM is up."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from driftline.core.errors import ConfigError
+
+    parts = urlsplit(url.split(";", 1)[0])
+    address = (parts.hostname or "localhost", parts.port or 15002)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection(address, timeout=5):
+                return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise ConfigError(
+                    f"DRIFTLINE_SPARK_REMOTE={url}: no Spark Connect server answers "
+                    f"({error}); start one with `driftline spark-server` or unset the setting"
+                ) from error
+            time.sleep(1)
+
+
+def serve_connect(
+    settings: Settings, port: int, parent: int | None = None, host: str = "127.0.0.1"
+) -> None:
+    """Run a Spark Connect server on `host`:`port` with Driftline's session settings (packages,
+    S3A, executors' Python, class archive) until SIGTERM or, where `parent` is given,
+    until that process is gone (`driftline ui` hands over to Airflow by exec)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    session = _new_session(
+        settings,
+        "driftline-connect-server",
+        driver_java_options(settings),
+        {
+            "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+            "spark.connect.grpc.binding.address": host,
+            "spark.connect.grpc.binding.port": str(port),
+        },
+    )
+    logger.info("Spark Connect server on sc://%s:%d", host, port)
+    while not stop.wait(2):
+        if parent is not None and os.getppid() != parent:
+            break
+    session.stop()
+
+
+def _new_session(
+    settings: Settings, app_name: str, java_options: str, server_conf: dict[str, str] | None = None
+) -> SparkSession:
     from pyspark.sql import SparkSession
 
     # Workers must start the interpreter that has our dependencies installed. Without this,
@@ -72,18 +169,12 @@ def _new_session(settings: Settings, app_name: str, java_options: str) -> SparkS
         builder.config("spark.driver.memory", settings.spark_driver_memory)
         .config("spark.ui.enabled", str(settings.spark_ui).lower())
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        # Larger Arrow batches amortise per-batch Python and XGBoost call overhead in scoring.
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
-        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.pyspark.python", executor_python)
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.driver.extraJavaOptions", java_options)
     )
+    for key, value in {**_session_conf(settings), **(server_conf or {})}.items():
+        builder = builder.config(key, value)
     packages = extra_packages(settings)
     if settings.lake_backend == "delta-spark":
         # Delta's jars matching the installed delta-spark, resolved by Spark's Ivy from its
@@ -308,6 +399,8 @@ def has_delta_jars(spark: SparkSession) -> bool:
 
 
 def _loads(spark: SparkSession, class_name: str) -> bool:
+    if is_connect(spark):
+        return False  # no JVM here to ask
     try:
         jvm = spark.sparkContext._jvm
         assert jvm is not None

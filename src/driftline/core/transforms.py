@@ -121,13 +121,17 @@ def _predicted_blocks(
 ) -> list[tuple[str, int, int, int]] | None:
     """(file URI, block start, first `monotonically_increasing_id`, rows) of every block
     `df`'s scan will read with rows in it, from the scan's planned splits and
-    `count_blocks`; None where the plan is not a single file scan or a file is not
-    countable.
+    `count_blocks`; None where the plan is not a single file scan, a file is not
+    countable or the session is a Spark Connect client.
 
     The splits are the scan's own (`FileSourceScanExec.inputRDD`), so nothing here
     re-derives how Spark splits files. A task's ids run from `partition index << 33` on
     through the blocks of its split in order.
     """
+    from driftline.core.spark import is_connect
+
+    if is_connect(df.sparkSession):
+        return None  # the plan lives in the Connect server's JVM: Spark counts instead
     scan = _file_scan(df._jdf.queryExecution().executedPlan())
     if scan is None:
         return None

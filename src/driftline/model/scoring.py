@@ -47,8 +47,9 @@ def score_frame(
     """
     from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
-    spark = df.sparkSession
-    model_bytes = spark.sparkContext.broadcast(bytes(booster.save_raw("ubj")))
+    # In the function's closure rather than a broadcast variable (which a Spark Connect
+    # client cannot make): PySpark broadcasts a pickled function over 1 MB by itself.
+    model_bytes = bytes(booster.save_raw("ubj"))
     encoding_dict = encoding.to_dict()
     contribution = StructType(
         [StructField("feature", StringType()), StructField("contribution", DoubleType())]
@@ -80,7 +81,7 @@ def score_frame(
         import xgboost as xgb
 
         model = xgb.Booster()
-        model.load_model(bytearray(model_bytes.value))
+        model.load_model(bytearray(model_bytes))
         on = choose_device(device)
         # One thread per Spark task: the executor runs as many tasks as it has cores.
         model.set_param({"nthread": 1, "device": on})

@@ -46,7 +46,7 @@ def check_project(dags_folder: Path | None = None) -> list[Problem]:
         found = project_pipelines(settings)
     except ConfigError as error:
         return [Problem("error", "DRIFTLINE_* settings and pipeline files", str(error))]
-    problems: list[Problem] = store_problems(settings)
+    problems: list[Problem] = [*store_problems(settings), *spark_problems(settings)]
     loaded = []
     unparseable = False  # then the DAG files would only fail on the same pipeline files
     for chosen in found:
@@ -92,6 +92,20 @@ def store_problems(settings: Settings) -> list[Problem]:
         object_store.endpoint()
     except ConfigError as error:
         return [Problem("error", "AWS_ENDPOINT_URL", str(error))]
+    return []
+
+
+def spark_problems(settings: Settings) -> list[Problem]:
+    """The Spark Connect server `DRIFTLINE_SPARK_REMOTE` names must answer: otherwise
+    every task would wait for it and then fail."""
+    if settings.spark_remote is None:
+        return []
+    from driftline.core.spark import wait_for_server
+
+    try:
+        wait_for_server(settings.spark_remote, seconds=2)
+    except ConfigError as error:
+        return [Problem("error", "DRIFTLINE_SPARK_REMOTE", str(error))]
     return []
 
 
