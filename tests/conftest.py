@@ -38,14 +38,15 @@ os.environ.update(AIRFLOW_ENV)
 # collection order: starting these first lets both workers finish at about the same time.
 LONGEST_FIRST = (
     "tests/infra/test_spark_cluster.py",
-    "tests/infra/test_airflow_ui.py",
-    "tests/demo/test_elec2_replay.py",
     "tests/infra/test_faults.py",
-    "tests/dags/test_nightly.py",
-    "tests/dags/test_many_pipelines.py",
-    "tests/infra/test_postgres_run.py",
     "tests/lake/test_contract.py",
+    "tests/demo/test_elec2_replay.py",
+    "tests/infra/test_airflow_ui.py",
+    "tests/dags/test_nightly.py",
     "tests/demo/test_elec2_demand_replay.py",
+    "tests/infra/test_postgres_run.py",
+    "tests/dags/test_many_pipelines.py",
+    "tests/model/test_lifecycle.py",
     "tests/dags/test_nightly_on_s3.py",
 )
 
