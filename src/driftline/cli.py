@@ -259,8 +259,12 @@ def ui(
         and settings.lake_backend != "delta-spark"
     ):
         log = workdir / "spark-server.log"
-        environment["DRIFTLINE_SPARK_REMOTE"] = start_beside_this_process(log)
-        console.print(f"Spark Connect server for the tasks (log: {log})")
+        console.print(f"starting a Spark Connect server for the tasks (log: {log})")
+        try:
+            environment.update(start_beside_this_process(log))
+        except DriftlineError as error:
+            print_error(error)
+            raise typer.Exit(1) from None
     migrate_metadata_db(environment)
     prepare_tracking_store(environment["DRIFTLINE_MLFLOW_TRACKING_URI"])
     console.print(
@@ -287,9 +291,10 @@ def spark_server(
     ] = None,
 ) -> None:
     """A Spark Connect server with Driftline's Spark settings: point
-    DRIFTLINE_SPARK_REMOTE=sc://HOST:PORT at it and every step's process uses it as a thin
-    client instead of starting a JVM of its own. Spark Connect does not authenticate:
-    listen beyond localhost only where the port is reachable by the task workers alone."""
+    DRIFTLINE_SPARK_REMOTE=sc://localhost:PORT at it and every step's process uses it as a
+    thin client instead of starting a JVM of its own. With SPARK_CONNECT_AUTHENTICATE_TOKEN
+    set (for the server and its clients) it serves only clients that send it; listen
+    beyond localhost only where the port is reachable by the task workers alone."""
     from driftline.core.settings import load_settings
     from driftline.core.spark import serve_connect
 

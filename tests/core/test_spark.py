@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from driftline.core.errors import ConfigError
+from driftline.core.errors import ConfigError, SparkUnavailableError
 from driftline.core.settings import load_settings
 from driftline.core.spark import build_class_archive, class_archive, driver_java_options
 
@@ -125,6 +125,8 @@ def object_store_hadoop() -> str:
         ("localhost:15002", "sc://host:port"),
         ("http://localhost:15002", "sc://host:port"),
         ("sc://", "sc://host:port"),
+        ("sc://localhost:port", "port must be a number"),
+        ("sc://localhost:99999", "port must be a number"),
     ],
 )
 def test_a_connect_server_is_given_as_an_sc_url(value: str, problem: str) -> None:
@@ -153,5 +155,5 @@ def test_no_connect_server_answering_says_what_to_do() -> None:
     from driftline.orchestration.spark_server import free_port
 
     url = f"sc://127.0.0.1:{free_port()}"
-    with pytest.raises(ConfigError, match=rf"DRIFTLINE_SPARK_REMOTE={url}.*driftline spark-server"):
+    with pytest.raises(SparkUnavailableError, match=rf"DRIFTLINE_SPARK_REMOTE={url}.*driftline ui"):
         wait_for_server(url, seconds=0.5)

@@ -21,3 +21,21 @@ def test_data_files_are_named_as_stored_whatever_the_partition_value(tmp_path: P
     assert len(files) == 3
     assert all(Path(f).is_file() for f in files), files
     assert {Path(f).parent.name for f in files} == {"t=a%20b%25c", "t=silver%2Fcustomer", "t=plain"}
+
+
+def test_a_write_this_process_cannot_see_is_never_committed(tmp_path: Path) -> None:
+    """A Spark driver elsewhere (a Spark Connect server on another host) may write staged
+    files this process cannot read: no `_SUCCESS` here means no commit, and the error says
+    the lake must be shared."""
+    import pytest
+    from pyarrow import fs as pafs
+
+    from driftline.core.errors import LakeWriteError
+
+    filesystem = pafs.LocalFileSystem()
+    staging = tmp_path / "table" / delta_files.STAGING_DIR / "write"
+    with pytest.raises(LakeWriteError, match="must share the lake"):
+        delta_files.require_written(filesystem, str(staging), str(tmp_path / "table"))
+    staging.mkdir(parents=True)
+    (staging / "_SUCCESS").touch()
+    delta_files.require_written(filesystem, str(staging), str(tmp_path / "table"))

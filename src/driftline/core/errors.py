@@ -42,6 +42,11 @@ class ScoringError(DriftlineError):
     """Scoring produced values that must not be written (NaN, infinite)."""
 
 
+class SparkUnavailableError(DriftlineError):
+    """The Spark Connect server a step is to use does not answer (it may be restarting, so
+    the task's retries apply)."""
+
+
 class StepFailedError(DriftlineError):
     """A step run as its own Spark application failed; the message is the job's own."""
 

@@ -140,7 +140,12 @@ class Settings(BaseSettings):
     def _spark_remote_is_connect(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not value.startswith("sc://") or not urlsplit(value).hostname:
+        parts = urlsplit(value.split(";", 1)[0])
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            raise ValueError(f"{value!r}: the port must be a number from 1 to 65535") from None
+        if not value.startswith("sc://") or not parts.hostname:
             raise ValueError(f"{value!r}: give the Spark Connect server as sc://host:port")
         return value
 

@@ -79,8 +79,10 @@ def is_connect(spark: SparkSession) -> bool:
 def _connect_session(settings: Settings) -> SparkSession:
     """A session on the Spark Connect server `DRIFTLINE_SPARK_REMOTE`: the step's work runs
     in the server's long-lived JVM, so this process starts in a second or two instead of
-    starting a JVM of its own. The session is released when the process exits, with
-    whatever it cached on the server."""
+    starting a JVM of its own. The session is released when the process exits normally; a
+    killed task's session stays on the server until its idle timeout (an hour). A server
+    that checks a token (`driftline ui`'s does) gets it from
+    `SPARK_CONNECT_AUTHENTICATE_TOKEN`, which PySpark's client sends by itself."""
     import atexit
 
     from pyspark.sql import SparkSession
@@ -102,7 +104,7 @@ def wait_for_server(url: str, seconds: float = 180.0) -> None:
     import time
     from urllib.parse import urlsplit
 
-    from driftline.core.errors import ConfigError
+    from driftline.core.errors import SparkUnavailableError
 
     parts = urlsplit(url.split(";", 1)[0])
     address = (parts.hostname or "localhost", parts.port or 15002)
@@ -113,9 +115,10 @@ def wait_for_server(url: str, seconds: float = 180.0) -> None:
                 return
         except OSError as error:
             if time.monotonic() > deadline:
-                raise ConfigError(
+                raise SparkUnavailableError(
                     f"DRIFTLINE_SPARK_REMOTE={url}: no Spark Connect server answers "
-                    f"({error}); start one with `driftline spark-server` or unset the setting"
+                    f"({error}); restart `driftline ui` (which starts one), start one with "
+                    "`driftline spark-server`, or unset the setting"
                 ) from error
             time.sleep(1)
 
@@ -125,22 +128,34 @@ def serve_connect(
 ) -> None:
     """Run a Spark Connect server on `host`:`port` with Driftline's session settings (packages,
     S3A, executors' Python, class archive) until SIGTERM or, where `parent` is given,
-    until that process is gone (`driftline ui` hands over to Airflow by exec)."""
+    until that process is gone (`driftline ui` hands over to Airflow by exec).
+
+    With `SPARK_CONNECT_AUTHENTICATE_TOKEN` set, only clients that send that token are
+    served (PySpark's client sends it from the same variable; without TLS it does so only
+    to `localhost`)."""
     import signal
     import threading
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server_conf = {
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.address": host,
+        "spark.connect.grpc.binding.port": str(port),
+    }
+    token = os.environ.get("SPARK_CONNECT_AUTHENTICATE_TOKEN")
+    if token:
+        server_conf["spark.connect.authenticate.token"] = token
+    else:
+        logger.warning(
+            "no SPARK_CONNECT_AUTHENTICATE_TOKEN: any client that reaches %s:%d can run "
+            "code as this user",
+            host,
+            port,
+        )
     session = _new_session(
-        settings,
-        "driftline-connect-server",
-        driver_java_options(settings),
-        {
-            "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
-            "spark.connect.grpc.binding.address": host,
-            "spark.connect.grpc.binding.port": str(port),
-        },
+        settings, "driftline-connect-server", driver_java_options(settings), server_conf
     )
     logger.info("Spark Connect server on sc://%s:%d", host, port)
     while not stop.wait(2):
@@ -297,7 +312,9 @@ def _dump_classes(archive: Path) -> None:
     end that JVM and wait for it, so the archive is complete when this process returns."""
     from driftline.core.settings import load_settings
 
-    settings = load_settings(spark_master="local[2]", lake_backend="delta-rs", spark_packages="")
+    settings = load_settings(
+        spark_master="local[2]", lake_backend="delta-rs", spark_packages="", spark_remote=None
+    )
     options = f"{QUIET_DRIVER_LOG} -XX:ArchiveClassesAtExit={archive}"
     spark = _new_session(settings, "driftline-class-archive", options)
     _representative_workload(spark)
@@ -419,9 +436,13 @@ def cache_delta_jars() -> None:
     cache, so later sessions (and a built image) resolve them offline."""
     from driftline.core.settings import load_settings
 
-    packages = ",".join(with_s3a(extra_packages(load_settings())))
+    # This process starts its own JVM whatever DRIFTLINE_SPARK_REMOTE says.
+    packages = ",".join(with_s3a(extra_packages(load_settings(spark_remote=None))))
     settings = load_settings(
-        spark_master="local[1]", lake_backend="delta-spark", spark_packages=packages
+        spark_remote=None,
+        spark_master="local[1]",
+        lake_backend="delta-spark",
+        spark_packages=packages,
     )
     spark = get_spark(settings, "jars")
     try:

@@ -52,6 +52,24 @@ def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     return store_filesystem(uri)
 
 
+def require_written(filesystem: pafs.FileSystem, staging: str, uri: str) -> None:
+    """A Spark write leaves its folder (with `_SUCCESS`, unless turned off) once its files are
+    in place. Seeing neither here means Spark's driver wrote where this process cannot look
+    (a Spark Connect server on another host with a lake on its local disk, say); committing
+    then would record a write without its files, and a partition replace would empty the
+    partition."""
+    from pyarrow import fs as pafs
+
+    found = filesystem.get_file_info([staging, f"{staging}/_SUCCESS"])
+    if all(info.type == pafs.FileType.NotFound for info in found):
+        raise LakeWriteError(
+            f"Spark wrote a new version of {uri}, but this process cannot see its files "
+            f"({staging}): the Spark driver and the step must share the lake; with "
+            "DRIFTLINE_SPARK_REMOTE on another host, put the lake on s3:// or a folder both "
+            "mount at the same path"
+        )
+
+
 def publish_staged_files(
     filesystem: pafs.FileSystem, root: str, write_id: str, partition_by: list[str]
 ) -> list[Any]:

@@ -253,6 +253,7 @@ class DeltaRsBackend:
             .parquet(delta_files.spark_uri(staging))
         )
         filesystem, staging_root = delta_files.filesystem(staging)
+        delta_files.require_written(filesystem, staging_root, first_uri)
         commits = {}
         for value, (uri, columns, partition) in targets.items():
             schema = delta_files.nullable(
@@ -301,6 +302,7 @@ class DeltaRsBackend:
 
         schema = delta_files.nullable(to_arrow_schema(df.schema, timezone="UTC"))
         filesystem, root = delta_files.filesystem(uri)
+        delta_files.require_written(filesystem, f"{root}/{delta_files.STAGING_DIR}/{write_id}", uri)
         actions = delta_files.publish_staged_files(filesystem, root, write_id, partition_by)
         commit = self._commit(
             uri, actions, schema, partition_by, metadata, write_id, mode, partition_filters

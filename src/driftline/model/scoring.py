@@ -1,6 +1,7 @@
 """Scoring a Spark DataFrame with an XGBoost booster, one Arrow batch at a time.
 
-The booster travels to executors as raw bytes in a broadcast; each Python worker rebuilds
+The booster travels to executors as raw bytes in the scoring function's closure (over a
+Spark Connect session, inside the plan sent to the server); each Python worker rebuilds
 it once, on its executor's GPU where that executor has one, and predicts whole Arrow
 batches (no per-row Python, no pandas).
 """

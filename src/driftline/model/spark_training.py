@@ -67,16 +67,7 @@ def fit_on_spark(
     from pyspark.sql import functions as F
     from xgboost.spark import SparkXGBClassifier, SparkXGBRegressor
 
-    from driftline.core.errors import ConfigError
-    from driftline.core.spark import is_connect
-
     spark = development.sparkSession
-    if is_connect(spark):
-        # xgboost.spark trains in a barrier stage of an RDD, which Spark Connect has not.
-        raise ConfigError(
-            "training on the executors (model.spark_training_rows) needs a Spark session of "
-            "its own: run the retrain without DRIFTLINE_SPARK_REMOTE"
-        )
     workers = workers or spark.sparkContext.defaultParallelism
     rows = development.select(
         *encoding.columns(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from driftline.core import object_store, tables
-from driftline.core.errors import ConfigError
+from driftline.core.errors import ConfigError, SparkUnavailableError
 from driftline.core.loading import (
     PipelineFile,
     load_project_pipeline,
@@ -104,7 +104,7 @@ def spark_problems(settings: Settings) -> list[Problem]:
 
     try:
         wait_for_server(settings.spark_remote, seconds=2)
-    except ConfigError as error:
+    except SparkUnavailableError as error:
         return [Problem("error", "DRIFTLINE_SPARK_REMOTE", str(error))]
     return []
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext, StepResult
 from driftline.core import notify
 from driftline.core.device import choose_device
+from driftline.core.errors import ConfigError
+from driftline.core.spark import is_connect
 from driftline.data.features import AS_OF
 from driftline.model import lifecycle, registry, tracking, training
 
@@ -46,6 +48,15 @@ def run(ctx: RunContext, reason: str = "manual", only_if_no_champion: bool = Fal
         return result
     device = choose_device(ctx.settings.device)
     if rows >= model.spark_training_rows:
+        if is_connect(ctx.spark):
+            # Before any of the work: xgboost.spark trains in an RDD barrier stage, which a
+            # Spark Connect client cannot start.
+            raise ConfigError(
+                f"{rows} training rows reach model.spark_training_rows "
+                f"({model.spark_training_rows}), so {model.name} trains on the executors, "
+                "which needs a Spark session of its own: run the retrain without "
+                "DRIFTLINE_SPARK_REMOTE (driftline ui --no-spark-server)"
+            )
         trained = training.fit_on_executors(ctx, frame, rows, device)
     else:
         ordered = frame.orderBy(AS_OF, ctx.pipeline.entity.key)  # the same rows, the same model
