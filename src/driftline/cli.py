@@ -252,12 +252,7 @@ def ui(
     except DriftlineError as error:
         print_error(error)
         raise typer.Exit(1) from None
-    if (
-        spark_server
-        and settings.spark_remote is None
-        and settings.step_launcher == "inprocess"
-        and settings.lake_backend != "delta-spark"
-    ):
+    if spark_server and settings.spark_remote is None and settings.spark_server_fits:
         log = workdir / "spark-server.log"
         console.print(f"starting a Spark Connect server for the tasks (log: {log})")
         try:

@@ -140,12 +140,11 @@ class Settings(BaseSettings):
     def _spark_remote_is_connect(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        parts = urlsplit(value.split(";", 1)[0])
         try:
-            parts.port  # noqa: B018 - parsing the port is the check
+            connect_address(value)
         except ValueError:
             raise ValueError(f"{value!r}: the port must be a number from 1 to 65535") from None
-        if not value.startswith("sc://") or not parts.hostname:
+        if not value.startswith("sc://") or not urlsplit(value).hostname:
             raise ValueError(f"{value!r}: give the Spark Connect server as sc://host:port")
         return value
 
@@ -167,6 +166,12 @@ class Settings(BaseSettings):
                 "DRIFTLINE_SPARK_REMOTE"
             )
         return self
+
+    @property
+    def spark_server_fits(self) -> bool:
+        """Whether steps could reach Spark through a Connect server (see
+        `_one_way_to_reach_spark` for why the others cannot)."""
+        return self.step_launcher == "inprocess" and self.lake_backend != "delta-spark"
 
     @field_validator("alert_channels")
     @classmethod
@@ -234,6 +239,13 @@ class Settings(BaseSettings):
         if self.mlflow_artifact_root:
             return self.mlflow_artifact_root
         return (self.home / "mlartifacts").resolve().as_uri()
+
+
+def connect_address(url: str) -> tuple[str, int]:
+    """(host, port) of a Spark Connect URL (`sc://host:port/;params`; port 15002 unless
+    given); a port that is not a number raises ValueError."""
+    parts = urlsplit(url.split(";", 1)[0])
+    return parts.hostname or "localhost", parts.port or 15002
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -102,12 +102,11 @@ def wait_for_server(url: str, seconds: float = 180.0) -> None:
     the scheduler, whose first tasks may come before its JVM is up."""
     import socket
     import time
-    from urllib.parse import urlsplit
 
     from driftline.core.errors import SparkUnavailableError
+    from driftline.core.settings import connect_address
 
-    parts = urlsplit(url.split(";", 1)[0])
-    address = (parts.hostname or "localhost", parts.port or 15002)
+    address = connect_address(url)
     deadline = time.monotonic() + seconds
     while True:
         try:
