@@ -1,5 +1,6 @@
 """Performance before labels: the AUC estimated from calibrated scores matches the AUC the
-labels later give, under covariate shift, and a miscalibrated model is mapped first."""
+labels later give, under covariate shift, and a miscalibrated model is mapped first; the
+same for a multiclass model's accuracy and a regression's MAE and RMSE."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from driftline.model.calibration import calibration_error, fit_calibration
-from driftline.monitoring.estimated import estimate_auc, score_histogram
+from driftline.monitoring.estimated import (
+    ERROR_BINS,
+    MIN_ERROR_BIN_ROWS,
+    Estimate,
+    error_by_score,
+    estimate_accuracy,
+    estimate_auc,
+    estimate_breached,
+    estimate_errors,
+    score_histogram,
+)
 
 
 def _night(rng: np.random.Generator, rows: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -56,3 +67,142 @@ def test_calibration_error_and_the_edges() -> None:
     assert estimate_auc(np.zeros(1000), None) is None
     # Every score near 1: no negative expected, no AUC to estimate.
     assert estimate_auc(score_histogram(np.full(10, 0.9999)), None) is None
+
+
+def _multiclass_night(
+    rng: np.random.Generator, rows: int, shift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A calibrated three-class model's probabilities and classes drawn from them; the
+    shift moves rows towards where one class dominates (the model grows surer and
+    more often right), P(class | x) unchanged."""
+    x = rng.normal(loc=shift, size=rows)
+    logits = np.stack([1.5 * x, np.zeros(rows), -1.5 * x + 0.3], axis=1)
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    drawn = (rng.random(rows)[:, None] > np.cumsum(probabilities, axis=1)).sum(axis=1)
+    return probabilities, drawn
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.5])
+def test_a_multiclass_models_accuracy_is_its_mean_calibrated_confidence(shift: float) -> None:
+    rng = np.random.default_rng(21)
+    holdout, holdout_classes = _multiclass_night(rng, 20_000, 0.0)
+    right = (holdout.argmax(axis=1) == holdout_classes).astype(float)
+    calibration = fit_calibration(right, holdout.max(axis=1))
+    assert not calibration["applied"]  # calibrated by construction
+    night, classes = _multiclass_night(rng, 20_000, shift)
+    estimate = estimate_accuracy(score_histogram(night.max(axis=1)), calibration)
+    assert estimate is not None and estimate.metric == "accuracy"
+    realised = float(np.mean(night.argmax(axis=1) == classes))
+    assert estimate.value == pytest.approx(realised, abs=0.01)
+    assert estimate.low < realised < estimate.high
+    assert estimate_accuracy(np.zeros(100), calibration) is None
+
+
+def test_an_overconfident_multiclass_model_is_mapped_on_the_holdout() -> None:
+    rng = np.random.default_rng(22)
+    probabilities, classes = _multiclass_night(rng, 40_000, 0.0)
+    confident = probabilities**3 / (probabilities**3).sum(axis=1, keepdims=True)
+    right = (confident.argmax(axis=1) == classes).astype(float)
+    calibration = fit_calibration(right[:20_000], confident[:20_000].max(axis=1))
+    assert calibration["applied"]
+    night = score_histogram(confident[20_000:].max(axis=1))
+    realised = float(np.mean(right[20_000:]))
+    mapped = estimate_accuracy(night, calibration)
+    raw = estimate_accuracy(night, {"applied": False})
+    assert mapped is not None and raw is not None and mapped.calibrated
+    assert mapped.value == pytest.approx(realised, abs=0.01)
+    assert raw.value - realised > 0.05  # taken at its word, it would have looked better
+
+
+def _regression_night(
+    rng: np.random.Generator, rows: int, shift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A model's predictions and the truth: the noise grows with x, so moving x towards
+    high predictions makes the live errors larger, though y given x is unchanged."""
+    x = rng.normal(loc=shift, size=rows)
+    prediction = 3.0 * x
+    truth = prediction + rng.normal(size=rows) * (0.5 + np.abs(x))
+    return prediction, truth
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0, -1.5])
+def test_a_regressions_errors_follow_where_tonights_predictions_fall(shift: float) -> None:
+    rng = np.random.default_rng(31)
+    holdout, holdout_truth = _regression_night(rng, 20_000, 0.0)
+    reference = error_by_score(holdout, holdout_truth)
+    edges = reference["edges"]
+    assert sum(reference["rows"]) == 20_000 and len(reference["absolute"]) == len(edges) + 1
+    assert len(edges) + 1 == ERROR_BINS
+    prediction, truth = _regression_night(rng, 20_000, shift)
+    counts = np.bincount(np.searchsorted(edges, prediction, side="left"), minlength=len(edges) + 1)
+    mae, rmse = estimate_errors(counts, reference)
+    realised_mae = float(np.mean(np.abs(truth - prediction)))
+    realised_rmse = float(np.sqrt(np.mean((truth - prediction) ** 2)))
+    assert (mae.metric, rmse.metric) == ("mae", "rmse")
+    holdout_mae = float(np.mean(np.abs(holdout_truth - holdout)))
+    if not shift:
+        assert mae.low < realised_mae < mae.high
+        assert rmse.low < realised_rmse < rmse.high
+    else:
+        # Within 10% where the holdout's own MAE, carried forward, misses the change by
+        # 20-40%: the outermost bins are open-ended, so rows beyond most of the holdout's
+        # predictions take its tail's errors, and a shift of 1.5 standard deviations into
+        # a tail whose errors keep growing reads low by about 5%.
+        assert mae.value == pytest.approx(realised_mae, rel=0.1)
+        assert rmse.value == pytest.approx(realised_rmse, rel=0.1)
+        assert abs(mae.value - realised_mae) < abs(holdout_mae - realised_mae) / 4
+
+
+def test_a_small_holdout_keeps_enough_rows_per_bin() -> None:
+    rng = np.random.default_rng(32)
+    holdout, truth = _regression_night(rng, 200, 0.0)
+    reference = error_by_score(holdout, truth)
+    assert len(reference["rows"]) == 200 // MIN_ERROR_BIN_ROWS
+    assert min(reference["rows"]) >= MIN_ERROR_BIN_ROWS - 1
+
+
+def test_tied_predictions_stay_in_one_bin_and_edges_sit_between_them() -> None:
+    """A tree's few distinct predictions: no empty bin, and a prediction a rounding step
+    off the holdout's still counts in its own bin."""
+    scores = np.repeat([0.0, 1.0, 2.0, 3.0], 250)
+    truth = scores + np.repeat([0.1, 0.2, 0.3, 0.4], 250)
+    reference = error_by_score(scores, truth)
+    assert reference["edges"] == [0.5, 1.5, 2.5]
+    assert reference["rows"] == [250, 250, 250, 250]
+    nudged = np.nextafter(np.full(100, 2.0), 3.0)
+    counts = np.bincount(np.searchsorted(reference["edges"], nudged, side="left"), minlength=4)
+    mae, _ = estimate_errors(counts, reference)
+    assert mae.value == pytest.approx(0.3)
+
+
+def test_a_regression_bin_empty_on_the_holdout_borrows_its_neighbours_errors() -> None:
+    reference = {
+        "edges": [0.0, 1.0],
+        "rows": [100, 0, 100],
+        "absolute": [1.0, 0.0, 3.0],
+        "squared": [2.0, 0.0, 10.0],
+        "fourth": [5.0, 0.0, 120.0],
+    }
+    mae, rmse = estimate_errors([0, 0, 50], reference)
+    assert mae.value == pytest.approx(3.0) and rmse.value == pytest.approx(10**0.5)
+    (mae,) = [e for e in estimate_errors([0, 10, 0], reference) if e.metric == "mae"]
+    assert mae.value == pytest.approx(1.0)  # the nearest filled bin, the lower one on a tie
+    assert estimate_errors([0, 0, 0], reference) == []
+
+
+def test_an_estimate_is_judged_only_as_the_policys_metric_and_by_its_whole_interval() -> None:
+    def rmse(low: float, high: float) -> Estimate:
+        return Estimate("rmse", (low + high) / 2, low, high, 1000, None, False)
+
+    holdout = {"rmse": 0.20, "mae": 0.15, "auc": 0.80}
+    # An error: breached when even its interval's low end is above holdout + margin.
+    assert estimate_breached(rmse(0.26, 0.30), "rmse", holdout, 0.05) == (
+        pytest.approx(0.25),
+        True,
+    )
+    assert estimate_breached(rmse(0.24, 0.30), "rmse", holdout, 0.05)[1] is False
+    # The policy judges another metric: recorded, not judged.
+    assert estimate_breached(rmse(0.5, 0.6), "r2", holdout, 0.05) == (None, False)
+    auc = Estimate("auc", 0.70, 0.68, 0.72, 1000, 300.0, False)
+    assert estimate_breached(auc, "auc", holdout, 0.05) == (pytest.approx(0.75), True)
+    assert estimate_breached(auc, "auc", {"rmse": 0.2}, 0.05) == (None, False)

@@ -68,6 +68,13 @@ def test_an_estimated_auc_below_its_limit_fires_before_labels_mature() -> None:
     assert decision.numbers["estimated"] is True
 
 
+def test_an_estimated_rmse_above_its_limit_fires_before_labels_mature() -> None:
+    decision = decide(POLICY, facts(accuracy=(0.31, 0.25, True), estimated=True, metric="rmse"))
+    assert decision.fire and decision.reason == "accuracy"
+    assert decision.reasons[0].startswith("estimated rmse 0.3100 (from scores")
+    assert "worse than the limit 0.2500" in decision.reasons[0]
+
+
 def test_old_model_fires_as_schedule() -> None:
     decision = decide(POLICY, facts(champion_trained_on=TODAY - timedelta(days=61)))
     assert decision.fire and decision.reason == "schedule"

@@ -120,6 +120,14 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     for metric in ("mlogloss", "accuracy", "macro_f1"):
         assert (metric, "all") in rows, sorted(rows)
     assert rows[("mlogloss", "all")]["threshold"] is not None
+    # Before labels: the accuracy expected from the predicted classes' probabilities
+    # (calibration checked on the holdout), beside what the labels gave.
+    estimated = rows[("estimated_accuracy", "all")]
+    details = json.loads(estimated["details"])
+    assert details["low"] <= estimated["value"] <= details["high"]
+    assert estimated["value"] == pytest.approx(rows[("accuracy", "all")]["value"], abs=0.1)
+    assert estimated["threshold"] is None  # the policy judges log loss, which waits for labels
+    assert results[last]["monitor"].metrics["estimated_accuracy"] == estimated["value"]
     shares = json.loads(rows[("label_drift", None)]["details"])
     assert shares["kind"] == "categorical"
 

@@ -301,17 +301,29 @@ def holdout_metrics(
 def with_score_reference(
     profile: dict[str, Any], labels: np.ndarray, scores: np.ndarray, ctx: RunContext
 ) -> None:
-    """What a binary model's frozen holdout says about its scores, kept in its profile for
-    the monitor: their calibration (to estimate the AUC before labels arrive,
-    `monitoring.estimated`) and the share called positive at the decision threshold (the
-    reference for tonight's share, a prior shift seen in the predictions)."""
+    """What the frozen holdout says about the model's scores, kept in its profile for the
+    monitor to estimate the live metric before labels arrive (`monitoring.estimated`):
+    a binary model's calibration and the share it calls positive at the decision
+    threshold (the reference for tonight's share, a prior shift seen in the predictions);
+    a multiclass model's calibration of "the predicted class is right"; a regression's
+    errors per quantile bin of its prediction."""
     import numpy as np
 
     from driftline.model.calibration import fit_calibration
+    from driftline.monitoring.estimated import error_by_score
 
-    if ctx.pipeline.task.kind != "binary" or not len(labels):
+    if not len(labels):
         return
-    profile["calibration"] = fit_calibration(labels, scores, seed=ctx.pipeline.model.seed)
+    kind = ctx.pipeline.task.kind
+    seed = ctx.pipeline.model.seed
+    if kind == "regression":
+        profile["error_by_score"] = error_by_score(scores, labels)
+        return
+    if kind == "multiclass":
+        right = (np.argmax(scores, axis=1) == labels.astype(int)).astype(np.float64)
+        profile["calibration"] = fit_calibration(right, scores.max(axis=1), seed=seed)
+        return
+    profile["calibration"] = fit_calibration(labels, scores, seed=seed)
     threshold = ctx.pipeline.monitoring.accuracy.decision_threshold
     profile["predicted"] = {
         "rows": len(scores),

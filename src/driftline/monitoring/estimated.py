@@ -1,4 +1,4 @@
-"""Performance before labels: the champion's AUC estimated from its scores alone.
+"""Performance before labels: the champion's live metric estimated from its scores alone.
 
 Labels arrive days or weeks after a prediction, and a model can go bad in between. If the
 scores are calibrated probabilities, each one is the expected share of positives among
@@ -12,12 +12,27 @@ Calibration is checked on the frozen holdout when the model trains
 (`driftline.model.calibration`); where the raw scores are off by more than a tolerance, the
 isotonic map fitted there is applied before estimating.
 
+The same reasoning serves the other tasks:
+
+- multiclass: the score is the predicted class's probability; if it is calibrated (checked
+  and mapped on the holdout as above, for "the predicted class is right"), the night's
+  expected accuracy is its mean (`estimate_accuracy`);
+- regression: a predicted value carries no probability, so the holdout's errors are kept
+  per quantile bin of the prediction (`error_by_score`), and the night's expected MAE and
+  RMSE weigh them by how many of tonight's predictions fall in each bin
+  (`estimate_errors`). It assumes the error given the prediction is what it was on the
+  holdout: it sees covariate shift that moves rows towards predictions the model gets
+  more or less wrong, not extrapolation beyond the training range where a tree's
+  prediction stays flat while the truth moves on (the out-of-range shares and drift tell
+  of that), nor concept drift.
+
 Pure: a histogram of the night's scores in, an estimate with its sampling interval out, so
-the monitor step needs one Spark aggregation and the benchmark none.
+the monitor step needs one Spark aggregation and the benchmarks none.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,16 +48,23 @@ if TYPE_CHECKING:
 # same pass that sketches the score for drift): fine enough that ties within a bin move
 # the estimate by far less than its sampling error.
 ESTIMATE_BINS = GRID_BINS
+# A regression's holdout errors are kept per quantile bin of its prediction: fine enough
+# to follow where tonight's predictions fall, each bin's mean over about this many rows
+# or more (tied predictions stay together).
+ERROR_BINS = 50
+MIN_ERROR_BIN_ROWS = 20
 
 
 @dataclass(frozen=True)
 class Estimate:
-    metric: str  # auc
+    metric: str  # auc, accuracy, mae or rmse
     value: float
     low: float
     high: float
     predictions: int
-    expected_positives: float
+    # The expected positives (AUC) or expected correct predictions (accuracy); None for
+    # the errors of a regression.
+    expected_positives: float | None
     calibrated: bool  # whether the holdout's isotonic map was applied
 
     def as_dict(self) -> dict[str, Any]:
@@ -58,19 +80,19 @@ def score_histogram(scores: np.ndarray) -> np.ndarray:
     return np.bincount(index, minlength=ESTIMATE_BINS)
 
 
-def score_grid_profile(threshold: float) -> dict[str, Any]:
+def score_grid_profile(threshold: float | None) -> dict[str, Any]:
     """A profile that makes the drift scan (`monitoring.drift_scan.scan`) count tonight's
-    scores per bin of [0, 1] and at or above `threshold`, in the pass that sketches the
-    score for drift: its grid is the histogram `estimate_auc` reads, and its one edge
-    splits the scores at the threshold (the largest double below it, since the scan
-    counts a value equal to an edge below it)."""
+    scores per bin of [0, 1] (and, given a binary model's `threshold`, at or above it) in
+    the pass that sketches the score for drift: its grid is the histogram the estimates
+    read, and its one edge splits the scores at the threshold (the largest double below
+    it, since the scan counts a value equal to an edge below it)."""
     import numpy as np
 
     return {
         "type": "numeric",
         "min": 0.0,
         "max": 1.0,
-        "edges": [float(np.nextafter(threshold, -np.inf))],
+        "edges": [] if threshold is None else [float(np.nextafter(threshold, -np.inf))],
     }
 
 
@@ -89,12 +111,7 @@ def estimate_auc(
     counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() == 0:
         return None
-    centres = (np.arange(len(counts)) + 0.5) / len(counts)
-    applied = bool(calibration and calibration.get("applied"))
-    if applied and calibration is not None:
-        probability = np.interp(centres, calibration["grid"], calibration["probabilities"])
-    else:
-        probability = centres
+    probability, applied = _probabilities(counts, calibration)
     positives = counts * probability
     negatives = counts - positives
     expected_positives, expected_negatives = float(positives.sum()), float(negatives.sum())
@@ -114,3 +131,168 @@ def estimate_auc(
         expected_positives,
         applied,
     )
+
+
+def _probabilities(counts: np.ndarray, calibration: dict[str, Any] | None) -> tuple[Any, bool]:
+    """Each grid bin's probability: its centre, or the holdout's isotonic map of it."""
+    import numpy as np
+
+    centres = (np.arange(len(counts)) + 0.5) / len(counts)
+    applied = bool(calibration and calibration.get("applied"))
+    if applied and calibration is not None:
+        return np.interp(centres, calibration["grid"], calibration["probabilities"]), True
+    return centres, False
+
+
+def estimate_accuracy(
+    counts: Sequence[int] | np.ndarray,
+    calibration: dict[str, Any] | None,
+    z: float = 1.96,
+) -> Estimate | None:
+    """A multiclass night's expected accuracy from the histogram of its predicted classes'
+    probabilities: each row is right with its (calibrated) probability. The interval is
+    the sampling error of that many independent right-or-wrong rows (a Poisson-binomial's
+    variance, the sum of p(1 - p)) and of the holdout's accuracy."""
+    import numpy as np
+
+    counts = np.asarray(counts, dtype=np.float64)
+    rows = float(counts.sum())
+    if rows == 0:
+        return None
+    probability, applied = _probabilities(counts, calibration)
+    right = float(np.sum(counts * probability))
+    value = right / rows
+    variance = float(np.sum(counts * probability * (1 - probability))) / rows**2
+    # The limit it is judged against is the holdout's realised accuracy, itself a sample
+    # (and the calibration checked there): its sampling error widens the interval, as the
+    # holdout's does for a regression's errors.
+    holdout = float((calibration or {}).get("rows", 0))
+    if holdout:
+        variance += value * (1 - value) / holdout
+    error = math.sqrt(variance)
+    return Estimate(
+        "accuracy",
+        value,
+        max(0.0, value - z * error),
+        min(1.0, value + z * error),
+        int(rows),
+        right,
+        applied,
+    )
+
+
+def error_by_score(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """A regression champion's holdout errors per quantile bin of its prediction (up to
+    `ERROR_BINS` bins of about `MIN_ERROR_BIN_ROWS` rows or more): each bin's rows, mean
+    absolute error, and the means of the squared and fourth-power errors that give both
+    estimates their sampling error. Tonight's drift scan counts the predictions in these
+    bins (`error_bin_profile`) in the pass that sketches the score.
+
+    A tree ensemble predicts few distinct values, so the edges sit halfway between
+    neighbouring distinct predictions, never on one: rows that tie stay in one bin (which
+    may then hold more rows), and a prediction that differs from the holdout's by a
+    rounding step (another device, another XGBoost build) still lands in its bin."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    errors = np.asarray(labels, dtype=np.float64) - scores
+    distinct = np.unique(scores)
+    bins = max(1, min(ERROR_BINS, len(scores) // MIN_ERROR_BIN_ROWS))
+    quantiles = np.quantile(scores, np.linspace(0, 1, bins + 1)[1:-1])
+    above = np.searchsorted(distinct, quantiles, side="right")  # first distinct value above
+    inside = (above > 0) & (above < len(distinct))
+    edges = sorted(
+        {float((distinct[i - 1] + distinct[i]) / 2) for i in above[inside]},
+    )
+    index = np.searchsorted(np.asarray(edges, dtype=np.float64), scores, side="left")
+    bins = len(edges) + 1
+    rows = np.bincount(index, minlength=bins).astype(np.float64)
+
+    def mean(values: np.ndarray) -> list[float]:
+        sums = np.bincount(index, weights=values, minlength=bins)
+        return [float(v) for v in np.divide(sums, rows, out=np.zeros(bins), where=rows > 0)]
+
+    squared = errors * errors
+    return {
+        "edges": edges,
+        "rows": [int(r) for r in rows],
+        "absolute": mean(np.abs(errors)),
+        "squared": mean(squared),
+        "fourth": mean(squared * squared),
+    }
+
+
+def error_bin_profile(reference: dict[str, Any]) -> dict[str, Any]:
+    """A profile that makes the drift scan count tonight's predictions in the bins of
+    `error_by_score` (its `decile_counts`)."""
+    return {"type": "numeric", "edges": reference["edges"]}
+
+
+def estimate_errors(
+    counts: Sequence[int] | np.ndarray, reference: dict[str, Any], z: float = 1.96
+) -> list[Estimate]:
+    """A regression night's expected MAE and RMSE from how many of its predictions fall
+    in each bin of `error_by_score`: the holdout's per-bin errors weighted by tonight's
+    rows. Each interval adds the night's sampling error (that many rows drawn with the
+    bin's error spread) to the holdout's (its per-bin means are themselves estimates);
+    RMSE's through the delta method. A bin with predictions tonight but none on the
+    holdout borrows its nearest neighbour's errors. Empty without rows."""
+    import numpy as np
+
+    counts = np.asarray(counts, dtype=np.float64)
+    night = float(counts.sum())
+    held = np.asarray(reference["rows"], dtype=np.float64)
+    if night == 0 or held.sum() == 0 or len(counts) != len(held):
+        return []
+    # A bin with no holdout rows takes its nearest filled neighbour's errors: tonight's
+    # rows of both are then one group with one holdout mean.
+    filled = np.flatnonzero(held > 0)
+    nearest = filled[np.abs(np.arange(len(held))[:, None] - filled[None, :]).argmin(axis=1)]
+    counts = np.bincount(nearest, weights=counts, minlength=len(held))[filled]
+    held = held[filled]
+    absolute = np.asarray(reference["absolute"])[filled]
+    squared = np.asarray(reference["squared"])[filled]
+    fourth = np.asarray(reference["fourth"])[filled]
+    weights = counts / night
+    # Var of tonight's mean = sum over bins of w^2 * spread * (1/tonight's rows + 1/holdout's)
+    share = np.divide(weights**2, counts, out=np.zeros_like(weights), where=counts > 0)
+    share = share + weights**2 / held
+    mae = float(np.sum(weights * absolute))
+    mae_error = float(np.sqrt(np.sum(share * np.maximum(squared - absolute**2, 0.0))))
+    mse = float(np.sum(weights * squared))
+    mse_error = float(np.sqrt(np.sum(share * np.maximum(fourth - squared**2, 0.0))))
+    rmse = float(np.sqrt(mse))
+    rmse_error = mse_error / (2 * rmse) if rmse > 0 else 0.0
+    return [
+        Estimate(
+            "mae", mae, max(0.0, mae - z * mae_error), mae + z * mae_error, int(night), None, False
+        ),
+        Estimate(
+            "rmse",
+            rmse,
+            max(0.0, rmse - z * rmse_error),
+            rmse + z * rmse_error,
+            int(night),
+            None,
+            False,
+        ),
+    ]
+
+
+def estimate_breached(
+    estimate: Estimate, policy_metric: str, holdout: dict[str, float], margin: float
+) -> tuple[float | None, bool]:
+    """The live limit of the policy's metric (its holdout value worsened by the policy's
+    margin) and whether the estimate's whole interval is on the wrong side of it. An
+    estimate of another metric is not judged (None, False): the margin is in the policy
+    metric's units."""
+    from driftline.core.tasks import HIGHER_IS_BETTER
+    from driftline.monitoring.accuracy import accuracy_limit
+
+    metric = estimate.metric
+    if metric != policy_metric or metric not in holdout:
+        return None, False
+    limit = accuracy_limit(metric, holdout[metric], margin)
+    if metric in HIGHER_IS_BETTER:
+        return limit, estimate.high < limit
+    return limit, estimate.low > limit

@@ -28,7 +28,7 @@ class PolicyFacts:
     last_fired: date | None
     # The live metric `accuracy` is about (the pipeline's `accuracy_metric`).
     metric: str = "auc"
-    # Whether `accuracy` is the AUC estimated from scores, too few labels having matured.
+    # Whether `accuracy` is the metric estimated from scores, too few labels having matured.
     estimated: bool = False
     # The training window's days whose labels had arrived by run_date, and how many of
     # the latest of them training holds back from its trees (holdout, early stopping).

@@ -200,18 +200,19 @@ _SHARES = (
     "estimated_auc",
     "r2",
     "accuracy",
+    "estimated_accuracy",
     "macro_f1",
     "precision",
     "recall",
     "label_maturity",
 )
-_ERRORS = ("logloss", "mlogloss", "rmse", "mae")
+_ERRORS = ("logloss", "mlogloss", "rmse", "mae", "estimated_rmse", "estimated_mae")
 
 
 def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
     """The champion's live metrics over the nights (whichever the task has), with the
-    limit of the one the retraining policy judges, and the AUC estimated from scores
-    before labels (with its interval) beside the AUC the labels later gave."""
+    limit of the one the retraining policy judges, and the metrics estimated from scores
+    before labels (with their intervals) beside those the labels later gave."""
     import json
 
     if metrics.empty:
@@ -228,7 +229,7 @@ def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
             if series.empty:
                 continue
             (line,) = axes.plot(series[tables.RUN_DATE], series["value"], marker=".", label=metric)
-            if metric == "estimated_auc":
+            if metric.startswith("estimated_"):
                 bounds = [json.loads(d) for d in series["details"]]
                 axes.fill_between(
                     series[tables.RUN_DATE],
@@ -237,7 +238,7 @@ def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:
                     color=line.get_color(),
                     alpha=0.2,
                 )
-                continue  # its limit is the realised AUC's, drawn once
+                continue  # its limit is the realised metric's, drawn once
             limits = series[series["threshold"].notna()]
             if not limits.empty:
                 axes.plot(

@@ -34,7 +34,15 @@ from driftline.monitoring.drift import (
     out_of_range_breached,
 )
 from driftline.monitoring.drift_scan import scan
-from driftline.monitoring.estimated import Estimate, estimate_auc, score_grid_profile
+from driftline.monitoring.estimated import (
+    Estimate,
+    error_bin_profile,
+    estimate_accuracy,
+    estimate_auc,
+    estimate_breached,
+    estimate_errors,
+    score_grid_profile,
+)
 from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
 
@@ -48,6 +56,8 @@ logger = logging.getLogger(__name__)
 SCORE = "score"
 # The score again under another name, scanned on a fixed [0, 1] grid (see `run`).
 SCORE_GRID = "__score_grid"
+# ... and in the bins of a regression champion's holdout errors.
+SCORE_ERROR_BINS = "__score_error_bins"
 DDL = (
     "metric string, feature string, segment string, value double, threshold double, "
     "breached boolean, details string, model_name string, model_version string, "
@@ -81,7 +91,7 @@ def run(ctx: RunContext) -> StepResult:
     share = importance_weighted_share(drifts, model.importance)
 
     score_drift = None
-    estimate = None
+    estimates: list[Estimate] = []
     predicted_shift = None
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
@@ -91,18 +101,33 @@ def run(ctx: RunContext) -> StepResult:
         score_profile = model.profile["score"]
         wanted = {SCORE: score_profile}
         predicted = model.profile.get("predicted")  # a binary champion's holdout share
-        if predicted is not None:
-            # The same pass also counts the scores on a fixed [0, 1] grid and at the
-            # decision threshold: the estimate before labels and tonight's positive share.
+        calibration = model.profile.get("calibration")  # a binary or multiclass champion's
+        if calibration is not None:
+            # The same pass also counts the scores on a fixed [0, 1] grid (and, for a
+            # binary model, at the decision threshold): the estimate before labels and
+            # tonight's positive share.
             predictions = predictions.withColumn(SCORE_GRID, F.col(SCORE))
-            wanted[SCORE_GRID] = score_grid_profile(predicted["threshold"])
+            wanted[SCORE_GRID] = score_grid_profile(predicted["threshold"] if predicted else None)
+        errors = model.profile.get("error_by_score")  # a regression champion's
+        if errors is not None:
+            predictions = predictions.withColumn(SCORE_ERROR_BINS, F.col(SCORE))
+            wanted[SCORE_ERROR_BINS] = error_bin_profile(errors)
         sketches = scan(predictions, wanted)
-        score_sketch = sketches[SCORE]
-        if predicted is not None:
+        score_sketch = cast("NumericSketch", sketches[SCORE])
+        if calibration is not None:
             grid = cast("NumericSketch", sketches[SCORE_GRID])
-            estimate = estimate_auc(grid.grid_counts, model.profile["calibration"])
-            flagged = int(grid.decile_counts[1])
-            predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
+            estimate = (
+                estimate_accuracy(grid.grid_counts, calibration)
+                if ctx.pipeline.task.kind == "multiclass"
+                else estimate_auc(grid.grid_counts, calibration)
+            )
+            estimates += [estimate] if estimate is not None else []
+            if predicted is not None:
+                flagged = int(grid.decile_counts[1])
+                predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
+        if errors is not None:
+            binned = cast("NumericSketch", sketches[SCORE_ERROR_BINS])
+            estimates += estimate_errors(binned.decile_counts, errors)
         if score_sketch.rows:
             (score_drift,) = calibrate(
                 [compare(SCORE, score_profile, score_sketch, config.drift)],
@@ -131,8 +156,7 @@ def run(ctx: RunContext) -> StepResult:
         )
     )
     rows += _accuracy_rows(ctx, accuracy, baseline)
-    if estimate is not None:
-        rows.append(_estimate_row(ctx, estimate, baseline))
+    rows += [_estimate_row(ctx, estimate, baseline) for estimate in estimates]
     if predicted_shift is not None:
         rows.append(
             (
@@ -269,7 +293,7 @@ def run(ctx: RunContext) -> StepResult:
             "max_psi": worst.psi,
             "score_psi": score_drift.psi if score_drift else None,
             "live_auc": overall.auc if overall else None,
-            "estimated_auc": estimate.value if estimate else None,
+            **{f"estimated_{e.metric}": e.value for e in estimates},
             f"live_{ctx.pipeline.accuracy_metric}": (
                 overall.value(ctx.pipeline.accuracy_metric) if overall else None
             ),
@@ -294,17 +318,17 @@ def _warn(ctx: RunContext, kind: str, message: str, details: dict[str, Any]) -> 
 
 
 def _estimate_row(ctx: RunContext, estimate: Estimate, baseline: dict[str, float]) -> Row:
-    """The estimate judged against the live limit (holdout AUC minus the policy's margin):
-    breached when its whole interval is below it. The retraining policy acts on it only
-    while too few labels have matured to judge the live AUC itself."""
-    threshold = None
-    breached = False
-    # Judged only where the policy's live metric is the AUC (its margin is in AUC units).
-    if "auc" in baseline and ctx.pipeline.accuracy_metric == "auc":
-        threshold = accuracy_limit("auc", baseline["auc"], ctx.pipeline.retraining.accuracy_margin)
-        breached = estimate.high < threshold
+    """An estimate, judged (`estimate_breached`) only where it is the policy's metric: the
+    retraining policy acts on it while too few labels have matured to judge the realised
+    metric itself."""
+    threshold, breached = estimate_breached(
+        estimate,
+        ctx.pipeline.accuracy_metric,
+        baseline,
+        ctx.pipeline.retraining.accuracy_margin,
+    )
     return (
-        "estimated_auc",
+        f"estimated_{estimate.metric}",
         tables.MODEL_LEVEL,
         OVERALL,
         estimate.value,

@@ -116,7 +116,9 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
                 (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
                 & (F.col("segment") == "all")
                 & F.col("metric").isin(
-                    ctx.pipeline.accuracy_metric, "labelled_rows", "estimated_auc"
+                    ctx.pipeline.accuracy_metric,
+                    "labelled_rows",
+                    f"estimated_{ctx.pipeline.accuracy_metric}",
                 )
             )
             .select("metric", "value", "threshold", "breached")
@@ -179,8 +181,10 @@ def _accuracy_fact(
     ctx: RunContext, tonight: dict[str, Any]
 ) -> tuple[tuple[float, float, bool] | None, bool]:
     """Tonight's live metric against its limit, and whether it is the estimate: the
-    realised one once enough labels have matured, else the AUC estimated from scores
-    alone (`monitoring.estimated`), so a model going bad is caught before its labels."""
+    realised one once enough labels have matured, else the same metric estimated from
+    scores alone (`monitoring.estimated`: AUC, multiclass accuracy, regression MAE or
+    RMSE), so a model going bad is caught before its labels. A metric with no estimate
+    (log loss, R², macro-F1) waits for labels."""
 
     def fact(row: Any) -> tuple[float, float, bool]:
         return float(row["value"]), float(row["threshold"]), bool(row["breached"])
@@ -192,8 +196,7 @@ def _accuracy_fact(
     matured = labelled is not None and labelled["value"] >= (
         ctx.pipeline.monitoring.accuracy.min_labelled_rows
     )
-    # Only an AUC is estimated: a policy judging another metric waits for labels.
-    estimate = tonight.get("estimated_auc") if ctx.pipeline.accuracy_metric == "auc" else None
+    estimate = tonight.get(f"estimated_{ctx.pipeline.accuracy_metric}")
     if realised is not None and matured:
         return fact(realised), False
     if estimate is not None and estimate["threshold"] is not None:
