@@ -5,12 +5,14 @@ shift (P(y | x) holds, the features move).
 Each stream has a reference window (`--reference-days` days of `--rows` rows) on which an
 XGBoost champion trains, its latest fifth held out as the frozen holdout, as the train step
 does; then 60 nights of `--rows` rows. What training keeps is built by the functions the
-train step calls (`model.training.with_score_reference` calls the same two): a regression's
-errors per quantile bin of its prediction (`monitoring.estimated.error_by_score`), a
-multiclass model's calibration of "the predicted class is right"
+train step calls: a regression's loss models (`model.loss_model.fit_loss_models`, the
+expected absolute and squared error of a row from its features) and, its fallback for a
+small holdout, its errors per quantile bin of the prediction
+(`model.loss_model.error_by_score`; rows `mae bins`, `rmse bins`, shown, not in
+`RATIO`); a multiclass model's calibration of "the predicted class is right"
 (`model.calibration.fit_calibration`). Every night the estimate comes from the package's
-own functions (`monitoring.estimated`), fed the counts tonight's drift scan would give
-(counted here with the scan's own rule, `searchsorted(..., side="left")`).
+own functions (`monitoring.estimated`), fed the sums and counts tonight's drift scan would
+give (bins counted with the scan's own rule, `searchsorted(..., side="left")`).
 
 Beside it, what a monitor without an estimate knows before labels: the holdout's own
 metric, carried forward. Per stream and metric, the mean absolute error of each against
@@ -41,6 +43,9 @@ NIGHTS = 60
 CHANGE = 30
 FEATURES = 5
 STREAMS = ["stationary", "sudden", "gradual", "widening"]
+NAMES = [f"x{i}" for i in range(FEATURES)]
+# The regression's fallback (a holdout too small for loss models), shown, not in RATIO.
+BINNED = "{} bins"
 
 
 def _features(rng: Any, rows: int, stream: str, night: int) -> Any:
@@ -78,7 +83,7 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
     import xgboost as xgb
 
     from driftline.model.calibration import fit_calibration
-    from driftline.monitoring.estimated import error_by_score
+    from driftline.model.loss_model import error_by_score, fit_loss_models
 
     holdout = np.arange(len(x)) >= int(len(x) * 0.8)  # the latest fifth of the window
     params: dict[str, Any] = {"max_depth": 4, "eta": 0.1, "seed": seed, "nthread": 2}
@@ -91,10 +96,12 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
     truth = y[holdout]
     if kind == "regression":
         errors = truth - predicted
+        models, losses = fit_loss_models(x[holdout], errors, NAMES, seed)
+        mae, rmse = float(np.mean(np.abs(errors))), float(np.sqrt(np.mean(errors**2)))
         return (
             booster,
-            error_by_score(predicted, truth),
-            {"mae": float(np.mean(np.abs(errors))), "rmse": float(np.sqrt(np.mean(errors**2)))},
+            {"bins": error_by_score(predicted, truth), "models": models, "losses": losses},
+            {"mae": mae, "rmse": rmse, BINNED.format("mae"): mae, BINNED.format("rmse"): rmse},
         )
     right = (predicted.argmax(axis=1) == truth).astype(float)
     return (
@@ -110,24 +117,38 @@ def _night(
     """Per metric: (estimate, realised) for one night."""
     import numpy as np
 
+    from driftline.model.loss_model import predict_losses
     from driftline.monitoring.estimated import (
         estimate_accuracy,
         estimate_errors,
+        estimate_from_losses,
         score_histogram,
     )
 
     predicted = booster.inplace_predict(x)
     if kind == "regression":
-        edges = reference["edges"]
-        counts = np.bincount(
-            np.searchsorted(edges, predicted, side="left"), minlength=len(edges) + 1
-        )
         errors = y - predicted
         realised = {
             "mae": float(np.mean(np.abs(errors))),
             "rmse": float(np.sqrt(np.mean(errors**2))),
         }
-        return {e.metric: (e.value, realised[e.metric]) for e in estimate_errors(counts, reference)}
+        losses = predict_losses(reference["models"], x.astype(np.float32))
+        found = {
+            e.metric: (e.value, realised[e.metric])
+            for e in estimate_from_losses(
+                float(losses["absolute"].sum()),
+                float(losses["squared"].sum()),
+                len(x),
+                reference["losses"],
+            )
+        }
+        edges = reference["bins"]["edges"]
+        counts = np.bincount(
+            np.searchsorted(edges, predicted, side="left"), minlength=len(edges) + 1
+        )
+        for e in estimate_errors(counts, reference["bins"]):
+            found[BINNED.format(e.metric)] = (e.value, realised[e.metric])
+        return found
     estimate = estimate_accuracy(score_histogram(predicted.max(axis=1)), reference)
     assert estimate is not None
     return {"accuracy": (estimate.value, float(np.mean(predicted.argmax(axis=1) == y)))}
@@ -175,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                     pooled[metric][1].extend(carried)
             for metric, (estimate, carried) in pooled.items():
                 e, c = statistics.mean(estimate), statistics.mean(carried)
-                estimate_total += e
-                carried_total += c
+                if not metric.endswith(BINNED.format("")):
+                    estimate_total += e
+                    carried_total += c
                 ratio = c / max(e, 1e-12)
                 print(f"{kind:<11} {stream:<11} {metric:<9} {e:>9.4f} {c:>9.4f} {ratio:>6.2f}")
     print(f"RATIO {carried_total / max(estimate_total, 1e-12):.3f}")

@@ -83,13 +83,15 @@ def test_monitoring_judges_live_rmse_and_the_demands_distribution(replay) -> Non
     rmse = rows[("rmse", "all")]
     assert rmse["threshold"] is not None and rmse["value"] < 0.2  # judged against holdout + 0.02
     assert ("auc", "all") not in rows
-    # Before labels: RMSE and MAE expected from where tonight's predictions fall among the
-    # holdout's, the one the policy judges against its limit.
+    # Before labels: RMSE and MAE expected from each row's features by the loss models
+    # learnt on the holdout, the one the policy judges against its limit.
     for metric in ("rmse", "mae"):
         estimated = rows[(f"estimated_{metric}", "all")]
         details = json.loads(estimated["details"])
         assert details["low"] <= estimated["value"] <= details["high"]
         assert 0.0 < estimated["value"] < 0.2
+        # The champion's loss models travelled with it through MLflow (its extra files).
+        assert details["method"] == "loss_model"
     assert rows[("estimated_rmse", "all")]["threshold"] == rmse["threshold"]
     assert rows[("estimated_mae", "all")]["threshold"] is None
     drift = json.loads(rows[("label_drift", None)]["details"])

@@ -9,11 +9,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from driftline.model.calibration import calibration_error, fit_calibration
+from driftline.model.loss_model import ERROR_BINS, error_by_score
 from driftline.monitoring.estimated import (
-    ERROR_BINS,
-    MIN_ERROR_BIN_ROWS,
     Estimate,
-    error_by_score,
     estimate_accuracy,
     estimate_auc,
     estimate_breached,
@@ -151,28 +149,6 @@ def test_a_regressions_errors_follow_where_tonights_predictions_fall(shift: floa
         assert mae.value == pytest.approx(realised_mae, rel=0.1)
         assert rmse.value == pytest.approx(realised_rmse, rel=0.1)
         assert abs(mae.value - realised_mae) < abs(holdout_mae - realised_mae) / 4
-
-
-def test_a_small_holdout_keeps_enough_rows_per_bin() -> None:
-    rng = np.random.default_rng(32)
-    holdout, truth = _regression_night(rng, 200, 0.0)
-    reference = error_by_score(holdout, truth)
-    assert len(reference["rows"]) == 200 // MIN_ERROR_BIN_ROWS
-    assert min(reference["rows"]) >= MIN_ERROR_BIN_ROWS - 1
-
-
-def test_tied_predictions_stay_in_one_bin_and_edges_sit_between_them() -> None:
-    """A tree's few distinct predictions: no empty bin, and a prediction a rounding step
-    off the holdout's still counts in its own bin."""
-    scores = np.repeat([0.0, 1.0, 2.0, 3.0], 250)
-    truth = scores + np.repeat([0.1, 0.2, 0.3, 0.4], 250)
-    reference = error_by_score(scores, truth)
-    assert reference["edges"] == [0.5, 1.5, 2.5]
-    assert reference["rows"] == [250, 250, 250, 250]
-    nudged = np.nextafter(np.full(100, 2.0), 3.0)
-    counts = np.bincount(np.searchsorted(reference["edges"], nudged, side="left"), minlength=4)
-    mae, _ = estimate_errors(counts, reference)
-    assert mae.value == pytest.approx(0.3)
 
 
 def test_a_regression_bin_empty_on_the_holdout_borrows_its_neighbours_errors() -> None:

@@ -11,7 +11,7 @@ import functools
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,8 @@ class LoadedModel:
     encoding: FeatureEncoding
     profile: dict[str, Any]
     importance: dict[str, float]
+    # A regression's loss models (`model.loss_model`), raw UBJ per loss; empty otherwise.
+    loss_models: dict[str, bytes] = field(default_factory=dict)
 
 
 def configure_mlflow(settings: Settings, experiment: str) -> str:
@@ -172,6 +174,7 @@ def load(ref: ModelRef) -> LoadedModel:
     from mlflow.models import Model
 
     from driftline.data.features import FeatureEncoding
+    from driftline.model.loss_model import FILE, LOSSES
 
     # A progress bar per load would fill every task log that scores or monitors.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -188,6 +191,11 @@ def load(ref: ModelRef) -> LoadedModel:
             )
         booster = xgb.Booster()
         booster.load_model(str(local / flavor["data"]))
+        loss_models = {
+            loss: path.read_bytes()
+            for loss in LOSSES
+            if (path := local / "extra_files" / FILE.format(loss=loss)).exists()
+        }
     info = metadata["driftline"]
     return LoadedModel(
         ref=ref,
@@ -197,6 +205,7 @@ def load(ref: ModelRef) -> LoadedModel:
         if isinstance(info["profile"], str)
         else info["profile"],
         importance={k: float(v) for k, v in (info.get("importance") or {}).items()},
+        loss_models=loss_models,
     )
 
 

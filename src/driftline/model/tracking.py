@@ -30,6 +30,8 @@ class Logged:
 def log_run(ctx: RunContext, trained: Trained, versions: dict[str, int], reason: str) -> Logged:
     """Log the run (params, metrics, profile, importance, inputs, model), register it as a
     new version of the pipeline's model and tag the version with the run's lineage."""
+    import tempfile
+
     import mlflow
     import numpy as np
     import pandas as pd
@@ -57,7 +59,10 @@ def log_run(ctx: RunContext, trained: Trained, versions: dict[str, int], reason:
     }
     # Doubles, as the features table stores them, so pyfunc/spark_udf accept its rows.
     example = pd.DataFrame(trained.example.astype(np.float64), columns=trained.encoding.names)
-    with mlflow.start_run(run_name=f"train-{ctx.ds}", tags=tags) as active:
+    with (
+        tempfile.TemporaryDirectory(prefix="driftline-loss-") as folder,
+        mlflow.start_run(run_name=f"train-{ctx.ds}", tags=tags) as active,
+    ):
         mlflow.log_params(trained.params)
         mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if v is not None})
         mlflow.log_dict(trained.profile, "reference_profile.json")
@@ -75,6 +80,8 @@ def log_run(ctx: RunContext, trained: Trained, versions: dict[str, int], reason:
         info = mlflow.xgboost.log_model(
             trained.booster,
             name="model",
+            # A regression's loss models travel with it (MLflow's `extra_files/`).
+            extra_files=_loss_model_files(trained.loss_models, folder) or None,
             signature=infer_signature(example, trained.booster.inplace_predict(trained.example)),
             input_example=example,
             registered_model_name=model.name,
@@ -92,6 +99,20 @@ def log_run(ctx: RunContext, trained: Trained, versions: dict[str, int], reason:
     for key, value in tags.items():
         client.set_model_version_tag(model.name, version, key, value)
     return Logged(run_id, version, tags)
+
+
+def _loss_model_files(models: dict[str, bytes], folder: str) -> list[str]:
+    """Each loss model written as `loss_<name>.ubj` in `folder`, for `extra_files`."""
+    from pathlib import Path
+
+    from driftline.model.loss_model import FILE
+
+    paths = []
+    for loss, raw in models.items():
+        path = Path(folder) / FILE.format(loss=loss)
+        path.write_bytes(raw)
+        paths.append(str(path))
+    return paths
 
 
 def code_version() -> str:

@@ -63,6 +63,8 @@ class Trained:
     engine: str  # xgboost (one process on the driver) | xgboost.spark (the executors)
     # What `model.leakage` found too good to be true; empty when nothing was.
     leakage: list[str] = field(default_factory=list)
+    # A regression's loss models (`model.loss_model`, raw UBJ per loss); empty otherwise.
+    loss_models: dict[str, bytes] = field(default_factory=dict)
 
 
 def base_params(ctx: RunContext, device: str) -> dict[str, Any]:
@@ -122,6 +124,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         ctx.pipeline.task,
     )
     with_score_reference(profile, y[holdout], predicted, ctx)
+    loss_models = with_loss_models(profile, x[holdout], y[holdout], predicted, encoding, ctx)
     leakage = find_leakage(
         x[~holdout], y[~holdout], encoding.names, metrics, model.leakage, ctx.pipeline.task
     )
@@ -136,6 +139,7 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
         (str(min(dates)), str(max(dates))),
         "xgboost",
         [finding.message for finding in leakage],
+        loss_models,
     )
 
 
@@ -219,6 +223,9 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
     )
     holdout_labels = np.asarray(holdout_rows.column("label").to_numpy(), dtype=np.float64)
     with_score_reference(profile, holdout_labels, predicted, ctx)
+    loss_models = with_loss_models(
+        profile, encoding.matrix(holdout_rows), holdout_labels, predicted, encoding, ctx
+    )
     holdout_dates = np.asarray(holdout_rows.column(AS_OF).to_numpy())
     sample_dates = np.asarray(sample.column(AS_OF).to_numpy())
     return Trained(
@@ -237,6 +244,7 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
                 x_sample, y_sample, encoding.names, metrics, model.leakage, ctx.pipeline.task
             )
         ],
+        loss_models,
     )
 
 
@@ -310,7 +318,7 @@ def with_score_reference(
     import numpy as np
 
     from driftline.model.calibration import fit_calibration
-    from driftline.monitoring.estimated import error_by_score
+    from driftline.model.loss_model import error_by_score
 
     if not len(labels):
         return
@@ -330,6 +338,31 @@ def with_score_reference(
         "positives": int(np.sum(np.asarray(scores) >= threshold)),
         "threshold": threshold,
     }
+
+
+def with_loss_models(
+    profile: dict[str, Any],
+    x: np.ndarray,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    encoding: FeatureEncoding,
+    ctx: RunContext,
+) -> dict[str, bytes]:
+    """A regression's loss models, learnt on its frozen holdout (`model.loss_model`): the
+    monitor's estimate of MAE and RMSE before labels. Their holdout facts go to the
+    profile; without enough holdout rows, none (the errors per bin of the prediction,
+    kept by `with_score_reference`, serve instead)."""
+    import numpy as np
+
+    from driftline.model.loss_model import fit_loss_models
+
+    if ctx.pipeline.task.kind != "regression":
+        return {}
+    errors = np.asarray(labels, dtype=np.float64) - np.asarray(scores, dtype=np.float64)
+    models, reference = fit_loss_models(x, errors, encoding.names, ctx.pipeline.model.seed)
+    if models:
+        profile["loss_model"] = reference
+    return models
 
 
 def reference_profile(

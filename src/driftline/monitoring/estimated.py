@@ -17,14 +17,18 @@ The same reasoning serves the other tasks:
 - multiclass: the score is the predicted class's probability; if it is calibrated (checked
   and mapped on the holdout as above, for "the predicted class is right"), the night's
   expected accuracy is its mean (`estimate_accuracy`);
-- regression: a predicted value carries no probability, so the holdout's errors are kept
-  per quantile bin of the prediction (`error_by_score`), and the night's expected MAE and
-  RMSE weigh them by how many of tonight's predictions fall in each bin
-  (`estimate_errors`). It assumes the error given the prediction is what it was on the
-  holdout: it sees covariate shift that moves rows towards predictions the model gets
-  more or less wrong, not extrapolation beyond the training range where a tree's
-  prediction stays flat while the truth moves on (the out-of-range shares and drift tell
-  of that), nor concept drift.
+- regression: a predicted value carries no probability, so two small models learn each
+  row's absolute and squared error from its features on the holdout
+  (`driftline.model.loss_model`, direct loss estimation as NannyML's DLE), and the
+  night's expected MAE and RMSE are their means over tonight's rows
+  (`estimate_from_losses`). On a holdout too small to learn from, its errors are kept
+  per quantile bin of the prediction instead (`model.loss_model.error_by_score`), weighed
+  by how many of
+  tonight's predictions fall in each bin (`estimate_errors`): that sees covariate shift
+  that moves rows towards predictions the model gets more or less wrong, not noise that
+  grows with a feature the prediction ignores. Neither sees extrapolation beyond the
+  holdout's range, where a tree's output stays flat while the truth moves on (the
+  out-of-range shares and drift tell of that), nor concept drift.
 
 Pure: a histogram of the night's scores in, an estimate with its sampling interval out, so
 the monitor step needs one Spark aggregation and the benchmarks none.
@@ -48,11 +52,6 @@ if TYPE_CHECKING:
 # same pass that sketches the score for drift): fine enough that ties within a bin move
 # the estimate by far less than its sampling error.
 ESTIMATE_BINS = GRID_BINS
-# A regression's holdout errors are kept per quantile bin of its prediction: fine enough
-# to follow where tonight's predictions fall, each bin's mean over about this many rows
-# or more (tied predictions stay together).
-ERROR_BINS = 50
-MIN_ERROR_BIN_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,9 @@ class Estimate:
     # the errors of a regression.
     expected_positives: float | None
     calibrated: bool  # whether the holdout's isotonic map was applied
+    # confidence (calibrated scores), loss_model (a regression's expected errors per row,
+    # `model.loss_model`) or error_bins (its holdout errors per bin of the prediction)
+    method: str = "confidence"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,47 +183,6 @@ def estimate_accuracy(
     )
 
 
-def error_by_score(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    """A regression champion's holdout errors per quantile bin of its prediction (up to
-    `ERROR_BINS` bins of about `MIN_ERROR_BIN_ROWS` rows or more): each bin's rows, mean
-    absolute error, and the means of the squared and fourth-power errors that give both
-    estimates their sampling error. Tonight's drift scan counts the predictions in these
-    bins (`error_bin_profile`) in the pass that sketches the score.
-
-    A tree ensemble predicts few distinct values, so the edges sit halfway between
-    neighbouring distinct predictions, never on one: rows that tie stay in one bin (which
-    may then hold more rows), and a prediction that differs from the holdout's by a
-    rounding step (another device, another XGBoost build) still lands in its bin."""
-    import numpy as np
-
-    scores = np.asarray(scores, dtype=np.float64)
-    errors = np.asarray(labels, dtype=np.float64) - scores
-    distinct = np.unique(scores)
-    bins = max(1, min(ERROR_BINS, len(scores) // MIN_ERROR_BIN_ROWS))
-    quantiles = np.quantile(scores, np.linspace(0, 1, bins + 1)[1:-1])
-    above = np.searchsorted(distinct, quantiles, side="right")  # first distinct value above
-    inside = (above > 0) & (above < len(distinct))
-    edges = sorted(
-        {float((distinct[i - 1] + distinct[i]) / 2) for i in above[inside]},
-    )
-    index = np.searchsorted(np.asarray(edges, dtype=np.float64), scores, side="left")
-    bins = len(edges) + 1
-    rows = np.bincount(index, minlength=bins).astype(np.float64)
-
-    def mean(values: np.ndarray) -> list[float]:
-        sums = np.bincount(index, weights=values, minlength=bins)
-        return [float(v) for v in np.divide(sums, rows, out=np.zeros(bins), where=rows > 0)]
-
-    squared = errors * errors
-    return {
-        "edges": edges,
-        "rows": [int(r) for r in rows],
-        "absolute": mean(np.abs(errors)),
-        "squared": mean(squared),
-        "fourth": mean(squared * squared),
-    }
-
-
 def error_bin_profile(reference: dict[str, Any]) -> dict[str, Any]:
     """A profile that makes the drift scan count tonight's predictions in the bins of
     `error_by_score` (its `decile_counts`)."""
@@ -261,22 +222,7 @@ def estimate_errors(
     mae_error = float(np.sqrt(np.sum(share * np.maximum(squared - absolute**2, 0.0))))
     mse = float(np.sum(weights * squared))
     mse_error = float(np.sqrt(np.sum(share * np.maximum(fourth - squared**2, 0.0))))
-    rmse = float(np.sqrt(mse))
-    rmse_error = mse_error / (2 * rmse) if rmse > 0 else 0.0
-    return [
-        Estimate(
-            "mae", mae, max(0.0, mae - z * mae_error), mae + z * mae_error, int(night), None, False
-        ),
-        Estimate(
-            "rmse",
-            rmse,
-            max(0.0, rmse - z * rmse_error),
-            rmse + z * rmse_error,
-            int(night),
-            None,
-            False,
-        ),
-    ]
+    return _errors(mae, mae_error, mse, mse_error, int(night), "error_bins", z)
 
 
 def estimate_breached(
@@ -296,3 +242,50 @@ def estimate_breached(
     if metric in HIGHER_IS_BETTER:
         return limit, estimate.high < limit
     return limit, estimate.low > limit
+
+
+def estimate_from_losses(
+    absolute_total: float,
+    squared_total: float,
+    rows: int,
+    reference: dict[str, Any],
+    z: float = 1.96,
+) -> list[Estimate]:
+    """A regression night's expected MAE and RMSE from the sums of its rows' expected
+    absolute and squared errors (`model.loss_model`). Each interval holds tonight's and
+    the holdout's sampling error of a mean of that loss (its spread measured on the
+    holdout); RMSE's through the delta method. Empty without rows."""
+    if rows <= 0 or not reference:
+        return []
+    scale = math.sqrt(1 / rows + 1 / reference["rows"])
+    return _errors(
+        max(absolute_total / rows, 0.0),
+        reference["absolute_sd"] * scale,
+        max(squared_total / rows, 0.0),
+        reference["squared_sd"] * scale,
+        rows,
+        "loss_model",
+        z,
+    )
+
+
+def _errors(
+    mae: float, mae_error: float, mse: float, mse_error: float, rows: int, method: str, z: float
+) -> list[Estimate]:
+    """MAE and RMSE estimates with their intervals; RMSE's error from MSE's by the delta
+    method (d sqrt(m) = dm / 2 sqrt(m))."""
+    rmse = math.sqrt(mse)
+    rmse_error = mse_error / (2 * rmse) if rmse > 0 else 0.0
+    return [
+        Estimate(
+            metric,
+            value,
+            max(0.0, value - z * error),
+            value + z * error,
+            rows,
+            None,
+            False,
+            method,
+        )
+        for metric, value, error in (("mae", mae, mae_error), ("rmse", rmse, rmse_error))
+    ]

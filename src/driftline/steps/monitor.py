@@ -19,6 +19,8 @@ from driftline.data.features import AS_OF
 from driftline.data.profile import MISSING
 from driftline.model import registry
 from driftline.model.lifecycle import champion_ref_on
+from driftline.model.loss_model import COLUMNS as LOSS_COLUMNS
+from driftline.model.loss_model import expected_losses
 from driftline.monitoring.accuracy import (
     OVERALL,
     Accuracy,
@@ -41,6 +43,7 @@ from driftline.monitoring.estimated import (
     estimate_auc,
     estimate_breached,
     estimate_errors,
+    estimate_from_losses,
     score_grid_profile,
 )
 from driftline.monitoring.label_shift import LabelShift, label_shift
@@ -82,7 +85,20 @@ def run(ctx: RunContext) -> StepResult:
 
     features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
     profiles = model.profile["features"]
-    sketches = scan(features, profiles)
+    scanned = profiles
+    if model.loss_models and "loss_model" in model.profile:
+        # A regression champion's expected error per row, in the same pass over the
+        # features: tonight's MAE and RMSE before labels (`model.loss_model`).
+        features = expected_losses(features, model.loss_models, model.encoding)
+        scanned = {**profiles, **{c: {"type": "numeric"} for c in LOSS_COLUMNS.values()}}
+    sketches = scan(features, scanned)
+    estimates: list[Estimate] = []
+    if scanned is not profiles:
+        absolute = cast("NumericSketch", sketches[LOSS_COLUMNS["absolute"]])
+        squared = cast("NumericSketch", sketches[LOSS_COLUMNS["squared"]])
+        estimates += estimate_from_losses(
+            absolute.total, squared.total, absolute.count, model.profile["loss_model"]
+        )
     drifts = calibrate(
         [compare(name, profiles[name], sketches[name], config.drift) for name in profiles],
         profiles,
@@ -91,7 +107,6 @@ def run(ctx: RunContext) -> StepResult:
     share = importance_weighted_share(drifts, model.importance)
 
     score_drift = None
-    estimates: list[Estimate] = []
     predicted_shift = None
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
@@ -108,7 +123,9 @@ def run(ctx: RunContext) -> StepResult:
             # tonight's positive share.
             predictions = predictions.withColumn(SCORE_GRID, F.col(SCORE))
             wanted[SCORE_GRID] = score_grid_profile(predicted["threshold"] if predicted else None)
-        errors = model.profile.get("error_by_score")  # a regression champion's
+        # A regression champion's errors per bin of its prediction, where it has no loss
+        # models (a holdout too small to learn them from, or trained before them).
+        errors = None if estimates else model.profile.get("error_by_score")
         if errors is not None:
             predictions = predictions.withColumn(SCORE_ERROR_BINS, F.col(SCORE))
             wanted[SCORE_ERROR_BINS] = error_bin_profile(errors)
