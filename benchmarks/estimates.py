@@ -10,7 +10,9 @@ expected absolute and squared error of a row from its features) and, its fallbac
 small holdout, its errors per quantile bin of the prediction
 (`model.loss_model.error_by_score`; rows `mae bins`, `rmse bins`, shown, not in
 `RATIO`); a multiclass model's calibration of "the predicted class is right"
-(`model.calibration.fit_calibration`). Every night the estimate comes from the package's
+(`model.calibration.fit_calibration`), which gives its expected accuracy and, with the
+rest of each row's mass spread as the model spreads it, its expected log loss
+(`model.calibration.expected_logloss`). Every night the estimate comes from the package's
 own functions (`monitoring.estimated`), fed the sums and counts tonight's drift scan would
 give (bins counted with the scan's own rule, `searchsorted(..., side="left")`).
 
@@ -19,7 +21,7 @@ metric, carried forward. Per stream and metric, the mean absolute error of each 
 the realised metric (columns `estimate` and `carried`, in the metric's units); the last line
 is `RATIO <carried-forward error / estimate error>`, each summed over streams and metrics
 (higher is better; 1 means the estimate adds nothing; the metrics' scales are alike here:
-MAE and RMSE near 1, accuracy near 0.7).
+MAE, RMSE and log loss near 1, accuracy near 0.7).
 
 Streams (the change starts on night 30):
 
@@ -82,7 +84,12 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
     import numpy as np
     import xgboost as xgb
 
-    from driftline.model.calibration import fit_calibration
+    from driftline.model.calibration import (
+        EPS,
+        expected_logloss,
+        fit_calibration,
+        logloss_reference,
+    )
     from driftline.model.loss_model import error_by_score, fit_loss_models
 
     holdout = np.arange(len(x)) >= int(len(x) * 0.8)  # the latest fifth of the window
@@ -104,10 +111,14 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
             {"mae": mae, "rmse": rmse, BINNED.format("mae"): mae, BINNED.format("rmse"): rmse},
         )
     right = (predicted.argmax(axis=1) == truth).astype(float)
+    top = predicted.max(axis=1)
+    calibration = fit_calibration(right, top, seed=seed)
+    realised = -np.log(np.clip(predicted[np.arange(len(truth)), truth], EPS, 1))
+    expected = expected_logloss(top, calibration, predicted)
     return (
         booster,
-        fit_calibration(right, predicted.max(axis=1), seed=seed),
-        {"accuracy": float(right.mean())},
+        {"calibration": calibration, "logloss": logloss_reference(realised, expected, calibration)},
+        {"accuracy": float(right.mean()), "mlogloss": float(realised.mean())},
     )
 
 
@@ -117,11 +128,13 @@ def _night(
     """Per metric: (estimate, realised) for one night."""
     import numpy as np
 
+    from driftline.model.calibration import EPS, expected_logloss
     from driftline.model.loss_model import predict_losses
     from driftline.monitoring.estimated import (
         estimate_accuracy,
         estimate_errors,
         estimate_from_losses,
+        estimate_logloss,
         score_histogram,
     )
 
@@ -149,9 +162,17 @@ def _night(
         for e in estimate_errors(counts, reference["bins"]):
             found[BINNED.format(e.metric)] = (e.value, realised[e.metric])
         return found
-    estimate = estimate_accuracy(score_histogram(predicted.max(axis=1)), reference)
+    top = predicted.max(axis=1)
+    estimate = estimate_accuracy(score_histogram(top), reference["calibration"])
     assert estimate is not None
-    return {"accuracy": (estimate.value, float(np.mean(predicted.argmax(axis=1) == y)))}
+    expected = expected_logloss(top, reference["calibration"], predicted)
+    loss = estimate_logloss("mlogloss", float(expected.sum()), len(x), reference["logloss"])
+    assert loss is not None
+    realised = -np.log(np.clip(predicted[np.arange(len(y)), y], EPS, 1))
+    return {
+        "accuracy": (estimate.value, float(np.mean(predicted.argmax(axis=1) == y))),
+        "mlogloss": (loss.value, float(realised.mean())),
+    }
 
 
 def run_stream(

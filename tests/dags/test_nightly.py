@@ -347,6 +347,9 @@ def test_live_accuracy_is_recorded_once_labels_mature(nightly_run) -> None:  # t
         details = json.loads(row["details"])
         assert details["low"] <= row["value"] <= details["high"]
         assert row["threshold"] is not None and details["predictions"] > 0
+    # Its log loss too, recorded beside the live one (the policy judges the AUC).
+    losses = metrics.where(F.col("metric") == "estimated_logloss").collect()
+    assert losses and all(0 < row["value"] < 1 and row["threshold"] is None for row in losses)
     # And the share of predictions called positive, tested against the holdout's.
     called = metrics.where(F.col("metric") == "predicted_positive_rate").collect()
     assert called and all(0 <= row["value"] <= 1 for row in called)

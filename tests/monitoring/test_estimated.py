@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from driftline.model.calibration import calibration_error, fit_calibration
+from driftline.model.calibration import (
+    calibration_error,
+    expected_logloss,
+    fit_calibration,
+    logloss_reference,
+)
 from driftline.model.loss_model import ERROR_BINS, error_by_score
 from driftline.monitoring.estimated import (
     Estimate,
@@ -16,6 +21,7 @@ from driftline.monitoring.estimated import (
     estimate_auc,
     estimate_breached,
     estimate_errors,
+    estimate_logloss,
     score_histogram,
 )
 
@@ -182,3 +188,36 @@ def test_an_estimate_is_judged_only_as_the_policys_metric_and_by_its_whole_inter
     auc = Estimate("auc", 0.70, 0.68, 0.72, 1000, 300.0, False)
     assert estimate_breached(auc, "auc", holdout, 0.05) == (pytest.approx(0.75), True)
     assert estimate_breached(auc, "auc", {"rmse": 0.2}, 0.05) == (None, False)
+
+
+def test_a_binary_models_expected_log_loss_follows_covariate_shift() -> None:
+    rng = np.random.default_rng(51)
+    holdout, holdout_labels = _night(rng, 20_000, 0.0)
+    calibration = fit_calibration(holdout_labels, holdout)
+    realised_holdout = -(
+        holdout_labels * np.log(holdout) + (1 - holdout_labels) * np.log(1 - holdout)
+    )
+    reference = logloss_reference(
+        realised_holdout, expected_logloss(holdout, calibration), calibration
+    )
+    assert abs(reference["gap"]) < 0.01
+    scores, labels = _night(rng, 20_000, -1.5)  # rows move where the model is surer
+    expected = expected_logloss(scores, calibration)
+    estimate = estimate_logloss("logloss", float(expected.sum()), len(scores), reference)
+    assert estimate is not None and estimate.metric == "logloss"
+    realised = float(np.mean(-(labels * np.log(scores) + (1 - labels) * np.log(1 - scores))))
+    assert estimate.value == pytest.approx(realised, abs=0.01)
+    assert estimate.low < realised < estimate.high
+    assert abs(float(np.mean(realised_holdout)) - realised) > 0.05  # carried forward: off
+    assert estimate_logloss("logloss", 0.0, 0, reference) is None
+
+
+def test_a_multiclass_models_expected_log_loss_spreads_the_rest_as_the_model_does() -> None:
+    rng = np.random.default_rng(52)
+    night, classes = _multiclass_night(rng, 20_000, 1.5)
+    top = night.max(axis=1)
+    expected = expected_logloss(top, {"applied": False}, night)
+    # Calibrated by construction: the expectation is each row's entropy.
+    assert np.allclose(expected, -(night * np.log(night)).sum(axis=1))
+    realised = float(np.mean(-np.log(night[np.arange(len(classes)), classes])))
+    assert float(np.mean(expected)) == pytest.approx(realised, abs=0.01)

@@ -126,8 +126,12 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     details = json.loads(estimated["details"])
     assert details["low"] <= estimated["value"] <= details["high"]
     assert estimated["value"] == pytest.approx(rows[("accuracy", "all")]["value"], abs=0.1)
-    assert estimated["threshold"] is None  # the policy judges log loss, which waits for labels
+    assert estimated["threshold"] is None  # the policy judges log loss, not accuracy
     assert results[last]["monitor"].metrics["estimated_accuracy"] == estimated["value"]
+    # The policy's own metric, log loss, is estimated too and judged against its limit.
+    loss = rows[("estimated_mlogloss", "all")]
+    assert loss["threshold"] == rows[("mlogloss", "all")]["threshold"]
+    assert loss["value"] == pytest.approx(rows[("mlogloss", "all")]["value"], abs=0.25)
     shares = json.loads(rows[("label_drift", None)]["details"])
     assert shares["kind"] == "categorical"
 

@@ -1,11 +1,13 @@
-"""A binary model's calibration, checked on its frozen holdout when it trains.
+"""A classifier's calibration, checked on its frozen holdout when it trains (a binary
+model's scores; a multiclass model's "the predicted class is right").
 
 Estimating performance before labels (`driftline.monitoring.estimated`) reads scores as
 probabilities; XGBoost's log loss usually leaves them close, but class weights, early
 stopping or a shifted training window need not. The raw scores' expected calibration error
 is measured on the holdout, and an isotonic map (labels on scores, fitted there) is kept
 with the model's profile, to be applied when that error is above a tolerance and above
-what chance alone gives on that many rows.
+what chance alone gives on that many rows. The same map gives each row's expected log
+loss (`expected_logloss`), and the holdout says how far that expectation missed there.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 CALIBRATION_GRID = 201
 # Raw scores whose expected calibration error on the holdout exceeds this are mapped.
 MAX_ECE = 0.02
+# Probabilities are clipped to [EPS, 1 - EPS] for log loss, as scikit-learn (and the
+# monitor's live log loss) does.
+EPS = 1e-15
 
 
 def calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = 10) -> float:
@@ -86,4 +91,52 @@ def fit_calibration(
         "rows": len(labels),
         "grid": grid.round(6).tolist(),
         "probabilities": np.asarray(isotonic(scores, labels).predict(grid)).round(6).tolist(),
+    }
+
+
+def calibrated(scores: np.ndarray, calibration: dict[str, Any] | None) -> np.ndarray:
+    """The probability each score stands for: itself, or the holdout's isotonic map of it."""
+    import numpy as np
+
+    if calibration and calibration.get("applied"):
+        return np.interp(scores, calibration["grid"], calibration["probabilities"])
+    return np.asarray(scores, dtype=np.float64)
+
+
+def expected_logloss(
+    scores: np.ndarray,
+    calibration: dict[str, Any] | None,
+    probabilities: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each row's expected log loss if its calibrated probability is what happens.
+
+    Binary: -(q log s + (1 - q) log(1 - s)), s the score and q its calibrated probability
+    (the entropy of s when calibrated). Multiclass (`probabilities` given, `scores` the
+    predicted class's): the predicted class comes true with q, and the rest of the mass
+    falls on the other classes as the model spreads it, so the loss is
+    -q log s - (1 - q) sum over other classes of (s_k / (1 - s)) log s_k."""
+    import numpy as np
+
+    s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1 - EPS)
+    q = np.clip(calibrated(s, calibration), 0.0, 1.0)
+    if probabilities is None:
+        return -(q * np.log(s) + (1 - q) * np.log(1 - s))
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), EPS, 1.0)
+    others = (p * np.log(p)).sum(axis=1) - s * np.log(s)  # sum of s_k log s_k, k not top
+    return -q * np.log(s) - (1 - q) * others / np.maximum(1 - s, EPS)
+
+
+def logloss_reference(
+    realised: np.ndarray, expected: np.ndarray, calibration: dict[str, Any]
+) -> dict[str, Any]:
+    """What the holdout says about the expected log loss, for its interval: the spread of
+    the realised per-row loss and how far the expectation missed there (the gap left by
+    calibrating only the predicted class, or by a map not applied below its tolerance)."""
+    import numpy as np
+
+    return {
+        "rows": len(realised),
+        "sd": float(np.std(realised)),
+        "gap": float(np.mean(expected) - np.mean(realised)),
+        "applied": bool(calibration.get("applied")),
     }

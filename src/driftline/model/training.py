@@ -313,11 +313,17 @@ def with_score_reference(
     monitor to estimate the live metric before labels arrive (`monitoring.estimated`):
     a binary model's calibration and the share it calls positive at the decision
     threshold (the reference for tonight's share, a prior shift seen in the predictions);
-    a multiclass model's calibration of "the predicted class is right"; a regression's
-    errors per quantile bin of its prediction."""
+    a multiclass model's calibration of "the predicted class is right"; for both, how the
+    expected log loss compared with the realised one there; a regression's errors per
+    quantile bin of its prediction."""
     import numpy as np
 
-    from driftline.model.calibration import fit_calibration
+    from driftline.model.calibration import (
+        EPS,
+        expected_logloss,
+        fit_calibration,
+        logloss_reference,
+    )
     from driftline.model.loss_model import error_by_score
 
     if not len(labels):
@@ -329,9 +335,17 @@ def with_score_reference(
         return
     if kind == "multiclass":
         right = (np.argmax(scores, axis=1) == labels.astype(int)).astype(np.float64)
-        profile["calibration"] = fit_calibration(right, scores.max(axis=1), seed=seed)
+        top = scores.max(axis=1)
+        calibration = profile["calibration"] = fit_calibration(right, top, seed=seed)
+        realised = -np.log(np.clip(scores[np.arange(len(labels)), labels.astype(int)], EPS, 1))
+        expected = expected_logloss(top, calibration, scores)
+        profile["logloss"] = logloss_reference(realised, expected, calibration)
         return
-    profile["calibration"] = fit_calibration(labels, scores, seed=seed)
+    calibration = profile["calibration"] = fit_calibration(labels, scores, seed=seed)
+    clipped = np.clip(scores, EPS, 1 - EPS)
+    realised = -(labels * np.log(clipped) + (1 - labels) * np.log(1 - clipped))
+    expected = expected_logloss(scores, calibration)
+    profile["logloss"] = logloss_reference(realised, expected, calibration)
     threshold = ctx.pipeline.monitoring.accuracy.decision_threshold
     profile["predicted"] = {
         "rows": len(scores),

@@ -37,16 +37,20 @@ the monitor step needs one Spark aggregation and the benchmarks none.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from driftline.data.profile import GRID_BINS, grid_bin_index
+from driftline.model.calibration import calibrated, expected_logloss
 from driftline.monitoring.accuracy import auc_standard_error
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import numpy as np
+    import pyarrow as pa
+    from pyspark.sql import DataFrame
 
 # The night's score histogram is the drift scan's grid over [0, 1] (`GRID_BINS` bins, the
 # same pass that sketches the score for drift): fine enough that ties within a bin move
@@ -140,10 +144,7 @@ def _probabilities(counts: np.ndarray, calibration: dict[str, Any] | None) -> tu
     import numpy as np
 
     centres = (np.arange(len(counts)) + 0.5) / len(counts)
-    applied = bool(calibration and calibration.get("applied"))
-    if applied and calibration is not None:
-        return np.interp(centres, calibration["grid"], calibration["probabilities"]), True
-    return centres, False
+    return calibrated(centres, calibration), bool(calibration and calibration.get("applied"))
 
 
 def estimate_accuracy(
@@ -289,3 +290,63 @@ def _errors(
         )
         for metric, value, error in (("mae", mae, mae_error), ("rmse", rmse, rmse_error))
     ]
+
+
+# The column the monitor adds to tonight's predictions: each row's expected log loss.
+EXPECTED_LOGLOSS = "__expected_logloss"
+
+
+def estimate_logloss(
+    metric: str, total: float, rows: int, reference: dict[str, Any], z: float = 1.96
+) -> Estimate | None:
+    """The night's expected log loss (`metric`: logloss or mlogloss) from the sum of its
+    rows' `expected_logloss`. The interval holds tonight's and the holdout's sampling
+    error of a mean loss, widened by the holdout's gap between expected and realised."""
+    if rows <= 0 or not reference:
+        return None
+    value = total / rows
+    half = z * reference["sd"] * math.sqrt(1 / rows + 1 / reference["rows"])
+    half += abs(reference["gap"])
+    return Estimate(
+        metric,
+        value,
+        max(0.0, value - half),
+        value + half,
+        rows,
+        None,
+        bool(reference.get("applied")),
+    )
+
+
+def with_expected_logloss(
+    predictions: DataFrame, calibration: dict[str, Any], multiclass: bool
+) -> DataFrame:
+    """Tonight's scores with each row's expected log loss beside them (`EXPECTED_LOGLOSS`),
+    computed on the executors in the pass that sketches the score."""
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    columns = ["score", "class_probabilities"] if multiclass else ["score"]
+    schema = StructType(
+        [StructField("score", DoubleType()), StructField(EXPECTED_LOGLOSS, DoubleType())]
+    )
+
+    def add(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            scores = pc.cast(batch.column("score"), pa.float64()).to_numpy(zero_copy_only=False)
+            matrix = None
+            if multiclass:
+                vectors = batch.column("class_probabilities")
+                flat = pc.list_flatten(vectors).to_numpy(zero_copy_only=False)
+                matrix = np.asarray(flat, dtype=np.float64).reshape(batch.num_rows, -1)
+            loss = expected_logloss(scores, calibration, matrix)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(scores), pa.array(loss)], names=["score", EXPECTED_LOGLOSS]
+            )
+
+    return predictions.select(*columns).mapInArrow(add, schema)

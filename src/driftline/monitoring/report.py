@@ -206,7 +206,16 @@ _SHARES = (
     "recall",
     "label_maturity",
 )
-_ERRORS = ("logloss", "mlogloss", "rmse", "mae", "estimated_rmse", "estimated_mae")
+_ERRORS = (
+    "logloss",
+    "mlogloss",
+    "rmse",
+    "mae",
+    "estimated_logloss",
+    "estimated_mlogloss",
+    "estimated_rmse",
+    "estimated_mae",
+)
 
 
 def _accuracy_figure(metrics: pd.DataFrame) -> Figure | None:

@@ -37,6 +37,7 @@ from driftline.monitoring.drift import (
 )
 from driftline.monitoring.drift_scan import scan
 from driftline.monitoring.estimated import (
+    EXPECTED_LOGLOSS,
     Estimate,
     error_bin_profile,
     estimate_accuracy,
@@ -44,7 +45,9 @@ from driftline.monitoring.estimated import (
     estimate_breached,
     estimate_errors,
     estimate_from_losses,
+    estimate_logloss,
     score_grid_profile,
+    with_expected_logloss,
 )
 from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
@@ -117,6 +120,12 @@ def run(ctx: RunContext) -> StepResult:
         wanted = {SCORE: score_profile}
         predicted = model.profile.get("predicted")  # a binary champion's holdout share
         calibration = model.profile.get("calibration")  # a binary or multiclass champion's
+        multiclass = ctx.pipeline.task.kind == "multiclass"
+        logloss = model.profile.get("logloss")  # how the expectation fared on the holdout
+        if calibration is not None and logloss is not None:
+            # Each row's expected log loss beside its score, in the same pass.
+            predictions = with_expected_logloss(predictions, calibration, multiclass)
+            wanted[EXPECTED_LOGLOSS] = {"type": "numeric"}
         if calibration is not None:
             # The same pass also counts the scores on a fixed [0, 1] grid (and, for a
             # binary model, at the decision threshold): the estimate before labels and
@@ -135,10 +144,19 @@ def run(ctx: RunContext) -> StepResult:
             grid = cast("NumericSketch", sketches[SCORE_GRID])
             estimate = (
                 estimate_accuracy(grid.grid_counts, calibration)
-                if ctx.pipeline.task.kind == "multiclass"
+                if multiclass
                 else estimate_auc(grid.grid_counts, calibration)
             )
             estimates += [estimate] if estimate is not None else []
+        if EXPECTED_LOGLOSS in wanted:
+            expected = cast("NumericSketch", sketches[EXPECTED_LOGLOSS])
+            loss = estimate_logloss(
+                "mlogloss" if multiclass else "logloss",
+                expected.total,
+                expected.count,
+                cast("dict[str, Any]", logloss),
+            )
+            estimates += [loss] if loss is not None else []
             if predicted is not None:
                 flagged = int(grid.decile_counts[1])
                 predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
