@@ -17,6 +17,7 @@ from driftline.model.calibration import (
 from driftline.model.loss_model import ERROR_BINS, error_by_score
 from driftline.monitoring.estimated import (
     Estimate,
+    batch_logloss,
     estimate_accuracy,
     estimate_auc,
     estimate_breached,
@@ -221,3 +222,34 @@ def test_a_multiclass_models_expected_log_loss_spreads_the_rest_as_the_model_doe
     assert np.allclose(expected, -(night * np.log(night)).sum(axis=1))
     realised = float(np.mean(-np.log(night[np.arange(len(classes)), classes])))
     assert float(np.mean(expected)) == pytest.approx(realised, abs=0.01)
+
+
+def test_a_confident_multiclass_row_costs_what_a_wrong_answer_would() -> None:
+    """Float32 probabilities: the top one rounds to 1.0 while the others still hold a
+    little. The expectation must stay near -log of theirs, not divide by 1 - 1.0."""
+    logits = np.array([[40.0, 20.0, 0.0], [1.0, 0.5, 0.2]])
+    probabilities = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float32)
+    top = probabilities.max(axis=1).astype(np.float64)
+    assert top[0] == 1.0 and probabilities[0, 1] > 0
+    calibration = {"applied": True, "grid": [0.0, 1.0], "probabilities": [0.0, 0.99]}
+    expected = expected_logloss(top, calibration, probabilities)
+    assert np.all(np.isfinite(expected)) and expected[0] < 45  # -log p of the runner-up: 20
+    # All mass on one class: a wrong answer costs the clipped probability's loss.
+    certain = expected_logloss(np.array([1.0]), calibration, np.array([[1.0, 0.0, 0.0]]))
+    assert certain[0] == pytest.approx(0.01 * -np.log(1e-15) - 0.99 * np.log(1 - 1e-15), rel=1e-6)
+
+
+def test_a_row_without_its_full_vector_of_probabilities_has_no_expectation() -> None:
+    import pyarrow as pa
+
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array([0.6, 0.5, 0.7]),
+            pa.array([[0.6, 0.3, 0.1], None, [0.7, 0.3]], pa.list_(pa.float64())),
+        ],
+        names=["score", "class_probabilities"],
+    )
+    scores, loss = batch_logloss(batch, {"applied": False}, multiclass=True)
+    assert list(scores) == [0.6, 0.5, 0.7]
+    assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(loss[2])
+    assert loss[0] == pytest.approx(-(0.6 * np.log(0.6) + 0.3 * np.log(0.3) + 0.1 * np.log(0.1)))

@@ -114,7 +114,7 @@ def expected_logloss(
     (the entropy of s when calibrated). Multiclass (`probabilities` given, `scores` the
     predicted class's): the predicted class comes true with q, and the rest of the mass
     falls on the other classes as the model spreads it, so the loss is
-    -q log s - (1 - q) sum over other classes of (s_k / (1 - s)) log s_k."""
+    -q log s - (1 - q) sum over other classes of (s_k / r) log s_k, r their total."""
     import numpy as np
 
     s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1 - EPS)
@@ -122,8 +122,17 @@ def expected_logloss(
     if probabilities is None:
         return -(q * np.log(s) + (1 - q) * np.log(1 - s))
     p = np.clip(np.asarray(probabilities, dtype=np.float64), EPS, 1.0)
-    others = (p * np.log(p)).sum(axis=1) - s * np.log(s)  # sum of s_k log s_k, k not top
-    return -q * np.log(s) - (1 - q) * others / np.maximum(1 - s, EPS)
+    # The other classes' mass and its spread, from their own probabilities: 1 - s can
+    # round to 0 (float32 probabilities) while they still hold some, and dividing by it
+    # would blow one confident row's loss up to millions.
+    top = np.argmax(p, axis=1)
+    other = np.ones_like(p, dtype=bool)
+    other[np.arange(len(p)), top] = False
+    rest = np.where(other, p, 0.0).sum(axis=1)
+    spread = np.where(other, p * np.log(p), 0.0).sum(axis=1)
+    # With no mass elsewhere, a wrong prediction costs what a clipped probability does.
+    wrong = np.where(rest > 0, -spread / np.where(rest > 0, rest, 1.0), -np.log(EPS))
+    return -q * np.log(s) + (1 - q) * wrong
 
 
 def logloss_reference(

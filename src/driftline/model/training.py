@@ -339,6 +339,8 @@ def with_score_reference(
         calibration = profile["calibration"] = fit_calibration(right, top, seed=seed)
         realised = -np.log(np.clip(scores[np.arange(len(labels)), labels.astype(int)], EPS, 1))
         expected = expected_logloss(top, calibration, scores)
+        # Measured on the rows the map was fitted on: a gap a little smaller than on
+        # unseen rows, so the interval it widens is a little narrow.
         profile["logloss"] = logloss_reference(realised, expected, calibration)
         return
     calibration = profile["calibration"] = fit_calibration(labels, scores, seed=seed)

@@ -331,22 +331,39 @@ def with_expected_logloss(
     )
 
     def add(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        import numpy as np
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         for batch in batches:
-            if not batch.num_rows:
-                continue
-            scores = pc.cast(batch.column("score"), pa.float64()).to_numpy(zero_copy_only=False)
-            matrix = None
-            if multiclass:
-                vectors = batch.column("class_probabilities")
-                flat = pc.list_flatten(vectors).to_numpy(zero_copy_only=False)
-                matrix = np.asarray(flat, dtype=np.float64).reshape(batch.num_rows, -1)
-            loss = expected_logloss(scores, calibration, matrix)
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(scores), pa.array(loss)], names=["score", EXPECTED_LOGLOSS]
-            )
+            if batch.num_rows:
+                scores, loss = batch_logloss(batch, calibration, multiclass)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(scores), pa.array(loss)], names=["score", EXPECTED_LOGLOSS]
+                )
 
     return predictions.select(*columns).mapInArrow(add, schema)
+
+
+def batch_logloss(
+    batch: pa.RecordBatch, calibration: dict[str, Any], multiclass: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One Arrow batch of predictions' scores and expected log losses. A multiclass row
+    without its full vector of probabilities (never written by scoring) gets no
+    expectation: NaN, which the scan counts as missing."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    scores = pc.cast(batch.column("score"), pa.float64()).to_numpy(zero_copy_only=False)
+    if not multiclass:
+        return scores, expected_logloss(scores, calibration)
+    vectors = batch.column("class_probabilities")
+    lengths = pc.fill_null(pc.list_value_length(vectors), 0).to_numpy(zero_copy_only=False)
+    classes = int(lengths.max()) if len(lengths) else 0
+    whole = lengths == classes
+    loss = np.full(batch.num_rows, np.nan)
+    if classes and whole.any():
+        kept = pc.filter(vectors, pa.array(whole))
+        flat = pc.list_flatten(kept).to_numpy(zero_copy_only=False)
+        matrix = np.asarray(flat, dtype=np.float64).reshape(-1, classes)
+        loss[whole] = expected_logloss(scores[whole], calibration, matrix)
+    return scores, loss

@@ -20,7 +20,7 @@ from driftline.data.profile import MISSING
 from driftline.model import registry
 from driftline.model.lifecycle import champion_ref_on
 from driftline.model.loss_model import COLUMNS as LOSS_COLUMNS
-from driftline.model.loss_model import expected_losses
+from driftline.model.loss_model import LOSSES, expected_losses
 from driftline.monitoring.accuracy import (
     OVERALL,
     Accuracy,
@@ -89,7 +89,7 @@ def run(ctx: RunContext) -> StepResult:
     features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
     profiles = model.profile["features"]
     scanned = profiles
-    if model.loss_models and "loss_model" in model.profile:
+    if set(model.loss_models) == set(LOSSES) and "loss_model" in model.profile:
         # A regression champion's expected error per row, in the same pass over the
         # features: tonight's MAE and RMSE before labels (`model.loss_model`).
         features = expected_losses(features, model.loss_models, model.encoding)
@@ -148,6 +148,9 @@ def run(ctx: RunContext) -> StepResult:
                 else estimate_auc(grid.grid_counts, calibration)
             )
             estimates += [estimate] if estimate is not None else []
+            if predicted is not None:
+                flagged = int(grid.decile_counts[1])
+                predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
         if EXPECTED_LOGLOSS in wanted:
             expected = cast("NumericSketch", sketches[EXPECTED_LOGLOSS])
             loss = estimate_logloss(
@@ -157,9 +160,6 @@ def run(ctx: RunContext) -> StepResult:
                 cast("dict[str, Any]", logloss),
             )
             estimates += [loss] if loss is not None else []
-            if predicted is not None:
-                flagged = int(grid.decile_counts[1])
-                predicted_shift = label_shift(predicted, grid.count, flagged, config.label_shift)
         if errors is not None:
             binned = cast("NumericSketch", sketches[SCORE_ERROR_BINS])
             estimates += estimate_errors(binned.decile_counts, errors)
