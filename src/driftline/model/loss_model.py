@@ -100,14 +100,8 @@ def expected_losses(
 
     def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
-        import xgboost as xgb
 
-        boosters = {}
-        for loss, raw in models.items():
-            booster = xgb.Booster()
-            booster.load_model(bytearray(raw))
-            booster.set_param({"nthread": 1})  # one thread per Spark task
-            boosters[loss] = booster
+        boosters = load_loss_models(models, nthread=1)  # one thread per Spark task
         encoder = FeatureEncoding.from_dict(encoding_dict)
         for batch in batches:
             if not batch.num_rows:
@@ -124,17 +118,28 @@ def expected_losses(
     return df.select(*names).mapInArrow(predict, schema)
 
 
-def predict_losses(models: dict[str, bytes], matrix: np.ndarray) -> dict[str, np.ndarray]:
-    """Each row's expected losses, in this process (the benchmark's and tests' path)."""
-    import numpy as np
+def load_loss_models(models: dict[str, bytes], nthread: int | None = None) -> dict[str, Any]:
+    """The boosters of `models` (raw UBJ per loss), rebuilt in this process."""
     import xgboost as xgb
 
-    out = {}
+    boosters = {}
     for loss, raw in models.items():
         booster = xgb.Booster()
         booster.load_model(bytearray(raw))
-        out[loss] = np.asarray(booster.inplace_predict(matrix), dtype=np.float64)
-    return out
+        if nthread is not None:
+            booster.set_param({"nthread": nthread})
+        boosters[loss] = booster
+    return boosters
+
+
+def predict_losses(models: dict[str, bytes], matrix: np.ndarray) -> dict[str, np.ndarray]:
+    """Each row's expected losses, in this process (the benchmark's and tests' path)."""
+    import numpy as np
+
+    return {
+        loss: np.asarray(booster.inplace_predict(matrix), dtype=np.float64)
+        for loss, booster in load_loss_models(models).items()
+    }
 
 
 def error_by_score(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:

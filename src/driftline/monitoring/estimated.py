@@ -22,16 +22,18 @@ The same reasoning serves the other tasks:
   (`driftline.model.loss_model`, direct loss estimation as NannyML's DLE), and the
   night's expected MAE and RMSE are their means over tonight's rows
   (`estimate_from_losses`). On a holdout too small to learn from, its errors are kept
-  per quantile bin of the prediction instead (`model.loss_model.error_by_score`), weighed
-  by how many of
-  tonight's predictions fall in each bin (`estimate_errors`): that sees covariate shift
+  per quantile bin of the prediction instead (`model.loss_model.error_by_score`),
+  weighed by how many of tonight's predictions fall in each bin (`estimate_errors`):
+  that sees covariate shift
   that moves rows towards predictions the model gets more or less wrong, not noise that
   grows with a feature the prediction ignores. Neither sees extrapolation beyond the
   holdout's range, where a tree's output stays flat while the truth moves on (the
   out-of-range shares and drift tell of that), nor concept drift.
 
-Pure: a histogram of the night's scores in, an estimate with its sampling interval out, so
-the monitor step needs one Spark aggregation and the benchmarks none.
+Pure: histograms and sums of the night's scores in, an estimate with its sampling
+interval out, so the monitor step adds no Spark pass and the benchmarks need none; the
+per-row columns the sums come from are added in the monitor's existing scans
+(`with_expected_logloss` here, `model.loss_model.expected_losses` for the features).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ ESTIMATE_BINS = GRID_BINS
 
 @dataclass(frozen=True)
 class Estimate:
-    metric: str  # auc, accuracy, mae or rmse
+    metric: str  # auc, logloss, mlogloss, accuracy, mae or rmse
     value: float
     low: float
     high: float

@@ -89,14 +89,15 @@ def run(ctx: RunContext) -> StepResult:
     features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
     profiles = model.profile["features"]
     scanned = profiles
-    if set(model.loss_models) == set(LOSSES) and "loss_model" in model.profile:
-        # A regression champion's expected error per row, in the same pass over the
-        # features: tonight's MAE and RMSE before labels (`model.loss_model`).
+    # A regression champion's expected error per row, in the same pass over the
+    # features: tonight's MAE and RMSE before labels (`model.loss_model`).
+    with_losses = set(model.loss_models) == set(LOSSES) and "loss_model" in model.profile
+    if with_losses:
         features = expected_losses(features, model.loss_models, model.encoding)
         scanned = {**profiles, **{c: {"type": "numeric"} for c in LOSS_COLUMNS.values()}}
     sketches = scan(features, scanned)
     estimates: list[Estimate] = []
-    if scanned is not profiles:
+    if with_losses:
         absolute = cast("NumericSketch", sketches[LOSS_COLUMNS["absolute"]])
         squared = cast("NumericSketch", sketches[LOSS_COLUMNS["squared"]])
         estimates += estimate_from_losses(
