@@ -12,7 +12,9 @@ small holdout, its errors per quantile bin of the prediction
 `RATIO`); a multiclass model's calibration of "the predicted class is right"
 (`model.calibration.fit_calibration`), which gives its expected accuracy and, with the
 rest of each row's mass spread as the model spreads it, its expected log loss
-(`model.calibration.expected_logloss`). Every night the estimate comes from the package's
+(`model.calibration.expected_logloss`) and each class's expected counts, hence its
+macro-F1 (`model.calibration.expected_outcomes`); a regression's R² from its expected
+RMSE and the spread of the night's predictions. Every night the estimate comes from the package's
 own functions (`monitoring.estimated`), fed the sums and counts tonight's drift scan would
 give (bins counted with the scan's own rule, `searchsorted(..., side="left")`).
 
@@ -21,7 +23,7 @@ metric, carried forward. Per stream and metric, the mean absolute error of each 
 the realised metric (columns `estimate` and `carried`, in the metric's units); the last line
 is `RATIO <carried-forward error / estimate error>`, each summed over streams and metrics
 (higher is better; 1 means the estimate adds nothing; the metrics' scales are alike here:
-MAE, RMSE and log loss near 1, accuracy near 0.7).
+MAE, RMSE and log loss near 1, accuracy, macro-F1 and R² between 0.5 and 0.9).
 
 Streams (the change starts on night 30):
 
@@ -89,8 +91,9 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
         expected_logloss,
         fit_calibration,
         logloss_reference,
+        macro_f1_reference,
     )
-    from driftline.model.loss_model import error_by_score, fit_loss_models
+    from driftline.model.loss_model import error_by_score, fit_loss_models, r2_reference
 
     holdout = np.arange(len(x)) >= int(len(x) * 0.8)  # the latest fifth of the window
     params: dict[str, Any] = {"max_depth": 4, "eta": 0.1, "seed": seed, "nthread": 2}
@@ -105,10 +108,17 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
         errors = truth - predicted
         models, losses = fit_loss_models(x[holdout], errors, NAMES, seed)
         mae, rmse = float(np.mean(np.abs(errors))), float(np.sqrt(np.mean(errors**2)))
+        r2 = 1 - rmse**2 / float(np.var(truth))
         return (
             booster,
-            {"bins": error_by_score(predicted, truth), "models": models, "losses": losses},
-            {"mae": mae, "rmse": rmse, BINNED.format("mae"): mae, BINNED.format("rmse"): rmse},
+            {
+                "bins": error_by_score(predicted, truth),
+                "models": models,
+                "losses": losses,
+                "r2": r2_reference(predicted, truth),
+            },
+            {"mae": mae, "rmse": rmse, "r2": r2}
+            | {BINNED.format(m): v for m, v in (("mae", mae), ("rmse", rmse), ("r2", r2))},
         )
     right = (predicted.argmax(axis=1) == truth).astype(float)
     top = predicted.max(axis=1)
@@ -117,9 +127,25 @@ def _champion(kind: str, x: Any, y: Any, seed: int) -> tuple[Any, dict[str, Any]
     expected = expected_logloss(top, calibration, predicted)
     return (
         booster,
-        {"calibration": calibration, "logloss": logloss_reference(realised, expected, calibration)},
-        {"accuracy": float(right.mean()), "mlogloss": float(realised.mean())},
+        {
+            "calibration": calibration,
+            "logloss": logloss_reference(realised, expected, calibration),
+            "macro_f1": macro_f1_reference(truth, predicted, calibration),
+        },
+        {
+            "accuracy": float(right.mean()),
+            "mlogloss": float(realised.mean()),
+            "macro_f1": _realised_macro_f1(truth, predicted),
+        },
     )
+
+
+def _realised_macro_f1(truth: Any, predicted: Any) -> float:
+    import numpy as np
+
+    from driftline.model.calibration import f1_counts, macro_f1
+
+    return macro_f1(*f1_counts(np.eye(3)[truth], predicted.argmax(axis=1), 3))[0]
 
 
 def _night(
@@ -128,13 +154,15 @@ def _night(
     """Per metric: (estimate, realised) for one night."""
     import numpy as np
 
-    from driftline.model.calibration import EPS, expected_logloss
+    from driftline.model.calibration import EPS, expected_logloss, expected_outcomes, f1_counts
     from driftline.model.loss_model import predict_losses
     from driftline.monitoring.estimated import (
         estimate_accuracy,
         estimate_errors,
         estimate_from_losses,
         estimate_logloss,
+        estimate_macro_f1,
+        estimate_r2,
         score_histogram,
     )
 
@@ -144,23 +172,36 @@ def _night(
         realised = {
             "mae": float(np.mean(np.abs(errors))),
             "rmse": float(np.sqrt(np.mean(errors**2))),
+            "r2": 1 - float(np.mean(errors**2)) / float(np.var(y)),
         }
         losses = predict_losses(reference["models"], x.astype(np.float32))
-        found = {
-            e.metric: (e.value, realised[e.metric])
-            for e in estimate_from_losses(
-                float(losses["absolute"].sum()),
-                float(losses["squared"].sum()),
-                len(x),
-                reference["losses"],
-            )
-        }
-        edges = reference["bins"]["edges"]
-        counts = np.bincount(
-            np.searchsorted(edges, predicted, side="left"), minlength=len(edges) + 1
-        )
-        for e in estimate_errors(counts, reference["bins"]):
-            found[BINNED.format(e.metric)] = (e.value, realised[e.metric])
+        spread = float(np.var(predicted))
+        found = {}
+        for name, estimates in (
+            (
+                "{}",
+                estimate_from_losses(
+                    float(losses["absolute"].sum()),
+                    float(losses["squared"].sum()),
+                    len(x),
+                    reference["losses"],
+                ),
+            ),
+            (
+                BINNED,
+                estimate_errors(
+                    np.bincount(
+                        np.searchsorted(reference["bins"]["edges"], predicted, side="left"),
+                        minlength=len(reference["bins"]["edges"]) + 1,
+                    ),
+                    reference["bins"],
+                ),
+            ),
+        ):
+            for e in estimates:
+                found[name.format(e.metric)] = (e.value, realised[e.metric])
+                if e.metric == "rmse" and (r2 := estimate_r2(e, spread, reference["r2"])):
+                    found[name.format("r2")] = (r2.value, realised["r2"])
         return found
     top = predicted.max(axis=1)
     estimate = estimate_accuracy(score_histogram(top), reference["calibration"])
@@ -169,9 +210,15 @@ def _night(
     loss = estimate_logloss("mlogloss", float(expected.sum()), len(x), reference["logloss"])
     assert loss is not None
     realised = -np.log(np.clip(predicted[np.arange(len(y)), y], EPS, 1))
+    outcomes = expected_outcomes(top, reference["calibration"], predicted)
+    f1 = estimate_macro_f1(
+        *f1_counts(outcomes, predicted.argmax(axis=1), 3), reference["macro_f1"], applied=False
+    )
+    assert f1 is not None
     return {
         "accuracy": (estimate.value, float(np.mean(predicted.argmax(axis=1) == y))),
         "mlogloss": (loss.value, float(realised.mean())),
+        "macro_f1": (f1.value, _realised_macro_f1(y, predicted)),
     }
 
 

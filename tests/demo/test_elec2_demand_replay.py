@@ -94,6 +94,11 @@ def test_monitoring_judges_live_rmse_and_the_demands_distribution(replay) -> Non
         assert details["method"] == "loss_model"
     assert rows[("estimated_rmse", "all")]["threshold"] == rmse["threshold"]
     assert rows[("estimated_mae", "all")]["threshold"] is None
+    # R² from the expected squared error and the spread of tonight's predictions.
+    r2 = rows[("estimated_r2", "all")]
+    details = json.loads(r2["details"])
+    assert details["low"] <= r2["value"] <= details["high"] and details["method"] == "loss_model"
+    assert 0.0 < r2["value"] < 1.0 and r2["threshold"] is None
     drift = json.loads(rows[("label_drift", None)]["details"])
     assert drift["feature"] == "label" and drift["kind"] == "numeric"
     policy = replay["nights"][-1].results["retrain_policy"]["metrics"]

@@ -1,28 +1,37 @@
 """Performance before labels: the AUC estimated from calibrated scores matches the AUC the
 labels later give, under covariate shift, and a miscalibrated model is mapped first; the
-same for a multiclass model's accuracy and a regression's MAE and RMSE."""
+same for a multiclass model's accuracy, log loss and macro-F1 and a regression's MAE,
+RMSE and R²."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import f1_score, r2_score, roc_auc_score
 
 from driftline.model.calibration import (
     calibration_error,
     expected_logloss,
+    expected_outcomes,
+    f1_counts,
     fit_calibration,
     logloss_reference,
+    macro_f1,
+    macro_f1_reference,
 )
-from driftline.model.loss_model import ERROR_BINS, error_by_score
+from driftline.model.loss_model import ERROR_BINS, error_by_score, expected_r2, r2_reference
 from driftline.monitoring.estimated import (
+    EXPECTED_LOGLOSS,
     Estimate,
-    batch_logloss,
+    batch_expectations,
     estimate_accuracy,
     estimate_auc,
     estimate_breached,
     estimate_errors,
     estimate_logloss,
+    estimate_macro_f1,
+    estimate_r2,
+    f1_columns,
     score_histogram,
 )
 
@@ -189,6 +198,20 @@ def test_an_estimate_is_judged_only_as_the_policys_metric_and_by_its_whole_inter
     auc = Estimate("auc", 0.70, 0.68, 0.72, 1000, 300.0, False)
     assert estimate_breached(auc, "auc", holdout, 0.05) == (pytest.approx(0.75), True)
     assert estimate_breached(auc, "auc", {"rmse": 0.2}, 0.05) == (None, False)
+    # R² depends on the night's spread: shown, never judged, even as the policy's metric.
+    r2 = Estimate("r2", 0.2, 0.1, 0.3, 1000, None, False, "loss_model")
+    assert estimate_breached(r2, "r2", {"r2": 0.8}, 0.05) == (None, False)
+
+
+def test_the_holdouts_gap_is_taken_off_the_expected_log_loss() -> None:
+    reference = {"rows": 4000, "sd": 0.5, "gap": -0.05}  # the expectation read low there
+    estimate = estimate_logloss("mlogloss", 600.0, 1000, reference)
+    assert estimate is not None
+    assert estimate.value == pytest.approx(0.65)
+    half = 1.96 * 0.5 * np.sqrt(1 / 1000 + 1 / 4000)
+    assert (estimate.low, estimate.high) == pytest.approx((0.65 - half, 0.65 + half))
+    reading_high = estimate_logloss("mlogloss", 10.0, 1000, {**reference, "gap": 0.5})
+    assert reading_high is not None and reading_high.value == 0.0 <= reading_high.low
 
 
 def test_a_binary_models_expected_log_loss_follows_covariate_shift() -> None:
@@ -249,7 +272,91 @@ def test_a_row_without_its_full_vector_of_probabilities_has_no_expectation() -> 
         ],
         names=["score", "class_probabilities"],
     )
-    scores, loss = batch_logloss(batch, {"applied": False}, multiclass=True)
+    found = batch_expectations(batch, {"applied": False}, multiclass=True, f1_classes=3)
+    scores, loss = found["score"], found[EXPECTED_LOGLOSS]
     assert list(scores) == [0.6, 0.5, 0.7]
     assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(loss[2])
     assert loss[0] == pytest.approx(-(0.6 * np.log(0.6) + 0.3 * np.log(0.3) + 0.1 * np.log(0.1)))
+    columns = f1_columns(3)
+    # Row 0 predicts class 0, right with 0.6; it is class 1 with 0.3 and class 2 with 0.1.
+    assert [found[c][0] for c in columns["right"]] == pytest.approx([0.6, 0.0, 0.0])
+    assert [found[c][0] for c in columns["predicted"]] == [1.0, 0.0, 0.0]
+    assert [found[c][0] for c in columns["support"]] == pytest.approx([0.6, 0.3, 0.1])
+    assert all(np.isnan(found[c][1]) and np.isnan(found[c][2]) for g in columns.values() for c in g)
+    # A missing score does not matter (the vector says which class and how sure); a
+    # vector with a NaN in it is left out of every count, not half-counted.
+    batch = pa.RecordBatch.from_arrays(
+        [
+            pa.array([None, 0.5], pa.float64()),
+            pa.array([[0.2, 0.7, 0.1], [0.5, float("nan"), 0.5]], pa.list_(pa.float64())),
+        ],
+        names=["score", "class_probabilities"],
+    )
+    found = batch_expectations(batch, {"applied": False}, multiclass=True, f1_classes=3)
+    assert [found[c][0] for c in columns["predicted"]] == [0.0, 1.0, 0.0]
+    assert [found[c][0] for c in columns["right"]] == pytest.approx([0.0, 0.7, 0.0])
+    assert all(np.isnan(found[c][1]) for g in columns.values() for c in g)
+
+
+@pytest.mark.parametrize("shift", [0.0, 2.5])
+def test_a_multiclass_models_macro_f1_follows_covariate_shift(shift: float) -> None:
+    """Calibrated by construction: the expected per-class counts give the macro-F1 the
+    classes drawn from the probabilities later give, within the interval."""
+    rng = np.random.default_rng(61)
+    holdout, holdout_classes = _multiclass_night(rng, 20_000, 0.0)
+    right = (holdout.argmax(axis=1) == holdout_classes).astype(float)
+    calibration = fit_calibration(right, holdout.max(axis=1))
+    reference = macro_f1_reference(holdout_classes, holdout, calibration)
+    assert reference["rows"] == 20_000 and abs(reference["gap"]) < 0.01
+    night, classes = _multiclass_night(rng, 20_000, shift)
+    chosen = night.argmax(axis=1)
+    outcomes = expected_outcomes(night.max(axis=1), calibration, night)
+    assert np.allclose(outcomes, night)  # calibrated: each row's chances are its probabilities
+    estimate = estimate_macro_f1(*f1_counts(outcomes, chosen, 3), reference, applied=False)
+    assert estimate is not None and estimate.metric == "macro_f1"
+    realised = f1_score(classes, chosen, average="macro")
+    # A rare class (~170 predictions after the shift) makes the realised value itself
+    # vary by about 0.01 from one draw to the next.
+    assert estimate.value == pytest.approx(realised, abs=0.02)
+    assert estimate.low < realised < estimate.high
+    if shift:
+        held = f1_score(holdout_classes, holdout.argmax(axis=1), average="macro")
+        assert abs(held - realised) > 0.05  # carried forward: off
+    assert estimate_macro_f1([0, 0, 0], [0, 0, 0], [0, 0, 0], reference, applied=False) is None
+
+
+def test_macro_f1_counts_only_the_classes_present() -> None:
+    """As the realised metric (`model.judging`): a class neither predicted nor turned up is
+    left out, one that turned up unpredicted counts with F1 0."""
+    truth = np.array([0, 0, 1, 1])
+    chosen = np.array([0, 1, 1, 1])
+    counts = f1_counts(np.eye(4)[truth], chosen, 4)
+    value, _, present = macro_f1(*counts)
+    assert list(present) == [True, True, False, False]
+    assert value == pytest.approx(f1_score(truth, chosen, average="macro"))
+    counts = f1_counts(np.eye(3)[np.array([0, 2])], np.array([0, 0]), 3)
+    assert macro_f1(*counts)[0] == pytest.approx(0.5 * (2 / 3))
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_a_regressions_r2_follows_from_its_expected_errors(shift: float) -> None:
+    """A model that knows its noise: y = 2x + noise, predicted 2x. R² from the expected
+    MSE and tonight's spread of predictions matches the realised one as the spread of x
+    grows (R² rises though the error does not), where the holdout's R² carried forward
+    misses."""
+    rng = np.random.default_rng(62)
+    x = rng.normal(size=20_000)
+    y = 2 * x + rng.normal(size=20_000)
+    reference = r2_reference(2 * x, y)
+    assert abs(reference["gap"]) < 0.01
+    x = rng.normal(scale=1 + shift, size=20_000)
+    y = 2 * x + rng.normal(size=20_000)
+    rmse = Estimate("rmse", 1.0, 0.98, 1.02, 20_000, None, False, "loss_model")
+    estimate = estimate_r2(rmse, float(np.var(2 * x)), reference)
+    assert estimate is not None and estimate.metric == "r2" and estimate.method == "loss_model"
+    realised = r2_score(y, 2 * x)
+    assert estimate.value == pytest.approx(realised, abs=0.01)
+    assert estimate.low < realised < estimate.high
+    if shift:
+        assert realised - (1 - 1 / 5) > 0.1  # the holdout's R² (4 / 5) carried forward
+    assert expected_r2(0.0, 0.0) is None

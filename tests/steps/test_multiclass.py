@@ -132,6 +132,12 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     loss = rows[("estimated_mlogloss", "all")]
     assert loss["threshold"] == rows[("mlogloss", "all")]["threshold"]
     assert loss["value"] == pytest.approx(rows[("mlogloss", "all")]["value"], abs=0.25)
+    # Macro-F1 from each row's expected class (the predicted one with its calibrated
+    # probability, the rest as the model spreads it), beside what the labels gave.
+    f1 = rows[("estimated_macro_f1", "all")]
+    details = json.loads(f1["details"])
+    assert details["low"] <= f1["value"] <= details["high"] and details["method"] == "confidence"
+    assert f1["value"] == pytest.approx(rows[("macro_f1", "all")]["value"], abs=0.15)
     shares = json.loads(rows[("label_drift", None)]["details"])
     assert shares["kind"] == "categorical"
 

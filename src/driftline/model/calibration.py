@@ -7,7 +7,9 @@ stopping or a shifted training window need not. The raw scores' expected calibra
 is measured on the holdout, and an isotonic map (labels on scores, fitted there) is kept
 with the model's profile, to be applied when that error is above a tolerance and above
 what chance alone gives on that many rows. The same map gives each row's expected log
-loss (`expected_logloss`), and the holdout says how far that expectation missed there.
+loss (`expected_logloss`) and, for a multiclass model, its expected class
+(`expected_outcomes`), hence the expected macro-F1; the holdout says how far each
+expectation missed there.
 """
 
 from __future__ import annotations
@@ -112,35 +114,92 @@ def expected_logloss(
 
     Binary: -(q log s + (1 - q) log(1 - s)), s the score and q its calibrated probability
     (the entropy of s when calibrated). Multiclass (`probabilities` given, `scores` the
-    predicted class's): the predicted class comes true with q, and the rest of the mass
-    falls on the other classes as the model spreads it, so the loss is
-    -q log s - (1 - q) sum over other classes of (s_k / r) log s_k, r their total."""
+    predicted class's): the cross-entropy of the model's probabilities against the row's
+    `expected_outcomes`, -q log s - (1 - q) sum over other classes of (s_k / r) log s_k."""
+    import numpy as np
+
+    s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1 - EPS)
+    if probabilities is None:
+        q = np.clip(calibrated(s, calibration), 0.0, 1.0)
+        return -(q * np.log(s) + (1 - q) * np.log(1 - s))
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), EPS, 1.0)
+    return -np.sum(expected_outcomes(s, calibration, p) * np.log(p), axis=1)
+
+
+def expected_outcomes(
+    scores: np.ndarray, calibration: dict[str, Any] | None, probabilities: np.ndarray
+) -> np.ndarray:
+    """Each multiclass row's chance of each class being the true one: the predicted class
+    its calibrated probability q, and the rest, 1 - q, spread over the other classes as
+    the model spreads it (s_k / r, r their total). Only "the predicted class is right" is
+    calibrated, so this is as far as the holdout vouches for.
+
+    r comes from the other classes' own probabilities, not 1 - s: a float32 top
+    probability can round to 1 while they still hold some, and dividing by 1 - s would
+    blow one confident row up."""
     import numpy as np
 
     s = np.clip(np.asarray(scores, dtype=np.float64), EPS, 1 - EPS)
     q = np.clip(calibrated(s, calibration), 0.0, 1.0)
-    if probabilities is None:
-        return -(q * np.log(s) + (1 - q) * np.log(1 - s))
     p = np.clip(np.asarray(probabilities, dtype=np.float64), EPS, 1.0)
-    # The other classes' mass and its spread, from their own probabilities: 1 - s can
-    # round to 0 (float32 probabilities) while they still hold some, and dividing by it
-    # would blow one confident row's loss up to millions.
     top = np.argmax(p, axis=1)
+    rows = np.arange(len(p))
     other = np.ones_like(p, dtype=bool)
-    other[np.arange(len(p)), top] = False
-    rest = np.where(other, p, 0.0).sum(axis=1)
-    spread = np.where(other, p * np.log(p), 0.0).sum(axis=1)
-    # With no mass elsewhere, a wrong prediction costs what a clipped probability does.
-    wrong = np.where(rest > 0, -spread / np.where(rest > 0, rest, 1.0), -np.log(EPS))
-    return -q * np.log(s) + (1 - q) * wrong
+    other[rows, top] = False
+    rest = np.where(other, p, 0.0).sum(axis=1)  # > 0: every p is at least EPS
+    outcomes = np.where(other, p * ((1 - q) / rest)[:, None], 0.0)
+    outcomes[rows, top] = q
+    return outcomes
+
+
+def f1_counts(
+    outcomes: np.ndarray, predicted: np.ndarray, classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per class: the right predictions of it, the predictions of it and its rows, from
+    each row's chance of each class (`expected_outcomes`, or a one-hot of its label) and
+    its predicted class. Sums, so nights and executors add them up."""
+    import numpy as np
+
+    outcomes = np.asarray(outcomes, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    chosen = outcomes[np.arange(len(predicted)), predicted]
+    return (
+        np.bincount(predicted, weights=chosen, minlength=classes),
+        np.bincount(predicted, minlength=classes).astype(np.float64),
+        outcomes.sum(axis=0),
+    )
+
+
+# A class counts towards macro-F1 when it is predicted or expected on at least ln 2 rows
+# (then it shows up at least once with probability over a half): the realised metric
+# averages over the classes that were predicted or turned up (`model.judging`).
+PRESENT_SUPPORT = 0.6931
+
+
+def macro_f1(
+    right: np.ndarray, predicted: np.ndarray, support: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Macro-F1 from per-class counts (`f1_counts`): each class's 2 TP / (predicted +
+    support) (which is 2 TP / (2 TP + FP + FN)), averaged over the classes present. Also
+    returns the per-class F1 and which classes were present; NaN without any."""
+    import numpy as np
+
+    right, predicted, support = (
+        np.asarray(counts, dtype=np.float64) for counts in (right, predicted, support)
+    )
+    denominator = predicted + support
+    f1 = np.divide(2 * right, denominator, out=np.zeros_like(right), where=denominator > 0)
+    present = (predicted > 0) | (support >= PRESENT_SUPPORT)
+    return (float(f1[present].mean()) if present.any() else float("nan")), f1, present
 
 
 def logloss_reference(
     realised: np.ndarray, expected: np.ndarray, calibration: dict[str, Any]
 ) -> dict[str, Any]:
-    """What the holdout says about the expected log loss, for its interval: the spread of
-    the realised per-row loss and how far the expectation missed there (the gap left by
-    calibrating only the predicted class, or by a map not applied below its tolerance)."""
+    """What the holdout says about the expected log loss: the spread of the realised
+    per-row loss (its interval) and how far the expectation missed there (the bias left
+    by calibrating only the predicted class, or by a map not applied below its
+    tolerance, which the monitor takes off)."""
     import numpy as np
 
     return {
@@ -149,3 +208,22 @@ def logloss_reference(
         "gap": float(np.mean(expected) - np.mean(realised)),
         "applied": bool(calibration.get("applied")),
     }
+
+
+def macro_f1_reference(
+    labels: np.ndarray, probabilities: np.ndarray, calibration: dict[str, Any]
+) -> dict[str, Any]:
+    """What the holdout says about the expected macro-F1: how far the expectation from
+    `expected_outcomes` missed the realised one there (the bias the monitor takes off;
+    measured on the rows the map was fitted on, so a little small) and how many rows
+    judged it."""
+    import numpy as np
+
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    classes = probabilities.shape[1]
+    chosen = np.argmax(probabilities, axis=1)
+    outcomes = expected_outcomes(probabilities.max(axis=1), calibration, probabilities)
+    expected, _, _ = macro_f1(*f1_counts(outcomes, chosen, classes))
+    truth = np.eye(classes)[np.asarray(labels, dtype=np.int64)]
+    realised, _, _ = macro_f1(*f1_counts(truth, chosen, classes))
+    return {"rows": len(labels), "gap": expected - realised, "classes": classes}

@@ -5,7 +5,8 @@ A predicted value carries no probability, so there is no confidence to read as i
 classifiers' estimates. Instead two small XGBoost models learn, on the holdout rows the
 champion never trained on, the absolute and the squared error it makes from the row's
 features (direct loss estimation, as NannyML's DLE does); averaged over tonight's rows
-they give the expected MAE and MSE. Unlike the errors binned by prediction
+they give the expected MAE and MSE, and with the spread of tonight's predictions, R²
+(`expected_r2`). Unlike the errors binned by prediction
 (`error_by_score`, the fallback for a holdout too small to learn from), they see where the
 noise grows with a feature the prediction ignores. Like every estimate from the inputs
 alone they assume P(y | x) holds, and a tree's expected error stays flat beyond the
@@ -181,3 +182,28 @@ def error_by_score(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         "squared": mean(squared),
         "fourth": mean(squared * squared),
     }
+
+
+def expected_r2(mse: float, variance: float) -> float | None:
+    """R² from an expected MSE and the variance of tonight's predictions: the labels'
+    variance is not known before they arrive, so it is taken as the predictions' plus the
+    expected squared error (y = prediction + error, the error of mean zero and
+    uncorrelated with the prediction), and R² = 1 - MSE / that. None when both are zero."""
+    total = variance + mse
+    return 1 - mse / total if total > 0 else None
+
+
+def r2_reference(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """What the holdout says about `expected_r2`, for its interval: how far it missed the
+    realised R² there given the realised MSE (what the errors' mean and their correlation
+    with the prediction add to the labels' variance), and how many rows judged it."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    mse = float(np.mean((labels - scores) ** 2))
+    expected = expected_r2(mse, float(np.var(scores)))
+    spread = float(np.var(labels))
+    if expected is None or spread == 0:
+        return {"rows": len(labels), "gap": 0.0}
+    return {"rows": len(labels), "gap": expected - (1 - mse / spread)}

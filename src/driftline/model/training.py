@@ -313,9 +313,10 @@ def with_score_reference(
     monitor to estimate the live metric before labels arrive (`monitoring.estimated`):
     a binary model's calibration and the share it calls positive at the decision
     threshold (the reference for tonight's share, a prior shift seen in the predictions);
-    a multiclass model's calibration of "the predicted class is right"; for both, how the
-    expected log loss compared with the realised one there; a regression's errors per
-    quantile bin of its prediction."""
+    a multiclass model's calibration of "the predicted class is right" and how its
+    expected macro-F1 compared with the realised one there; for both, how the expected log
+    loss compared with the realised one; a regression's errors per quantile bin of its
+    prediction and how its R² from expected errors missed there."""
     import numpy as np
 
     from driftline.model.calibration import (
@@ -323,8 +324,9 @@ def with_score_reference(
         expected_logloss,
         fit_calibration,
         logloss_reference,
+        macro_f1_reference,
     )
-    from driftline.model.loss_model import error_by_score
+    from driftline.model.loss_model import error_by_score, r2_reference
 
     if not len(labels):
         return
@@ -332,6 +334,7 @@ def with_score_reference(
     seed = ctx.pipeline.model.seed
     if kind == "regression":
         profile["error_by_score"] = error_by_score(scores, labels)
+        profile["r2"] = r2_reference(scores, labels)
         return
     if kind == "multiclass":
         right = (np.argmax(scores, axis=1) == labels.astype(int)).astype(np.float64)
@@ -340,8 +343,9 @@ def with_score_reference(
         realised = -np.log(np.clip(scores[np.arange(len(labels)), labels.astype(int)], EPS, 1))
         expected = expected_logloss(top, calibration, scores)
         # Measured on the rows the map was fitted on: a gap a little smaller than on
-        # unseen rows, so the interval it widens is a little narrow.
+        # unseen rows, so the bias the monitor takes off is a little small.
         profile["logloss"] = logloss_reference(realised, expected, calibration)
+        profile["macro_f1"] = macro_f1_reference(labels, scores, calibration)
         return
     calibration = profile["calibration"] = fit_calibration(labels, scores, seed=seed)
     clipped = np.clip(scores, EPS, 1 - EPS)

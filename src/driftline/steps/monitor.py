@@ -38,6 +38,7 @@ from driftline.monitoring.drift import (
 from driftline.monitoring.drift_scan import scan
 from driftline.monitoring.estimated import (
     EXPECTED_LOGLOSS,
+    F1_COUNTS,
     Estimate,
     error_bin_profile,
     estimate_accuracy,
@@ -46,8 +47,11 @@ from driftline.monitoring.estimated import (
     estimate_errors,
     estimate_from_losses,
     estimate_logloss,
+    estimate_macro_f1,
+    estimate_r2,
+    f1_columns,
     score_grid_profile,
-    with_expected_logloss,
+    with_expectations,
 )
 from driftline.monitoring.label_shift import LabelShift, label_shift
 from driftline.monitoring.segment_gaps import segment_gaps
@@ -123,10 +127,17 @@ def run(ctx: RunContext) -> StepResult:
         calibration = model.profile.get("calibration")  # a binary or multiclass champion's
         multiclass = ctx.pipeline.task.kind == "multiclass"
         logloss = model.profile.get("logloss")  # how the expectation fared on the holdout
+        # A multiclass champion's number of classes, where its holdout judged the
+        # expected macro-F1 (none for a champion trained before it).
+        f1_reference = model.profile.get("macro_f1") if multiclass else None
+        f1_classes = int(f1_reference["classes"]) if f1_reference else 0
+        f1 = f1_columns(f1_classes)
         if calibration is not None and logloss is not None:
-            # Each row's expected log loss beside its score, in the same pass.
-            predictions = with_expected_logloss(predictions, calibration, multiclass)
+            # Each row's expected log loss (and a multiclass row's expected outcome per
+            # class) beside its score, in the same pass.
+            predictions = with_expectations(predictions, calibration, multiclass, f1_classes)
             wanted[EXPECTED_LOGLOSS] = {"type": "numeric"}
+            wanted.update({c: {"type": "numeric"} for group in f1.values() for c in group})
         if calibration is not None:
             # The same pass also counts the scores on a fixed [0, 1] grid (and, for a
             # binary model, at the decision threshold): the estimate before labels and
@@ -161,9 +172,36 @@ def run(ctx: RunContext) -> StepResult:
                 cast("dict[str, Any]", logloss),
             )
             estimates += [loss] if loss is not None else []
+            if f1_reference and f1["right"][0] in wanted:
+                right, predicted_k, support = (
+                    [cast("NumericSketch", sketches[c]).total for c in f1[count]]
+                    for count in F1_COUNTS
+                )
+                f1_estimate = estimate_macro_f1(
+                    right,
+                    predicted_k,
+                    support,
+                    f1_reference,
+                    bool(calibration and calibration.get("applied")),
+                )
+                if f1_estimate is None and expected.count:
+                    logger.warning(
+                        "no expected macro-F1: none of tonight's %d predictions carries "
+                        "the champion's %d class probabilities",
+                        expected.count,
+                        f1_classes,
+                    )
+                estimates += [f1_estimate] if f1_estimate is not None else []
         if errors is not None:
             binned = cast("NumericSketch", sketches[SCORE_ERROR_BINS])
             estimates += estimate_errors(binned.decile_counts, errors)
+        rmse = next((e for e in estimates if e.metric == "rmse"), None)
+        if rmse is not None and "r2" in model.profile and score_sketch.count:
+            # R² from the expected RMSE and the spread of tonight's predictions.
+            mean = score_sketch.total / score_sketch.count
+            variance = max(score_sketch.total_squares / score_sketch.count - mean**2, 0.0)
+            r2 = estimate_r2(rmse, variance, model.profile["r2"])
+            estimates += [r2] if r2 is not None else []
         if score_sketch.rows:
             (score_drift,) = calibrate(
                 [compare(SCORE, score_profile, score_sketch, config.drift)],

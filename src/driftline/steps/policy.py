@@ -182,9 +182,10 @@ def _accuracy_fact(
 ) -> tuple[tuple[float, float, bool] | None, bool]:
     """Tonight's live metric against its limit, and whether it is the estimate: the
     realised one once enough labels have matured, else the same metric estimated from
-    scores alone (`monitoring.estimated`: AUC, log loss, multiclass accuracy, regression
-    MAE or RMSE), so a model going bad is caught before its labels. A metric with no
-    estimate (R², macro-F1) waits for labels."""
+    scores alone (`monitoring.estimated`: AUC, log loss, multiclass accuracy or macro-F1,
+    regression MAE or RMSE), so a model going bad is caught before its labels. R² (never
+    judged before labels: it depends on the night's spread) and a champion trained before
+    its metric had an estimate wait for labels."""
 
     def fact(row: Any) -> tuple[float, float, bool]:
         return float(row["value"]), float(row["threshold"]), bool(row["breached"])
