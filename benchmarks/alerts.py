@@ -30,7 +30,7 @@ false alarms on at most 5% of stationary nights and a median delay of at most 2 
 sudden shifts, over the seeds).
 
 Performance before labels: every night, the AUC Driftline estimates from the champion's
-scores alone (`monitoring.estimated`, calibration checked on the frozen holdout) is set
+scores alone (`monitoring.estimated`, calibration fitted on the frozen holdout) is set
 beside the AUC that night's labels give; the mean absolute error per stream is printed,
 and over the covariate-shift streams (stationary, sudden, gradual, seasonal, unimportant:
 P(y | x) holds) as `CBPE_MAE` (goal at most 0.02). The prior and concept streams change

@@ -8,9 +8,9 @@ performance estimation, as NannyML's CBPE does for binary classifiers). It stays
 under covariate shift, where the model's P(y | x) still holds; it cannot see concept
 drift (P(y | x) itself changing), which only matured labels show.
 
-Calibration is checked on the frozen holdout when the model trains
-(`driftline.model.calibration`); where the raw scores are off by more than a tolerance, the
-isotonic map fitted there is applied before estimating.
+A map from score to probability is fitted on the frozen holdout when the model trains
+(`driftline.model.calibration`: Platt's sigmoid or an isotonic map, whichever predicts
+held-out rows better) and applied before estimating.
 
 The same reasoning serves the other tasks:
 
@@ -79,7 +79,7 @@ class Estimate:
     # The expected positives (AUC) or expected correct predictions (accuracy, macro-F1);
     # None for a regression.
     expected_positives: float | None
-    calibrated: bool  # whether the holdout's isotonic map was applied
+    calibrated: bool  # whether the holdout's map was applied
     # confidence (calibrated scores), loss_model (a regression's expected errors per row,
     # `model.loss_model`) or error_bins (its holdout errors per bin of the prediction)
     method: str = "confidence"
@@ -151,7 +151,7 @@ def estimate_auc(
 
 
 def _probabilities(counts: np.ndarray, calibration: dict[str, Any] | None) -> tuple[Any, bool]:
-    """Each grid bin's probability: its centre, or the holdout's isotonic map of it."""
+    """Each grid bin's probability: the holdout's map of its centre."""
     import numpy as np
 
     centres = (np.arange(len(counts)) + 0.5) / len(counts)
@@ -178,7 +178,7 @@ def estimate_accuracy(
     value = right / rows
     variance = float(np.sum(counts * probability * (1 - probability))) / rows**2
     # The limit it is judged against is the holdout's realised accuracy, itself a sample
-    # (and the calibration checked there): its sampling error widens the interval, as the
+    # (and the calibration fitted there): its sampling error widens the interval, as the
     # holdout's does for a regression's errors.
     holdout = float((calibration or {}).get("rows", 0))
     if holdout:
@@ -320,10 +320,9 @@ def estimate_logloss(
     """The night's expected log loss (`metric`: logloss or mlogloss) from the sum of its
     rows' `expected_logloss`, less the holdout's gap between expected and realised: only
     the predicted class's probability is calibrated, so the rest of a multiclass row's
-    mass (and a binary score left unmapped below the tolerance) carries a bias the
-    holdout measures (`benchmarks/estimates.py`: the multiclass error 0.018 -> 0.012 on
-    stationary nights). The interval holds tonight's and the holdout's sampling error of
-    a mean loss."""
+    mass carries a bias the holdout measures; a binary map leaves little
+    (`benchmarks/estimates.py`: the multiclass error 0.018 -> 0.012 on a 1-sd shift).
+    The interval holds tonight's and the holdout's sampling error of a mean loss."""
     if rows <= 0 or not reference:
         return None
     value = max(total / rows - reference["gap"], 0.0)
