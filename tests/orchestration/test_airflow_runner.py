@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROJECT
+
 
 def test_the_embedded_sqlite_database_waits_for_its_lock(tmp_path: Path) -> None:
     """Airflow's components and a `driftline backfill` write to one SQLite file; a writer
@@ -39,7 +41,9 @@ def test_a_failed_metadata_migration_does_not_print_the_password(tmp_path: Path)
 
 
 @pytest.mark.integration
-def test_a_backfill_parses_an_unknown_dag_and_refuses_a_paused_one(airflow_db) -> None:  # type: ignore[no-untyped-def]
+def test_a_backfill_parses_an_unknown_dag_and_refuses_a_paused_one(  # type: ignore[no-untyped-def]
+    airflow_db, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What `driftline backfill` checks before asking Airflow: a DAG the metadata DB does not
     know yet is parsed (as the dag-processor would), and a paused one is refused with what
     to do, rather than leaving its runs queued without a word."""
@@ -49,6 +53,9 @@ def test_a_backfill_parses_an_unknown_dag_and_refuses_a_paused_one(airflow_db) -
     from driftline.core.errors import DriftlineError
     from driftline.orchestration.airflow_runner import ready_for_backfill
 
+    # The DAG files read the checkout's driftline.yaml wherever the tests' working directory
+    # is (the shared SparkSession moves it to its warehouse).
+    monkeypatch.setenv("DRIFTLINE_HOME", str(PROJECT))
     with create_session() as session:
         # Known already when another test ran it through dag.test(); paused either way.
         known = session.get(DagModel, "driftline_maintenance")

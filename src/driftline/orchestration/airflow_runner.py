@@ -262,7 +262,8 @@ def ready_for_backfill(dag_id: str) -> None:
             folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
             raise DriftlineError(
                 f"Airflow knows no DAG {dag_id!r} after parsing {folder}: check the DAG files "
-                f"(`driftline check`).\n{redact(completed.stderr[-1500:])}"
+                f"(`driftline check`); `airflow dags reserialize` exited {completed.returncode}:\n"
+                f"{redact((completed.stdout + completed.stderr)[-3000:])}"
             )
     if model.is_paused:
         raise DriftlineError(
