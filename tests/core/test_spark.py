@@ -157,3 +157,37 @@ def test_no_connect_server_answering_says_what_to_do() -> None:
     url = f"sc://127.0.0.1:{free_port()}"
     with pytest.raises(SparkUnavailableError, match=rf"DRIFTLINE_SPARK_REMOTE={url}.*driftline ui"):
         wait_for_server(url, seconds=0.5)
+
+
+def test_packages_come_from_the_nodes_jars_folder_when_one_is_named(tmp_path: Path) -> None:
+    from driftline.core.spark import node_jars_conf, submit_packages
+
+    lake = {"lake_uri": "s3://bucket/lake", "lake_backend": "delta-spark"}
+    resolved = submit_packages(load_settings(**lake))
+    assert any(p.startswith("io.delta:") for p in resolved), resolved
+    assert any(p.startswith("org.apache.hadoop:hadoop-aws:") for p in resolved), resolved
+    assert node_jars_conf(load_settings(**lake)) == {}
+
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    settings = load_settings(**lake, spark_jars_dir=folder)
+    with pytest.raises(ConfigError, match=rf"{folder} holds no jars.*driftline spark-jars"):
+        node_jars_conf(settings)
+    (folder / "a.jar").write_bytes(b"")
+    # On the class path of every JVM where it runs: never resolved, shipped or copied.
+    assert submit_packages(settings) == []
+    assert node_jars_conf(settings) == {
+        "spark.driver.extraClassPath": f"{folder}/*",
+        "spark.executor.extraClassPath": f"{folder}/*",
+    }
+    # The class archive's class path would not begin the driver's: it is not mapped.
+    archive = tmp_path / "spark.jsa"
+    archive.write_bytes(b"built")
+    assert "SharedArchiveFile" in driver_java_options(load_settings(spark_class_archive=archive))
+    without = load_settings(spark_class_archive=archive, spark_jars_dir=folder)
+    assert "SharedArchiveFile" not in driver_java_options(without)
+
+
+def test_the_nodes_jars_folder_must_be_absolute() -> None:
+    with pytest.raises(ConfigError, match=r"DRIFTLINE_SPARK_JARS_DIR.*absolute"):
+        load_settings(spark_jars_dir="jars")

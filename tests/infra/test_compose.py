@@ -72,18 +72,23 @@ def test_every_driftline_setting_it_sets_exists() -> None:
     assert (ROOT / "src" / "driftline" / "orchestration" / "job.py").is_file()
 
 
-def test_spark_submit_drivers_get_the_delta_and_s3a_jars_the_package_pins() -> None:
-    from importlib.metadata import version
-
-    from driftline.core import object_store
-
+def test_every_image_has_the_delta_and_s3a_jars_the_package_pins() -> None:
+    # `driftline spark-jars` resolves Delta's jars for the installed delta-spark and S3A's
+    # for pyspark's own Hadoop: no version is written anywhere else to drift from them.
+    dockerfile = (ROOT / "infra" / "Dockerfile").read_text()
+    spark_stage = dockerfile[dockerfile.index(" AS spark") : dockerfile.index(" AS airflow")]
+    (folder,) = re.findall(r"^RUN driftline spark-jars (\S+)$", spark_stage, re.MULTILINE)
+    env = compose()["services"]["airflow-scheduler"]["environment"]
+    assert env["DRIFTLINE_SPARK_JARS_DIR"] == folder
+    # The workers are the spark stage's image, the drivers the airflow stage built on it.
+    services = compose()["services"]
+    assert services["spark-worker"]["image"] == services["spark-master"]["image"]
+    assert services["spark-master"]["build"]["target"] == "spark"
     defaults = (ROOT / "infra" / "spark" / "spark-defaults.conf").read_text()
-    assert f"io.delta:delta-spark_4.2_2.13:{version('delta-spark')}" in defaults
-    # S3A's jars must be those of the very Hadoop pyspark bundles, as a lake on s3:// asks.
-    assert object_store.s3a_package() in defaults
-    assert defaults.count("org.apache.hadoop:hadoop-aws:") == 1
-    for other in ("docker-compose.yml", "infra/Dockerfile"):
+    assert "spark.jars.packages" not in defaults
+    for other in ("docker-compose.yml", "infra/Dockerfile", "infra/spark/spark-defaults.conf"):
         assert "hadoop-aws:" not in (ROOT / other).read_text(), other
+        assert "io.delta:" not in (ROOT / other).read_text(), other
 
 
 def test_workers_see_the_drop_and_staging_folders_where_drivers_do() -> None:

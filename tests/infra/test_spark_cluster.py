@@ -7,26 +7,36 @@ too, then moves to the cluster by settings alone: the second night (which trains
 champion and scores, so every step runs) goes through the spark-submit launcher to a master
 and a worker started here from the pyspark install (the worker from a folder of its own,
 its executors on that wheel-only Python). Every task of that night is its own Spark
-application there, and both lakes must hold the same predictions. (Both
-runs are on delta-rs to keep CI's time; the lake contract suite covers delta-spark and the
-reads across backends.)
+application there, and both lakes must hold the same predictions. A third project does the
+same with its lake and staging in a bucket (moto's server, through `s3a://`) and the
+connector's jars in a folder of the nodes, so the cluster's executors read and write nothing
+but the object store and no application ships a jar. A fourth runs its second night through
+one Spark Connect server on the cluster: one application for every task. (All runs are on
+delta-rs to keep CI's time; the lake contract suite covers delta-spark and the reads across
+backends.)
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import PROJECT
+from tests.servers import S3Endpoint
 
 pytestmark = pytest.mark.integration
+
+logger = logging.getLogger(__name__)
 
 
 def _free_port() -> int:
@@ -47,7 +57,13 @@ def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], seconds: i
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, s3_lake_store: str
+) -> Iterator[dict[str, object]]:
+    """A standalone master and worker. The worker starts with the session's AWS variables
+    (the moto server's endpoint and keys) in its environment, as a cluster node holds its
+    object-store credentials (an instance role, a mounted secret): S3A's default chain finds
+    them there, so no key is ever written into an application's configuration."""
     import pyspark
 
     root = tmp_path_factory.mktemp("cluster")
@@ -229,24 +245,38 @@ def submitted_run(
     the spark-submit launcher on the cluster: a project moves to a cluster by settings alone,
     and its lake carries over (delta-rs)."""
     project = new_project(wheel_only_python, Path(str(cluster["root"])) / "submitted")
+    return project, here_then_on_the_cluster(project, cluster, wheel_only_python, {})
+
+
+def here_then_on_the_cluster(
+    project: Path, cluster: dict[str, object], python: Path, environment: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """The first night in local mode (it must succeed), then the second through spark-submit
+    on the cluster: a project moves to a cluster by settings alone."""
     here = wheel_cli(
-        wheel_only_python,
+        python,
         *("run", "--date", NIGHTS[0]),
         cwd=project,
-        environment={"DRIFTLINE_SPARK_MASTER": "local[2]"},
+        environment={**environment, "DRIFTLINE_SPARK_MASTER": "local[2]"},
     )
     assert here.returncode == 0, here.stdout[-3000:] + here.stderr[-3000:]
-    return project, wheel_cli(
-        wheel_only_python,
+    started = time.monotonic()
+    there = wheel_cli(
+        python,
         *("run", "--date", NIGHTS[-1]),
         cwd=project,
         environment={
+            **environment,
             "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
             "DRIFTLINE_STEP_LAUNCHER": "spark-submit",
-            "DRIFTLINE_EXECUTOR_PYTHON": str(wheel_only_python),
+            "DRIFTLINE_EXECUTOR_PYTHON": str(python),
             "SPARK_LOCAL_IP": "127.0.0.1",
         },
     )
+    logger.info(
+        "%s: the night through spark-submit took %.1f s", project.name, time.monotonic() - started
+    )
+    return there
 
 
 # About 11 applications, each starting its own JVM: longer than the suite's default limit.
@@ -259,8 +289,6 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     import json
     import urllib.request
     from collections import Counter
-
-    from deltalake import DeltaTable
 
     project, submitted = submitted_run
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
@@ -283,17 +311,179 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     assert names[f"driftline-policy-{night}"] == names[f"driftline-report-{night}"] == 1, names
     assert not any(NIGHTS[0] in name for name in names), names  # ran on this machine
 
-    def predictions(workdir: Path) -> list[tuple[object, ...]]:
-        table = DeltaTable(str(workdir / "lakehouse" / "predictions")).to_pyarrow_table(
-            columns=["customer_id", "_run_date", "model_version", "model_alias", "score"]
-        )
-        return sorted(zip(*[table.column(c).to_pylist() for c in table.column_names], strict=True))
+    assert_same_predictions(
+        predictions(own_project / "lakehouse"), predictions(project / "lakehouse")
+    )
 
-    inprocess, separate = predictions(own_project), predictions(project)
-    assert len(inprocess) == len(separate) > 0
-    for left, right in zip(inprocess, separate, strict=True):
+
+def master_status(cluster: dict[str, object]) -> dict[str, Any]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(str(cluster["status"]), timeout=30) as response:
+        status = json.load(response)
+    assert isinstance(status, dict)
+    return status
+
+
+def application_ids(cluster: dict[str, object]) -> set[str]:
+    """Every application the master has seen, running or finished."""
+    status = master_status(cluster)
+    return {app["id"] for app in status["activeapps"] + status["completedapps"]}
+
+
+def predictions(lake: Path | str) -> list[tuple[Any, ...]]:
+    from deltalake import DeltaTable
+
+    from driftline.core import object_store
+
+    options = object_store.delta_rs_options() if object_store.is_s3(str(lake)) else None
+    table = DeltaTable(f"{lake}/predictions", storage_options=options).to_pyarrow_table(
+        columns=["customer_id", "_run_date", "model_version", "model_alias", "score"]
+    )
+    return sorted(zip(*[table.column(c).to_pylist() for c in table.column_names], strict=True))
+
+
+def assert_same_predictions(reference: list[tuple[Any, ...]], other: list[tuple[Any, ...]]) -> None:
+    assert len(reference) == len(other) > 0
+    for left, right in zip(reference, other, strict=True):
         assert left[:4] == right[:4]
         assert abs(float(left[4]) - float(right[4])) <= 1e-9, (left, right)
+
+
+@pytest.mark.timeout(1800)
+def test_on_a_lake_in_a_bucket_the_cluster_shares_nothing_but_the_object_store(
+    cluster: dict[str, object],
+    own_project: Path,
+    wheel_only_python: Path,
+    s3_lake_store: str,
+    s3_endpoint: S3Endpoint,
+) -> None:
+    from pyarrow import fs as pafs
+
+    from driftline.core import object_store
+
+    project = new_project(wheel_only_python, Path(str(cluster["root"])) / "on-s3")
+    # The connector's jars on every node, as the cluster image has them: no application
+    # resolves them or ships them (660 MB) to its executors.
+    node_jars = Path(str(cluster["root"])) / "node-jars"
+    copied = wheel_cli(wheel_only_python, "spark-jars", str(node_jars), cwd=project)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    prefix = f"{s3_lake_store}/{uuid.uuid4().hex}"
+    in_the_bucket = {
+        "DRIFTLINE_LAKE_URI": f"{prefix}/lakehouse",
+        "DRIFTLINE_STAGING_URI": f"{prefix}/staging",
+        "DRIFTLINE_SPARK_JARS_DIR": str(node_jars),
+        "DRIFTLINE_LAKE_BACKEND": "delta-rs",  # as the other runs, for CI's time
+    }
+    before = application_ids(cluster)  # the first night runs in local mode
+    there = here_then_on_the_cluster(project, cluster, wheel_only_python, in_the_bucket)
+    assert there.returncode == 0, there.stdout[-3000:] + there.stderr[-3000:]
+    assert "success" in there.stdout
+
+    # Nothing of the lake on the project's disk or the worker's, and no staged file left in
+    # the driver's local staging folder (where it downloads and unpacks before the copy).
+    work = Path(str(cluster["root"])) / "work"
+    for folder in (project, work):
+        for name in ("lakehouse", "s3:", "s3a:"):
+            assert not list(folder.rglob(name)), (folder, name)
+    assert [p for p in (project / "staging").rglob("*") if p.is_file()] == []
+    # Every task was an application of its own, and none shipped a jar to its executors.
+    new_apps = application_ids(cluster) - before
+    assert len(new_apps) >= 10, new_apps
+    assert [jar for app in new_apps for jar in (work / app).rglob("*.jar")] == []
+    # The cluster's night read the delivered files from the bucket, through S3A.
+    requests = s3_endpoint.log.read_text(errors="replace")
+    staged = f"{prefix.removeprefix('s3://')}/staging/customers/{NIGHTS[-1]}/unpacked/00000-"
+    assert f"GET /{staged}" in requests, staged
+    filesystem, root = object_store.filesystem(f"{prefix}/staging")
+    left = filesystem.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    assert [i.path for i in left if i.type == pafs.FileType.File and i.size] == []
+
+    assert_same_predictions(
+        predictions(own_project / "lakehouse"), predictions(f"{prefix}/lakehouse")
+    )
+
+
+@pytest.fixture(scope="module")
+def served_run(
+    cluster: dict[str, object], wheel_only_python: Path
+) -> Iterator[tuple[Path, subprocess.CompletedProcess[str], set[str]]]:
+    """The same nights, the second through one Spark Connect server that runs on the
+    cluster as a single application (`driftline spark-server` with the cluster's master and
+    the wheel-only executors' Python): every task of the night a thin client of it."""
+    import secrets
+
+    project = new_project(wheel_only_python, Path(str(cluster["root"])) / "served")
+    here = wheel_cli(
+        wheel_only_python,
+        *("run", "--date", NIGHTS[0]),
+        cwd=project,
+        environment={"DRIFTLINE_SPARK_MASTER": "local[2]"},
+    )
+    assert here.returncode == 0, here.stdout[-3000:] + here.stderr[-3000:]
+    port, token = _free_port(), secrets.token_urlsafe(16)
+    log = project / "spark-server.log"
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [
+                *(str(wheel_only_python), "-m", "driftline.cli", "--verbose"),
+                *("spark-server", "--port", str(port)),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=project,
+            env={
+                **os.environ,
+                "PATH": path,
+                "DRIFTLINE_SPARK_MASTER": str(cluster["url"]),
+                "DRIFTLINE_EXECUTOR_PYTHON": str(wheel_only_python),
+                "SPARK_CONNECT_AUTHENTICATE_TOKEN": token,
+                "SPARK_LOCAL_IP": "127.0.0.1",
+            },
+        )
+    try:
+        _wait_for(log, "Spark Connect server on", server, seconds=300)
+        before = application_ids(cluster)
+        started = time.monotonic()
+        ran = wheel_cli(
+            wheel_only_python,
+            *("run", "--date", NIGHTS[-1]),
+            cwd=project,
+            environment={
+                "DRIFTLINE_SPARK_REMOTE": f"sc://localhost:{port}",
+                "SPARK_CONNECT_AUTHENTICATE_TOKEN": token,
+            },
+        )
+        logger.info("the night through the Connect server took %.1f s", time.monotonic() - started)
+        yield project, ran, before
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.mark.timeout(1800)
+def test_a_connect_server_on_the_cluster_serves_every_task_as_one_application(
+    cluster: dict[str, object],
+    own_project: Path,
+    served_run: tuple[Path, subprocess.CompletedProcess[str], set[str]],
+) -> None:
+    project, ran, before = served_run
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "success" in ran.stdout
+    # The server was the cluster's one running application, and no task of the night
+    # started one of its own.
+    status = master_status(cluster)
+    running = [(app["name"], app["cores"]) for app in status["activeapps"]]
+    assert running == [("driftline-connect-server", 2)], running  # the worker's cores
+    assert application_ids(cluster) == before, status
+    assert_same_predictions(
+        predictions(own_project / "lakehouse"), predictions(project / "lakehouse")
+    )
 
 
 def test_an_auditor_gets_answers_from_the_projects_lake(

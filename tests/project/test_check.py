@@ -49,6 +49,15 @@ def test_a_spark_connect_server_that_does_not_answer_is_caught_before_any_run(
     assert "driftline spark-server" in problem.message
 
 
+def test_a_jars_folder_without_jars_is_caught_before_any_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DRIFTLINE_SPARK_JARS_DIR", str(project / "jars"))
+    (problem,) = check_project(project / "dags")
+    assert (problem.level, problem.where) == ("error", "DRIFTLINE_SPARK_JARS_DIR")
+    assert f"driftline spark-jars {project / 'jars'}" in problem.message
+
+
 def test_every_problem_is_reported_at_once(project: Path) -> None:
     pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
     labels = pipeline["sources"][1]

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # More Maven packages for Driftline's SparkSession beside Delta's (comma-separated). A
     # lake on `s3://` adds Hadoop's S3A connector matching pyspark's Hadoop by itself.
     spark_packages: str = ""
+    # A folder every node has (the cluster image's) holding the jars of those packages
+    # (`driftline spark-jars DIR` fills it): drivers and executors then load them from there
+    # instead of each application resolving the packages and shipping their jars (S3A's AWS
+    # SDK alone is 660 MB) to every executor it starts.
+    spark_jars_dir: Path | None = None
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
     # Spark's classes, parsed once into a JVM class archive (AppCDS) that every fresh driver
@@ -101,6 +106,15 @@ class Settings(BaseSettings):
 
     def mark_pipeline_scoped(self) -> None:
         self._pipeline_scoped = True
+
+    @field_validator("spark_jars_dir")
+    @classmethod
+    def _jars_dir_is_absolute(cls, value: Path | None) -> Path | None:
+        # Spark hands the jars' paths to JVMs started elsewhere (the executors, in their
+        # own working folders): a relative path would name another folder there.
+        if value is not None and not value.is_absolute():
+            raise ValueError(f"{str(value)!r} must be an absolute path, the same on every node")
+        return value
 
     @field_validator("staging_uri")
     @classmethod

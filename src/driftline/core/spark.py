@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from driftline.core import object_store
+from driftline.core.errors import ConfigError
 from driftline.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -187,34 +188,34 @@ def _new_session(
         .config("spark.pyspark.driver.python", sys.executable)
         .config("spark.driver.extraJavaOptions", java_options)
     )
-    for key, value in {**_session_conf(settings), **(server_conf or {})}.items():
+    for key, value in {
+        **_session_conf(settings),
+        **node_jars_conf(settings),
+        **(server_conf or {}),
+    }.items():
         builder = builder.config(key, value)
-    packages = extra_packages(settings)
-    if settings.lake_backend == "delta-spark":
+    wanted = extra_packages(settings)
+    packages = [] if settings.spark_jars_dir else wanted
+    if settings.spark_jars_dir and (
+        settings.lake_backend == "delta-spark" or any(settings.spark_jars_dir.glob(DELTA_JAR))
+    ):
+        # Delta's classes load from the nodes' folder: its extension is set up whenever they
+        # are there, as `auto` then picks delta-spark (see `driftline.lake.open_lake`).
+        for key, value in delta_conf(settings).items():
+            builder = builder.config(key, value)
+    elif settings.lake_backend == "delta-spark":
         # Delta's jars matching the installed delta-spark, resolved by Spark's Ivy from its
         # cache (`infra/setup.sh` fills it once), as Delta's own pip set-up does.
         from delta import configure_spark_with_delta_pip
 
-        # Driftline's tables are many small daily partitions: Delta's defaults (50 tasks to
-        # rebuild a snapshot, 10,000 to list a table for VACUUM) are sized for a few huge
-        # tables and made each maintenance run take a minute here; the shuffle partitions
-        # setting scales both with the cluster instead.
-        parallelism = str(settings.spark_shuffle_partitions)
-        builder = configure_spark_with_delta_pip(
-            builder.config("spark.sql.extensions", DELTA_EXTENSION)
-            .config("spark.sql.catalog.spark_catalog", DELTA_CATALOG)
-            .config("spark.databricks.delta.snapshotPartitions", parallelism)
-            # Every VACUUM in the table's history, on any store: Delta logs them by default
-            # only where a partial write can be seen (local, HDFS), not on S3.
-            .config("spark.databricks.delta.vacuum.logging.enabled", "true")
-            .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", parallelism),
-            extra_packages=packages,
-        )
+        for key, value in delta_conf(settings).items():
+            builder = builder.config(key, value)
+        builder = configure_spark_with_delta_pip(builder, extra_packages=packages)
     elif packages:
         builder = builder.config("spark.jars.packages", ",".join(packages))
-    if settings.lake_backend == "delta-spark" or packages:
+    if (settings.lake_backend == "delta-spark" and not settings.spark_jars_dir) or packages:
         builder = builder.config("spark.jars.excludes", ",".join(BUNDLED_WITH_SPARK))
-    if has_s3a(packages):
+    if has_s3a(wanted):
         # Only where S3A is loaded: a stray AWS_ENDPOINT_URL cannot fail a local lake's run.
         for key, value in object_store.s3a_conf().items():
             builder = builder.config(key, value)
@@ -224,11 +225,31 @@ def _new_session(
     return session
 
 
+def delta_conf(settings: Settings) -> dict[str, str]:
+    """Delta's extension and catalog, and its settings sized for Driftline's tables."""
+    # Driftline's tables are many small daily partitions: Delta's defaults (50 tasks to
+    # rebuild a snapshot, 10,000 to list a table for VACUUM) are sized for a few huge tables
+    # and made each maintenance run take a minute here; the shuffle partitions setting
+    # scales both with the cluster instead.
+    parallelism = str(settings.spark_shuffle_partitions)
+    return {
+        "spark.sql.extensions": DELTA_EXTENSION,
+        "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        "spark.databricks.delta.snapshotPartitions": parallelism,
+        # Every VACUUM in the table's history, on any store: Delta logs them by default only
+        # where a partial write can be seen (local, HDFS), not on S3.
+        "spark.databricks.delta.vacuum.logging.enabled": "true",
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": parallelism,
+    }
+
+
 def driver_java_options(settings: Settings) -> str:
     """The driver JVM's options: Spark's class archive when one has been built for this
     Spark install and Java runtime (see `build_class_archive`)."""
     options = [QUIET_DRIVER_LOG]
-    archive = class_archive(settings)
+    # Jars from the nodes' folder come first on the class path, which the archive's own
+    # class path must begin: the JVM would refuse it on every start, with a warning.
+    archive = None if settings.spark_jars_dir else class_archive(settings)
     # Spark splits these options on whitespace: a path with a space would break them.
     if archive is not None and archive.is_file() and not any(c.isspace() for c in str(archive)):
         options.append(f"-XX:SharedArchiveFile={archive}")
@@ -386,11 +407,36 @@ def with_s3a(packages: list[str]) -> list[str]:
     return packages if has_s3a(packages) else [*packages, matching]
 
 
+# How Ivy names the jar of Delta's Spark connector (`driftline spark-jars` copies it so).
+DELTA_JAR = "io.delta_delta-spark_*.jar"
+
+
+def node_jars_conf(settings: Settings) -> dict[str, str]:
+    """The driver's and executors' class path where the packages' jars are already on every
+    node (`DRIFTLINE_SPARK_JARS_DIR`): nothing is resolved, shipped or copied per
+    application (a `local:` jar would still be copied into every executor's work folder).
+    Empty where the setting is unset."""
+    folder = settings.spark_jars_dir
+    if folder is None:
+        return {}
+    if not any(folder.glob("*.jar")):
+        raise ConfigError(
+            f"DRIFTLINE_SPARK_JARS_DIR {folder} holds no jars: fill it on every node with "
+            f"`driftline spark-jars {folder}` (the cluster image's build step), or unset it "
+            "to have each application resolve and ship the packages"
+        )
+    class_path = f"{folder}/*"
+    return {"spark.driver.extraClassPath": class_path, "spark.executor.extraClassPath": class_path}
+
+
 def submit_packages(settings: Settings) -> list[str]:
     """The Maven packages a spark-submit of a Driftline job must name: spark-submit resolves
     them before the driver starts (a session's `spark.jars.packages` would come too late),
     Delta's own for the installed delta-spark on that backend, as delta's pip set-up
-    names them, and `DRIFTLINE_SPARK_PACKAGES`."""
+    names them, and `DRIFTLINE_SPARK_PACKAGES`; none where the nodes have the jars
+    (`node_jars_conf`)."""
+    if settings.spark_jars_dir is not None:
+        return []
     if settings.lake_backend != "delta-spark":
         return extra_packages(settings)
     from delta import configure_spark_with_delta_pip
@@ -429,19 +475,22 @@ def _loads(spark: SparkSession, class_name: str) -> bool:
     return True
 
 
-def cache_delta_jars() -> None:
+def cache_delta_jars() -> list[Path]:
     """Resolve Delta's jars for the installed delta-spark, Hadoop's S3A connector (for a
     lake on S3) and `DRIFTLINE_SPARK_PACKAGES` once, from Maven Central into Spark's Ivy
-    cache, so later sessions (and a built image) resolve them offline."""
+    cache, so later sessions (and a built image) resolve them offline; return the jar
+    files they resolved to."""
     from driftline.core.settings import load_settings
 
-    # This process starts its own JVM whatever DRIFTLINE_SPARK_REMOTE says.
-    packages = ",".join(with_s3a(extra_packages(load_settings(spark_remote=None))))
+    # This process starts its own JVM whatever DRIFTLINE_SPARK_REMOTE says, and resolves
+    # the packages even where DRIFTLINE_SPARK_JARS_DIR says the nodes have them.
+    current = load_settings(spark_remote=None, spark_jars_dir=None)
     settings = load_settings(
         spark_remote=None,
+        spark_jars_dir=None,
         spark_master="local[1]",
         lake_backend="delta-spark",
-        spark_packages=packages,
+        spark_packages=",".join(with_s3a(extra_packages(current))),
     )
     spark = get_spark(settings, "jars")
     try:
@@ -449,8 +498,52 @@ def cache_delta_jars() -> None:
             raise RuntimeError("Delta's jars were resolved but do not load")
         if not _loads(spark, "org.apache.hadoop.fs.s3a.S3AFileSystem"):
             raise RuntimeError("Hadoop's S3A connector was resolved but does not load")
+        resolved = spark.sparkContext.getConf().get("spark.jars") or ""
     finally:
         spark.stop()
+    return [Path(jar.removeprefix("file:")) for jar in resolved.split(",") if jar]
+
+
+def copy_package_jars(folder: Path) -> list[Path]:
+    """Fill `folder` with the jars of every package Driftline's sessions load (see
+    `cache_delta_jars`), for `DRIFTLINE_SPARK_JARS_DIR`: run it where the cluster's image
+    is built, so every node has them at the same path.
+
+    That folder goes on the class path before Spark's own jars, so a library Spark already
+    ships (Jackson, Parquet, log4j, ...: most of its classes are in Spark's jars) is left
+    out: Spark's copy is the one a resolved package would have used too. Jars of other
+    versions already there are removed, so the class path never holds two of one artifact."""
+    bundled: set[str] = set()
+    for jar in _spark_jars().glob("*.jar"):
+        bundled |= _classes(jar)
+    jars = []
+    for jar in cache_delta_jars():
+        classes = _classes(jar)
+        if len(classes & bundled) * 2 > len(classes):
+            logger.info("%s: Spark ships that library already, left out", jar.name)
+        else:
+            jars.append(jar)
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {jar.name for jar in jars}
+    for stale in folder.glob("*.jar"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for jar in jars:
+        shutil.copy2(jar, folder / jar.name)
+    return [folder / jar.name for jar in jars]
+
+
+def _classes(jar: Path) -> set[str]:
+    import zipfile
+
+    with zipfile.ZipFile(jar) as archive:
+        return {
+            name
+            for name in archive.namelist()
+            if name.endswith(".class")
+            and not name.startswith("META-INF/")
+            and name != "module-info.class"
+        }
 
 
 def _main(arguments: list[str]) -> None:

@@ -100,7 +100,9 @@ def _spark_submit(
     from driftline.core.spark import (
         BUNDLED_WITH_SPARK,
         driver_java_options,
+        extra_packages,
         has_s3a,
+        node_jars_conf,
         submit_packages,
     )
 
@@ -124,7 +126,8 @@ def _spark_submit(
                 # In client mode (the default) the driver starts here and maps this
                 # machine's class archive; a driver elsewhere without it starts as before.
                 "spark.driver.extraJavaOptions": driver_java_options(settings),
-                **(object_store.s3a_conf() if has_s3a(packages) else {}),
+                **(object_store.s3a_conf() if has_s3a(extra_packages(settings)) else {}),
+                **node_jars_conf(settings),
             },
             packages=",".join(packages) or None,
             exclude_packages=",".join(BUNDLED_WITH_SPARK) if packages else None,

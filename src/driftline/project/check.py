@@ -96,17 +96,22 @@ def store_problems(settings: Settings) -> list[Problem]:
 
 
 def spark_problems(settings: Settings) -> list[Problem]:
-    """The Spark Connect server `DRIFTLINE_SPARK_REMOTE` names must answer: otherwise
-    every task would wait for it and then fail."""
-    if settings.spark_remote is None:
-        return []
-    from driftline.core.spark import wait_for_server
+    """The Spark Connect server `DRIFTLINE_SPARK_REMOTE` names must answer (otherwise
+    every task would wait for it and then fail), and the jars folder
+    `DRIFTLINE_SPARK_JARS_DIR` names must hold the jars (otherwise every session fails)."""
+    from driftline.core.spark import node_jars_conf, wait_for_server
 
+    problems = []
     try:
-        wait_for_server(settings.spark_remote, seconds=2)
-    except SparkUnavailableError as error:
-        return [Problem("error", "DRIFTLINE_SPARK_REMOTE", str(error))]
-    return []
+        node_jars_conf(settings)
+    except ConfigError as error:
+        problems.append(Problem("error", "DRIFTLINE_SPARK_JARS_DIR", str(error)))
+    if settings.spark_remote is not None:
+        try:
+            wait_for_server(settings.spark_remote, seconds=2)
+        except SparkUnavailableError as error:
+            problems.append(Problem("error", "DRIFTLINE_SPARK_REMOTE", str(error)))
+    return problems
 
 
 def leftover_problems(settings: Settings, found: list[PipelineFile]) -> list[Problem]:
