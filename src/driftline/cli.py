@@ -306,16 +306,21 @@ def spark_jars(
     folder: Annotated[Path, typer.Argument(help="absolute folder, the same on every node")],
 ) -> None:
     """Copy the jars of the Maven packages Driftline's Spark sessions load (Delta's, Hadoop's
-    S3A connector, DRIFTLINE_SPARK_PACKAGES) into FOLDER, resolving them once from Maven
-    Central. Run it where the cluster's image is built and set
-    DRIFTLINE_SPARK_JARS_DIR=FOLDER: every application then loads them from the node's own
-    disk instead of resolving them and shipping them to each executor."""
+    S3A connector, DRIFTLINE_SPARK_PACKAGES) into FOLDER, a folder of Driftline's own
+    (other jars there are removed), resolving them once from Maven Central. Run it where
+    the cluster's image is built and set DRIFTLINE_SPARK_JARS_DIR=FOLDER: every application
+    then loads them from the node's own disk instead of resolving them and shipping them to
+    each executor."""
     from driftline.core.spark import copy_package_jars
 
     if not folder.is_absolute():
         print_error(ConfigError(f"{folder} is not absolute: name the folder as every node has it"))
         raise typer.Exit(1)
-    copied = copy_package_jars(folder)
+    try:
+        copied = copy_package_jars(folder)
+    except (DriftlineError, RuntimeError, OSError) as error:
+        print_error(DriftlineError(f"could not fill {folder}: {error}"))
+        raise typer.Exit(1) from None
     size = sum(jar.stat().st_size for jar in copied) / 2**20
     console.print(f"{len(copied)} jars ({size:,.0f} MiB) in {folder}")
     console.print(f"next: export DRIFTLINE_SPARK_JARS_DIR={folder} (on every node, same path)")

@@ -4,6 +4,7 @@ one built here is the one a fresh driver's JVM maps."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,59 @@ def test_a_fresh_driver_maps_the_archive_built_here(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(900)
+def test_a_fresh_driver_loads_delta_and_s3a_from_a_filled_jars_folder(tmp_path: Path) -> None:
+    # What the compose stack's images do: `driftline spark-jars` at build, then sessions on
+    # delta-spark with the folder and no package resolved.
+    folder = tmp_path / "jars"
+    filled = subprocess.run(
+        [sys.executable, "-m", "driftline.cli", "spark-jars", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        cwd=tmp_path,
+    )
+    assert filled.returncode == 0, filled.stdout[-3000:] + filled.stderr[-3000:]
+    names = sorted(jar.name for jar in folder.glob("*.jar"))
+    assert any(name.startswith("io.delta_delta-spark_") for name in names), names
+    assert any(name.startswith("org.apache.hadoop_hadoop-aws-") for name in names), names
+    assert not any("jackson-core" in name or "parquet-column" in name for name in names), names
+    table = tmp_path / "table"
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from driftline.core.settings import load_settings\n"
+            "from driftline.core.spark import get_spark, _loads\n"
+            "spark = get_spark(load_settings())\n"
+            "print('packages', spark.conf.get('spark.jars.packages', None))\n"
+            "print('s3a', _loads(spark, 'org.apache.hadoop.fs.s3a.S3AFileSystem'))\n"
+            f"spark.range(3).write.format('delta').save('{table}')\n"
+            f"spark.range(2).write.format('delta').mode('append').save('{table}')\n"
+            f"print('history', spark.sql('DESCRIBE HISTORY delta.`{table}`').count())\n"
+            f"print('rows', spark.read.format('delta').load('{table}').count())",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "DRIFTLINE_SPARK_JARS_DIR": str(folder),
+            "DRIFTLINE_LAKE_BACKEND": "delta-spark",
+        },
+    )
+    assert started.returncode == 0, started.stderr[-3000:]
+    keys = ("packages", "s3a", "history", "rows")
+    printed = dict(
+        line.split(" ", 1) for line in started.stdout.splitlines() if line.startswith(keys)
+    )
+    assert printed == {"packages": "None", "s3a": "True", "history": "2", "rows": "5"}, printed
+
+
+@pytest.mark.integration
 def test_delta_and_s3a_load_beside_pyspark_s_own_hadoop_only(spark) -> None:  # type: ignore[no-untyped-def]
     """Delta's kernel names an older Hadoop's client jars; the session leaves them out, so
     one Hadoop (pyspark's, which S3A matches) is on the classpath and Delta still loads."""
@@ -160,7 +214,7 @@ def test_no_connect_server_answering_says_what_to_do() -> None:
 
 
 def test_packages_come_from_the_nodes_jars_folder_when_one_is_named(tmp_path: Path) -> None:
-    from driftline.core.spark import node_jars_conf, submit_packages
+    from driftline.core.spark import ivy_jar_name, node_jars_conf, submit_packages
 
     lake = {"lake_uri": "s3://bucket/lake", "lake_backend": "delta-spark"}
     resolved = submit_packages(load_settings(**lake))
@@ -171,15 +225,20 @@ def test_packages_come_from_the_nodes_jars_folder_when_one_is_named(tmp_path: Pa
     folder = tmp_path / "jars"
     folder.mkdir()
     settings = load_settings(**lake, spark_jars_dir=folder)
-    with pytest.raises(ConfigError, match=rf"{folder} holds no jars.*driftline spark-jars"):
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(folder))} lacks.*driftline spark-jars"):
         node_jars_conf(settings)
-    (folder / "a.jar").write_bytes(b"")
+    for package in resolved:
+        (folder / ivy_jar_name(package)).write_bytes(b"")
     # On the class path of every JVM where it runs: never resolved, shipped or copied.
     assert submit_packages(settings) == []
     assert node_jars_conf(settings) == {
         "spark.driver.extraClassPath": f"{folder}/*",
         "spark.executor.extraClassPath": f"{folder}/*",
     }
+    # A package added since the folder was filled (or a version upgraded) is named.
+    added = load_settings(**lake, spark_jars_dir=folder, spark_packages="org.example:extra:1.0")
+    with pytest.raises(ConfigError, match=r"lacks the jars of org\.example:extra:1\.0:"):
+        node_jars_conf(added)
     # The class archive's class path would not begin the driver's: it is not mapped.
     archive = tmp_path / "spark.jsa"
     archive.write_bytes(b"built")
@@ -188,6 +247,21 @@ def test_packages_come_from_the_nodes_jars_folder_when_one_is_named(tmp_path: Pa
     assert "SharedArchiveFile" not in driver_java_options(without)
 
 
+def test_delta_is_set_up_from_the_folder_only_where_the_backend_may_use_it(
+    tmp_path: Path,
+) -> None:
+    from driftline.core.spark import delta_on_nodes
+
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    assert not delta_on_nodes(load_settings(spark_jars_dir=folder))  # auto, no Delta there
+    (folder / "io.delta_delta-spark_4.2_2.13-4.4.0.jar").write_bytes(b"")
+    assert delta_on_nodes(load_settings(spark_jars_dir=folder))  # auto picks delta-spark
+    assert not delta_on_nodes(load_settings(spark_jars_dir=folder, lake_backend="delta-rs"))
+    assert not delta_on_nodes(load_settings(lake_backend="delta-spark"))  # packages instead
+
+
 def test_the_nodes_jars_folder_must_be_absolute() -> None:
     with pytest.raises(ConfigError, match=r"DRIFTLINE_SPARK_JARS_DIR.*absolute"):
         load_settings(spark_jars_dir="jars")
+    assert load_settings(spark_jars_dir="").spark_jars_dir is None

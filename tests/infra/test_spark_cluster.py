@@ -240,12 +240,14 @@ def own_project(wheel_only_python: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="module")
 def submitted_run(
     cluster: dict[str, object], wheel_only_python: Path
-) -> tuple[Path, subprocess.CompletedProcess[str]]:
+) -> tuple[Path, subprocess.CompletedProcess[str], set[str]]:
     """The same nights, the first on this machine as the reference ran it, the second with
     the spark-submit launcher on the cluster: a project moves to a cluster by settings alone,
-    and its lake carries over (delta-rs)."""
+    and its lake carries over (delta-rs). Also returns the applications the master had
+    seen before, so the night's own are told from other tests'."""
     project = new_project(wheel_only_python, Path(str(cluster["root"])) / "submitted")
-    return project, here_then_on_the_cluster(project, cluster, wheel_only_python, {})
+    before = application_ids(cluster)
+    return project, here_then_on_the_cluster(project, cluster, wheel_only_python, {}), before
 
 
 def here_then_on_the_cluster(
@@ -284,13 +286,11 @@ def here_then_on_the_cluster(
 def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     cluster: dict[str, object],
     own_project: Path,
-    submitted_run: tuple[Path, subprocess.CompletedProcess[str]],
+    submitted_run: tuple[Path, subprocess.CompletedProcess[str], set[str]],
 ) -> None:
-    import json
-    import urllib.request
     from collections import Counter
 
-    project, submitted = submitted_run
+    project, submitted, before = submitted_run
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
     assert "success" in submitted.stdout
     logs = cluster["logs"]
@@ -298,10 +298,10 @@ def test_every_task_is_its_own_spark_application_and_predicts_the_same(
     # The applications' executors ran on the cluster's worker, not in local mode.
     assert "Asked to launch executor" in logs["worker"].read_text(errors="replace")
 
-    with urllib.request.urlopen(str(cluster["status"]), timeout=30) as response:
-        status = json.load(response)
     names = Counter(
-        app["name"] for app in status["completedapps"] if app["name"].startswith("driftline-")
+        app["name"]
+        for app in master_status(cluster)["completedapps"]
+        if app["id"] not in before and app["name"].startswith("driftline-")
     )
     # The second night trains the first champion and scores with it: every step ran there.
     night = NIGHTS[-1]
@@ -391,6 +391,7 @@ def test_on_a_lake_in_a_bucket_the_cluster_shares_nothing_but_the_object_store(
     # Every task was an application of its own, and none shipped a jar to its executors.
     new_apps = application_ids(cluster) - before
     assert len(new_apps) >= 10, new_apps
+    assert all((work / app).is_dir() for app in new_apps), sorted(work.iterdir())
     assert [jar for app in new_apps for jar in (work / app).rglob("*.jar")] == []
     # The cluster's night read the delivered files from the bucket, through S3A.
     requests = s3_endpoint.log.read_text(errors="replace")
@@ -408,7 +409,7 @@ def test_on_a_lake_in_a_bucket_the_cluster_shares_nothing_but_the_object_store(
 @pytest.fixture(scope="module")
 def served_run(
     cluster: dict[str, object], wheel_only_python: Path
-) -> Iterator[tuple[Path, subprocess.CompletedProcess[str], set[str]]]:
+) -> Iterator[tuple[Path, subprocess.CompletedProcess[str], set[str], dict[str, Any]]]:
     """The same nights, the second through one Spark Connect server that runs on the
     cluster as a single application (`driftline spark-server` with the cluster's master and
     the wheel-only executors' Python): every task of the night a thin client of it."""
@@ -457,30 +458,36 @@ def served_run(
             },
         )
         logger.info("the night through the Connect server took %.1f s", time.monotonic() - started)
-        yield project, ran, before
+        during = master_status(cluster)
     finally:
+        # Stopped before the tests run, so it never holds the worker's cores while another
+        # test's applications wait for executors.
         server.terminate()
         try:
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
+    yield project, ran, before, during
 
 
 @pytest.mark.timeout(1800)
 def test_a_connect_server_on_the_cluster_serves_every_task_as_one_application(
     cluster: dict[str, object],
     own_project: Path,
-    served_run: tuple[Path, subprocess.CompletedProcess[str], set[str]],
+    served_run: tuple[Path, subprocess.CompletedProcess[str], set[str], dict[str, Any]],
 ) -> None:
-    project, ran, before = served_run
+    project, ran, before, during = served_run
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert "success" in ran.stdout
-    # The server was the cluster's one running application, and no task of the night
-    # started one of its own.
-    status = master_status(cluster)
-    running = [(app["name"], app["cores"]) for app in status["activeapps"]]
+    # Right after the night, the server was the cluster's one running application, and no
+    # task of the night started one of its own.
+    running = [(app["name"], app["cores"]) for app in during["activeapps"]]
     assert running == [("driftline-connect-server", 2)], running  # the worker's cores
-    assert application_ids(cluster) == before, status
+    assert {app["id"] for app in during["activeapps"] + during["completedapps"]} == before
+    # Its executors on the worker did the night's Spark work.
+    (server,) = during["activeapps"]
+    logs = Path(str(cluster["root"]), "work", server["id"]).glob("*/stderr")
+    assert sum(log.read_text(errors="replace").count("Running task") for log in logs) >= 20
     assert_same_predictions(
         predictions(own_project / "lakehouse"), predictions(project / "lakehouse")
     )

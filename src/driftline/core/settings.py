@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # A folder every node has (the cluster image's) holding the jars of those packages
     # (`driftline spark-jars DIR` fills it): drivers and executors then load them from there
     # instead of each application resolving the packages and shipping their jars (S3A's AWS
-    # SDK alone is 660 MB) to every executor it starts.
+    # SDK alone is 690 MB) to every executor it starts.
     spark_jars_dir: Path | None = None
     spark_driver_memory: str = "2g"
     spark_ui: bool = False
@@ -106,6 +106,11 @@ class Settings(BaseSettings):
 
     def mark_pipeline_scoped(self) -> None:
         self._pipeline_scoped = True
+
+    @field_validator("spark_jars_dir", mode="before")
+    @classmethod
+    def _jars_dir_unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("spark_jars_dir")
     @classmethod

@@ -196,11 +196,7 @@ def _new_session(
         builder = builder.config(key, value)
     wanted = extra_packages(settings)
     packages = [] if settings.spark_jars_dir else wanted
-    if settings.spark_jars_dir and (
-        settings.lake_backend == "delta-spark" or any(settings.spark_jars_dir.glob(DELTA_JAR))
-    ):
-        # Delta's classes load from the nodes' folder: its extension is set up whenever they
-        # are there, as `auto` then picks delta-spark (see `driftline.lake.open_lake`).
+    if delta_on_nodes(settings):
         for key, value in delta_conf(settings).items():
             builder = builder.config(key, value)
     elif settings.lake_backend == "delta-spark":
@@ -333,7 +329,11 @@ def _dump_classes(archive: Path) -> None:
     from driftline.core.settings import load_settings
 
     settings = load_settings(
-        spark_master="local[2]", lake_backend="delta-rs", spark_packages="", spark_remote=None
+        spark_master="local[2]",
+        lake_backend="delta-rs",
+        spark_packages="",
+        spark_remote=None,
+        spark_jars_dir=None,
     )
     options = f"{QUIET_DRIVER_LOG} -XX:ArchiveClassesAtExit={archive}"
     spark = _new_session(settings, "driftline-class-archive", options)
@@ -407,26 +407,47 @@ def with_s3a(packages: list[str]) -> list[str]:
     return packages if has_s3a(packages) else [*packages, matching]
 
 
-# How Ivy names the jar of Delta's Spark connector (`driftline spark-jars` copies it so).
-DELTA_JAR = "io.delta_delta-spark_*.jar"
+def ivy_jar_name(package: str) -> str:
+    """The file Spark's Ivy resolves a Maven package `group:artifact:version` to."""
+    group, artifact, version = package.split(":")[:3]
+    return f"{group}_{artifact}-{version}.jar"
 
 
 def node_jars_conf(settings: Settings) -> dict[str, str]:
     """The driver's and executors' class path where the packages' jars are already on every
     node (`DRIFTLINE_SPARK_JARS_DIR`): nothing is resolved, shipped or copied per
     application (a `local:` jar would still be copied into every executor's work folder).
-    Empty where the setting is unset."""
+    Empty where the setting is unset.
+
+    Every package the session would otherwise resolve must be there at its version: a
+    folder filled before an upgrade of delta-spark or pyspark, or before a package was
+    added to `DRIFTLINE_SPARK_PACKAGES`, is refused rather than loaded stale or silently
+    without it."""
     folder = settings.spark_jars_dir
     if folder is None:
         return {}
-    if not any(folder.glob("*.jar")):
+    wanted = submit_packages(settings.model_copy(update={"spark_jars_dir": None}))
+    missing = [p for p in wanted if not (folder / ivy_jar_name(p)).is_file()]
+    if missing or not any(folder.glob("*.jar")):
         raise ConfigError(
-            f"DRIFTLINE_SPARK_JARS_DIR {folder} holds no jars: fill it on every node with "
-            f"`driftline spark-jars {folder}` (the cluster image's build step), or unset it "
-            "to have each application resolve and ship the packages"
+            f"DRIFTLINE_SPARK_JARS_DIR {folder} lacks the jars of "
+            f"{', '.join(missing) or 'every package'}: fill it again on every node with "
+            f"`driftline spark-jars {folder}` (the cluster image's build step, with the same "
+            "DRIFTLINE_SPARK_PACKAGES), or unset it to have each application resolve and "
+            "ship the packages"
         )
     class_path = f"{folder}/*"
     return {"spark.driver.extraClassPath": class_path, "spark.executor.extraClassPath": class_path}
+
+
+def delta_on_nodes(settings: Settings) -> bool:
+    """Whether Delta's extension goes on a session whose jars come from the nodes' folder:
+    on delta-spark, and on `auto` where the folder holds Delta (`auto` then picks
+    delta-spark, see `driftline.lake.open_lake`); never on delta-rs."""
+    folder = settings.spark_jars_dir
+    if folder is None or settings.lake_backend == "delta-rs":
+        return False
+    return settings.lake_backend == "delta-spark" or any(folder.glob("io.delta_delta-spark_*"))
 
 
 def submit_packages(settings: Settings) -> list[str]:
@@ -501,35 +522,51 @@ def cache_delta_jars() -> list[Path]:
         resolved = spark.sparkContext.getConf().get("spark.jars") or ""
     finally:
         spark.stop()
-    return [Path(jar.removeprefix("file:")) for jar in resolved.split(",") if jar]
+    from urllib.parse import unquote, urlsplit
+
+    return [Path(unquote(urlsplit(jar).path)) for jar in resolved.split(",") if jar]
 
 
 def copy_package_jars(folder: Path) -> list[Path]:
     """Fill `folder` with the jars of every package Driftline's sessions load (see
     `cache_delta_jars`), for `DRIFTLINE_SPARK_JARS_DIR`: run it where the cluster's image
-    is built, so every node has them at the same path.
+    is built, so every node has them at the same path. The folder is Driftline's own: a
+    jar in it that is not one of these (another version, after an upgrade) is removed, so
+    the class path never holds two of one artifact.
 
     That folder goes on the class path before Spark's own jars, so a library Spark already
     ships (Jackson, Parquet, log4j, ...: most of its classes are in Spark's jars) is left
-    out: Spark's copy is the one a resolved package would have used too. Jars of other
-    versions already there are removed, so the class path never holds two of one artifact."""
+    out: Spark's copy is the one a resolved package would have used too. A kept jar that
+    shares some classes with Spark's would shadow them, and is named in a warning."""
     bundled: set[str] = set()
     for jar in _spark_jars().glob("*.jar"):
         bundled |= _classes(jar)
     jars = []
     for jar in cache_delta_jars():
         classes = _classes(jar)
-        if len(classes & bundled) * 2 > len(classes):
+        shared = len(classes & bundled)
+        if shared * 2 > len(classes):
             logger.info("%s: Spark ships that library already, left out", jar.name)
-        else:
-            jars.append(jar)
+            continue
+        if shared:
+            logger.warning("%s shadows %d of Spark's own classes", jar.name, shared)
+        jars.append(jar)
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {jar.name for jar in jars}
     for stale in folder.glob("*.jar"):
         if stale.name not in wanted:
             stale.unlink()
     for jar in jars:
-        shutil.copy2(jar, folder / jar.name)
+        # A new name first, then renamed over the old: a JVM reading the folder meanwhile
+        # sees one whole jar or the other. A hard link where it can (an image keeps one
+        # copy of the AWS SDK, not two), else a copy.
+        partial = folder / f".{jar.name}.partial"
+        partial.unlink(missing_ok=True)
+        try:
+            os.link(jar, partial)
+        except OSError:
+            shutil.copy2(jar, partial)
+        os.replace(partial, folder / jar.name)
     return [folder / jar.name for jar in jars]
 
 
