@@ -80,6 +80,9 @@ def test_every_image_has_the_delta_and_s3a_jars_the_package_pins() -> None:
     (folder,) = re.findall(r"^RUN driftline spark-jars (\S+)$", spark_stage, re.MULTILINE)
     env = compose()["services"]["airflow-scheduler"]["environment"]
     assert env["DRIFTLINE_SPARK_JARS_DIR"] == folder
+    # Tasks in many applications may commit to one table at once: only delta-rs's
+    # conditional PUT makes that safe on S3 without a lock table.
+    assert env["DRIFTLINE_LAKE_BACKEND"] == "delta-rs"
     # The workers are the spark stage's image, the drivers the airflow stage built on it.
     services = compose()["services"]
     assert services["spark-worker"]["image"] == services["spark-master"]["image"]
