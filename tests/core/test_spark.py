@@ -13,7 +13,12 @@ import pytest
 
 from driftline.core.errors import ConfigError, SparkUnavailableError
 from driftline.core.settings import load_settings
-from driftline.core.spark import build_class_archive, class_archive, driver_java_options
+from driftline.core.spark import (
+    build_class_archive,
+    class_archive,
+    driver_java_options,
+    drop_broken_jars,
+)
 
 
 def test_the_default_archive_is_per_java_runtime(
@@ -45,6 +50,21 @@ def test_a_reinstalled_spark_gets_an_archive_of_its_own(
     before = class_archive(load_settings())
     os.utime(jars, ns=(1, 1))
     assert class_archive(load_settings()) != before
+
+
+def test_a_jar_cut_short_is_removed_so_it_is_fetched_again(tmp_path: Path) -> None:
+    import zipfile
+
+    whole = tmp_path / "cache" / "org.example" / "lib" / "jars" / "lib-1.0.jar"
+    whole.parent.mkdir(parents=True)
+    with zipfile.ZipFile(whole, "w") as jar:
+        jar.writestr("org/example/A.class", b"\xca\xfe\xba\xbe" * 1000)
+    handed = tmp_path / "jars" / "org.example_lib-1.0.jar"
+    handed.parent.mkdir()
+    handed.write_bytes(whole.read_bytes()[:500])  # a copy killed half-way
+    assert drop_broken_jars(tmp_path) == [handed]
+    assert whole.exists() and not handed.exists()
+    assert drop_broken_jars(tmp_path) == []
 
 
 def test_a_driver_maps_the_archive_only_once_it_is_built(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ def test_spark_reads_the_copies_in_the_bucket_and_every_row_is_accounted_for(  #
     from driftline.core import object_store, tables
     from driftline.core.loading import load_pipeline
     from driftline.lake import open_lake
+    from driftline.sources import arrow_csv
     from driftline.steps import ingest
     from tests.conftest import PROJECT, make_settings
     from tests.steps.conftest import HEADER, row
@@ -145,6 +146,13 @@ def test_spark_reads_the_copies_in_the_bucket_and_every_row_is_accounted_for(  #
         return parsed, broken
 
     monkeypatch.setattr(ingest, "read", spying_read)
+    original_land = arrow_csv.land
+
+    def spying_land(session, files, *args):  # type: ignore[no-untyped-def]
+        read_from.extend(f.uri for f in files)  # the executors read them with Arrow
+        return original_land(session, files, *args)
+
+    monkeypatch.setattr(arrow_csv, "land", spying_land)
     pipeline = load_pipeline(PROJECT / "driftline.yaml")
     accounts = {}
     for name, shared in (("here", None), ("shared", staging_uri)):

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = Field(8, ge=1)
     jobs_dir: Path | None = None
     lake_backend: Literal["auto", "delta-rs", "delta-spark"] = "auto"
+    # `auto` parses a delivered CSV with Arrow on the executors where Arrow reads it as
+    # Spark's CSV reader would (`driftline.sources.arrow_csv`), else with Spark's reader;
+    # `spark` always uses Spark's reader.
+    csv_reader: Literal["auto", "spark"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # How far back time travel (audits, the promotion gate) must reach: the Delta log and
     # the files of superseded versions are kept this long; `driftline lake maintain`

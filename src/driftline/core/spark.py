@@ -496,11 +496,45 @@ def _loads(spark: SparkSession, class_name: str) -> bool:
     return True
 
 
+# Where Spark 4's Ivy resolves `spark.jars.packages` to (Driftline leaves `spark.jars.ivy`
+# unset): its cache, and the copies of the jars it hands Spark under `jars/`.
+IVY_HOME = Path.home() / ".ivy2.5.2"
+
+
 def cache_delta_jars() -> list[Path]:
     """Resolve Delta's jars for the installed delta-spark, Hadoop's S3A connector (for a
     lake on S3) and `DRIFTLINE_SPARK_PACKAGES` once, from Maven Central into Spark's Ivy
     cache, so later sessions (and a built image) resolve them offline; return the jar
     files they resolved to."""
+    dropped = drop_broken_jars(IVY_HOME)
+    if dropped:
+        logger.warning("fetching again %d jar(s) a download cut short: %s", len(dropped), dropped)
+    jars = _resolve_package_jars()
+    broken = [jar for jar in jars if jar in drop_broken_jars(IVY_HOME)]
+    if broken:
+        raise RuntimeError(f"these jars were not fetched whole: {broken}; run this again")
+    return jars
+
+
+def drop_broken_jars(ivy_home: Path) -> list[Path]:
+    """Remove the jars under Ivy's folder that are not whole zip files, so the next
+    resolution fetches them again. Ivy writes a download, and the copy it hands Spark, in
+    place: one cut short (a killed set-up) would stay and resolve "offline" ever after,
+    and a JVM would fail only when it first needed a class from the missing part."""
+    import zipfile
+
+    broken = [
+        jar
+        for folder in (ivy_home / "jars", ivy_home / "cache")
+        for jar in sorted(folder.rglob("*.jar"))
+        if not zipfile.is_zipfile(jar)
+    ]
+    for jar in broken:
+        jar.unlink()
+    return broken
+
+
+def _resolve_package_jars() -> list[Path]:
     from driftline.core.settings import load_settings
 
     # This process starts its own JVM whatever DRIFTLINE_SPARK_REMOTE says, and resolves

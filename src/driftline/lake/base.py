@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -137,6 +138,14 @@ class Lake:
     def exists(self, table: str) -> bool:
         return self.backend.exists(self.uri(table))
 
+    def staging_uri(self, table: str) -> str:
+        """A new folder inside `table`'s staging area for Parquet files written outside
+        Spark's writer (Arrow on the executors), on the table's own storage so a commit
+        can move them in; no reader looks there, and `maintain` removes one a crash left."""
+        from driftline.lake.delta_files import STAGING_DIR
+
+        return f"{self.uri(table)}/{STAGING_DIR}/{uuid.uuid4().hex}"
+
     def read(self, table: str, version: int | None = None) -> DataFrame:
         """The table at `version` (time travel) or at its latest version."""
         if not self.exists(table):
@@ -209,12 +218,18 @@ class Lake:
         targets: dict[str, SplitTarget],
         metadata: dict[str, str] | None = None,
         count_by: str | None = None,
+        staged: str | None = None,
     ) -> dict[str, WriteResult]:
         """Replace one partition in each of several tables with the rows of `df` whose `by`
         column holds that target's key; every row goes to exactly one table.
 
         With `count_by`, each result also says how many rows it took of each value of that
         column (ingest counts the rows of every delivered file this way).
+
+        `staged` (from `staging_uri`) holds more rows as Parquet files others wrote, laid
+        out as Spark would write `df` partitioned by `by` and `count_by`
+        (`<by>=<value>/<count_by>=<key>/`), with `df`'s columns less the targets' partition
+        columns; they are committed with `df`'s rows and the folder is removed.
 
         Backends that can (delta-rs) write `df` once and commit each table's share of the
         files, counting from the files' footers; others get one partition replace per
@@ -228,6 +243,7 @@ class Lake:
                 {v: (self.uri(t.table), t.columns, t.partition) for v, t in targets.items()},
                 metadata or {},
                 count_by,
+                staged,
             )
             return {
                 v: _replaced(
@@ -236,7 +252,38 @@ class Lake:
                 )
                 for v, c in commits.items()
             }
-        return self._split_by_partition_replaces(df, by, targets, metadata, count_by)
+        try:
+            if staged is not None:
+                df = df.unionByName(self._read_staged(df, staged, targets))
+            return self._split_by_partition_replaces(df, by, targets, metadata, count_by)
+        finally:
+            if staged is not None:
+                from driftline.lake import delta_files
+
+                filesystem, path = delta_files.filesystem(staged)
+                delta_files.remove_dir(filesystem, path)
+
+    def _read_staged(
+        self, df: DataFrame, staged: str, targets: dict[str, SplitTarget]
+    ) -> DataFrame:
+        """The staged files as `df`'s rows: the folder names give `by` and `count_by`, and
+        every target's partition columns (constants of `df`) are filled in."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import StructType
+
+        from driftline.lake.delta_files import spark_uri
+
+        constants = {k: v for t in targets.values() for k, v in t.partition.items()}
+        stored = [f for f in df.schema.fields if f.name not in constants]
+        rows = self.spark.read.schema(StructType(stored)).parquet(spark_uri(staged))
+        return rows.select(
+            *[
+                F.lit(constants[f.name]).cast(f.dataType).alias(f.name)
+                if f.name in constants
+                else F.col(f.name)
+                for f in df.schema.fields
+            ]
+        )
 
     def _split_by_partition_replaces(
         self,

@@ -228,6 +228,7 @@ class DeltaRsBackend:
         targets: dict[str, tuple[str, list[str], dict[str, str]]],
         metadata: dict[str, str],
         count_by: str | None = None,
+        staged: str | None = None,
     ) -> dict[str, Commit]:
         """One Spark write of `df`; the rows of each value of `by` replace a partition of
         their own table (`targets`: value -> (uri, the table's columns, its partition)).
@@ -238,6 +239,8 @@ class DeltaRsBackend:
         to it. Partition values are constants of the write and live in folder names and
         the Delta log, not in the files. With `count_by`, the staged files are also
         grouped by that column, so each file's footer counts the rows of one of its values.
+        `staged` holds more such files, written by others in the same layout; each table
+        adopts its share of those too, in the same commit.
         """
         from pyspark.sql.pandas.types import to_arrow_schema
 
@@ -254,6 +257,7 @@ class DeltaRsBackend:
         )
         filesystem, staging_root = delta_files.filesystem(staging)
         delta_files.require_written(filesystem, staging_root, first_uri)
+        staged_root = delta_files.filesystem(staged)[1] if staged is not None else None
         commits = {}
         for value, (uri, columns, partition) in targets.items():
             schema = delta_files.nullable(
@@ -262,6 +266,10 @@ class DeltaRsBackend:
             _, root = delta_files.filesystem(uri)
             source_dir = f"{staging_root}/{by}={value}"
             adopted = delta_files.adopt_files(filesystem, source_dir, root, write_id, partition)
+            if staged_root is not None:
+                adopted += delta_files.adopt_files(
+                    filesystem, f"{staged_root}/{by}={value}", root, write_id, partition
+                )
             filters = [(column, "=", str(v)) for column, v in partition.items()]
             commit = self._commit(
                 uri,
@@ -280,6 +288,8 @@ class DeltaRsBackend:
                     rows_by[key] = rows_by.get(key, 0) + rows
             commits[value] = Commit(commit.version, commit.rows, rows_by)
         delta_files.remove_dir(filesystem, staging_root)
+        if staged_root is not None:
+            delta_files.remove_dir(filesystem, staged_root)
         return commits
 
     def _write(

@@ -208,10 +208,15 @@ def unified(frame: DataFrame, source: SourceConfig, extras: list[str]) -> DataFr
 
 
 def write_rows(
-    ctx: RunContext, source: SourceConfig, parts: list[DataFrame], extras: list[str]
+    ctx: RunContext,
+    source: SourceConfig,
+    parts: list[DataFrame],
+    extras: list[str],
+    staged: str | None = None,
 ) -> tuple[dict[str, int], dict[tuple[int, str], int]]:
-    """Replace this date's partitions of bronze and quarantine in one Spark write; return
-    the versions and the committed rows per (unit, table).
+    """Replace this date's partitions of bronze and quarantine in one Spark write (with
+    the rows Arrow already wrote under `staged`, `sources.arrow_csv`); return the versions
+    and the committed rows per (unit, table).
 
     Every row goes to exactly one of the two tables. The counts come from the files each
     commit added (their Parquet footers), so the manifest records what the tables hold.
@@ -247,6 +252,7 @@ def write_rows(
         },
         ctx.commit_metadata("ingest"),
         count_by=UNIT,
+        staged=staged,
     )
     counts = {
         (int(unit), target): n

@@ -174,6 +174,19 @@ def header_of(member: Member, source: SourceConfig) -> list[str]:
     return [name.strip() for name in next(reader, [])]
 
 
+def csv_columns(
+    member: Member, source: SourceConfig
+) -> tuple[list[str], dict[str, str], str | None]:
+    """(the bronze column of each of the file's columns, the delivered names that were
+    renamed, what is wrong with its header: None when nothing)."""
+    if not source.csv.header:
+        return list(source.columns), {}, None
+    delivered = header_of(member, source)
+    names = bronze_names(delivered, source)
+    renamed = {raw: name for raw, name in zip(delivered, names, strict=True) if raw != name}
+    return names, renamed, _header_problem(names, source)
+
+
 def _csv(
     spark: SparkSession, source: SourceConfig, found: list[Member]
 ) -> tuple[list[Parsed], list[tuple[Member, str]]]:
@@ -186,19 +199,12 @@ def _csv(
         if member.path.stat().st_size == 0:
             groups.setdefault((), []).append(member)  # nothing to read: no rows
             continue
-        if not source.csv.header:
-            groups.setdefault(tuple(source.columns), []).append(member)
-            continue
-        delivered = header_of(member, source)
-        names = bronze_names(delivered, source)
-        problem = _header_problem(names, source)
+        names, mapping, problem = csv_columns(member, source)
         if problem:
             broken.append((member, problem))
         else:
             groups.setdefault(tuple(names), []).append(member)
-            renamed.setdefault(tuple(names), {}).update(
-                (raw, name) for raw, name in zip(delivered, names, strict=True) if raw != name
-            )
+            renamed.setdefault(tuple(names), {}).update(mapping)
 
     parsed = []
     for header, members in groups.items():

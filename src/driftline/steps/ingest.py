@@ -2,7 +2,9 @@
 accounted for.
 
 Files come from a local drop folder, SFTP, S3 or a SQL extract (`driftline.sources`), are
-unpacked and decoded, parsed by Spark in one job per group of alike files, and land
+unpacked and decoded, parsed (a CSV by Arrow on the executors, `sources.arrow_csv`, where
+that reads it as Spark would; the rest by Spark's readers, one job per group of alike
+files), and land
 (`sources.landing`): a row that cannot be parsed goes to `quarantine/<source>` with its raw
 text and a reason; a file broken as a whole (truncated archive, undecodable, missing or
 mistyped column) is quarantined whole and the other files go on. The `ingest_manifest`
@@ -19,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
-from driftline.core import notify
+from driftline.core import notify, tables
 from driftline.core.errors import SourceError
 from driftline.core.source_config import SourceConfig
-from driftline.sources import landing, manifest, shared_staging
+from driftline.sources import arrow_csv, landing, manifest, shared_staging
 from driftline.sources.acquire import acquire
 from driftline.sources.files import DroppedFile
 from driftline.sources.readers import read
@@ -102,11 +104,17 @@ def ingest_source(
             broken.append((file, str(error)))
 
     readable = shared_staging.share(ctx.settings, source.name, ctx.run_date, "unpacked", readable)
-    parsed, broken_members = read(ctx.spark, source, readable)
+    by_arrow: list[tuple[Member, list[str], dict[str, str]]] = []
+    by_spark = readable
+    if ctx.settings.csv_reader == "auto":
+        by_arrow, by_spark = arrow_csv.choose(source, readable)
+    parsed, broken_members = read(ctx.spark, source, by_spark)
     broken.extend(broken_members)
 
     ingested_at = datetime.now(UTC)  # audit metadata only; never used to choose data
-    extras, added = landing.bronze_extras(ctx, source, [g.extra_columns for g in parsed])
+    found = [g.extra_columns for g in parsed]
+    found += [[n for n in names if n not in source.columns] for _, names, _ in by_arrow]
+    extras, added = landing.bronze_extras(ctx, source, found)
     # Every readable member and every file quarantined whole gets a number, which the
     # write groups its files by, so each one's rows are counted from the files written.
     units: list[tuple[str, str]] = [(m.parent.checksum, m.label) for m in readable]
@@ -135,7 +143,13 @@ def ingest_source(
         whole[label] = (file, reason)
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
-    versions, counts = landing.write_rows(ctx, source, parts, extras)
+    for member, names, renamed in by_arrow:
+        outcome = by_file[member.parent.checksum]
+        outcome.columns.update(n for n in names if n not in source.columns)
+        outcome.renamed.update(renamed)
+    staged = _parse_with_arrow(ctx, source, by_arrow, unit_of, extras, ingested_at)
+
+    versions, counts = landing.write_rows(ctx, source, parts, extras, staged)
     shared_staging.clear(ctx.settings, source.name, ctx.run_date)
     for (unit, target), rows in sorted(counts.items()):
         checksum, label = units[unit]
@@ -160,6 +174,43 @@ def ingest_source(
         if outcome.status == "missing":
             _act_on_missing_delivery(ctx, source, outcome)
     return outcomes, versions, added
+
+
+def _parse_with_arrow(
+    ctx: RunContext,
+    source: SourceConfig,
+    by_arrow: list[tuple[Member, list[str], dict[str, str]]],
+    unit_of: dict[str, int],
+    extras: list[str],
+    ingested_at: datetime,
+) -> str | None:
+    """Land the files Arrow parses as Parquet in bronze's staging folder, laid out as the
+    ingest write lays out its own; returns the folder, for the write to commit (None when
+    there is nothing in it)."""
+    if not by_arrow:
+        return None
+    staged = ctx.lake.staging_uri(tables.bronze(source.name))
+    files = [
+        arrow_csv.ArrowFile(
+            member.spark_path,
+            unit_of[os.path.abspath(member.path)],
+            member.label,
+            member.parent.checksum,
+            tuple(names),
+        )
+        for member, names, _ in by_arrow
+    ]
+    written = arrow_csv.land(
+        ctx.spark,
+        files,
+        [*source.columns, *extras],
+        {"_source": source.name, "_ingested_at": ingested_at},
+        staged,
+        source.csv.delimiter,
+        source.csv.quote,
+        source.csv.header,
+    )
+    return staged if written else None
 
 
 def missing_delivery(source: SourceConfig, ds: str) -> manifest.FileOutcome:

@@ -1,0 +1,160 @@
+"""Arrow's reading of a delivered CSV gives Spark's records: the same values, row numbers,
+malformed lines and reasons; a file Arrow would read differently goes to Spark's reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from driftline.sources.arrow_csv import split_records, why_spark_reads
+
+NAMES = ["id", "name", "city"]
+
+
+def records(
+    text: str, names: list[str] = NAMES, header: bool = True
+) -> tuple[list[Any], list[Any]]:
+    parsed, malformed = split_records(text.encode(), names, header, ",", '"')
+    return parsed.to_pylist(), malformed.to_pylist()
+
+
+def test_quoted_fields_nulls_and_spaces_read_as_spark_reads_them() -> None:
+    parsed, malformed = records(
+        'id,name,city\r\n1,"Smith, J",Paris\r\n2,,\r\n3,"",x\r\n4,"say ""hi""",y\r\n'
+        "5, padded ,z \r\n6,été,w"
+    )
+    assert malformed == []
+    assert parsed == [
+        {"id": "1", "name": "Smith, J", "city": "Paris", "_row_number": 1},
+        {"id": "2", "name": None, "city": None, "_row_number": 2},
+        {"id": "3", "name": None, "city": "x", "_row_number": 3},
+        {"id": "4", "name": 'say "hi"', "city": "y", "_row_number": 4},
+        {"id": "5", "name": " padded ", "city": "z ", "_row_number": 5},
+        {"id": "6", "name": "été", "city": "w", "_row_number": 6},
+    ]
+
+
+def test_blank_lines_are_skipped_and_not_numbered() -> None:
+    parsed, _ = records("id,name,city\n\n1,a,b\n   \n \t\n2,c,d\n\n")
+    assert [(r["id"], r["_row_number"]) for r in parsed] == [("1", 1), ("2", 2)]
+
+
+def test_malformed_lines_keep_their_text_number_and_reason_among_the_good_ones() -> None:
+    lines = [f"{i},n{i},c{i}" for i in range(1, 301)]
+    lines[9] = "10,short"
+    lines[199] = "200,a,b,c,d"
+    lines[249] = "10,short"  # the same text twice: each is its own record
+    parsed, malformed = records("id,name,city\n" + "\n".join(lines) + "\n")
+    assert malformed == [
+        {
+            "_raw": "10,short",
+            "_reason": "malformed row: expected 3 fields, found 2",
+            "_row_number": 10,
+        },
+        {
+            "_raw": "200,a,b,c,d",
+            "_reason": "malformed row: expected 3 fields, found 5",
+            "_row_number": 200,
+        },
+        {
+            "_raw": "10,short",
+            "_reason": "malformed row: expected 3 fields, found 2",
+            "_row_number": 250,
+        },
+    ]
+    assert len(parsed) == 297
+    assert all(r["id"] == str(r["_row_number"]) for r in parsed)
+
+
+def test_numbers_stay_exact_across_chunks_parsed_side_by_side() -> None:
+    lines = [f"{i},n{i},c{i}" if i % 50_001 else f"{i},bad" for i in range(1, 250_001)]
+    parsed, malformed = records("id,name,city\n" + "\n".join(lines))
+    assert [r["_row_number"] for r in malformed] == [50_001, 100_002, 150_003, 200_004]
+    ids = [r["id"] for r in parsed]
+    assert ids == [str(r) for r in range(1, 250_001) if r % 50_001]
+
+
+def test_a_file_without_a_header_and_one_of_a_single_column() -> None:
+    parsed, _ = records("1,a,b\n2,c,d\n", header=False)
+    assert [r["_row_number"] for r in parsed] == [1, 2]
+    parsed, malformed = records("v\nx\n   \ny\n", names=["v"])
+    assert [(r["v"], r["_row_number"]) for r in parsed] == [("x", 1), ("y", 2)]
+    assert malformed == []
+
+
+def test_a_header_only_file_has_no_records() -> None:
+    assert records("id,name,city\n") == ([], [])
+    assert records("id,name,city") == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('id,name\n1,"a"b\n', "quote inside a value"),
+        ('id,name\n1,a"b\n', "quote inside a value"),
+        ('id,name\n1," a" ,x\n', "quote inside a value"),
+        ('id,name\n1,"open,x\n2,b\n', "quotes do not balance"),
+        ('id,name\n1,b"\n', "quotes do not balance"),
+        ("id,name\r1,a\r\n", "carriage return on its own"),
+        ("\ufeffid,name\n1,a\n", "byte-order mark"),
+    ],
+)
+def test_what_arrow_would_read_differently_goes_to_spark(text: str, why: str) -> None:
+    assert why in (why_spark_reads(text.encode(), ",", '"') or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,name\n1,a\n",
+        'id,name\n"1","a, b"\r\n"2",""\r\n',
+        'id,name\n1,"say ""hi"""\n',
+        'id;name\n1;"x;y"\n',
+    ],
+)
+def test_plain_and_well_quoted_files_are_arrows(text: str) -> None:
+    delimiter = ";" if ";" in text else ","
+    assert why_spark_reads(text.encode(), delimiter, '"') is None
+
+
+# -- against Spark's reader ----------------------------------------------------------------
+
+AWKWARD = {
+    "plain.csv": "id,name,city\n" + "".join(f"{i},n{i},c{i}\n" for i in range(500)),
+    "crlf_quoted.csv": 'id,name,city\r\n1,"Smith, J",Paris\r\n2,"",x\r\n3,"say ""hi""",y\r\n',
+    "blanks_and_malformed.csv": "id,name,city\n\n1,a,b\n  \n2,short\n3,a,b,c,d\n4,é,ü\n\n5,,\n",
+    "no_final_break.csv": "id,name,city\n1,a,b\n2,c,d",
+    "extra_column.csv": "id,name,city,note\n1,a,b,n\n2,c,d\n",
+    "renamed.csv": "ID,Name,City\n1,a,b\n",
+}
+
+
+@pytest.mark.integration
+def test_arrow_lands_the_records_spark_reads(spark: Any, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from driftline.core.source_config import SourceConfig
+    from driftline.sources.arrow_csv import choose
+    from driftline.sources.files import DroppedFile
+    from driftline.sources.readers import CORRUPT, REASON, ROW, read
+    from driftline.sources.unpack import Member
+
+    source = SourceConfig(
+        name="people", path="*.csv", columns={"id": "string", "name": "string", "city": "string"}
+    )
+    for name, text in AWKWARD.items():
+        path = tmp_path / name
+        path.write_bytes(text.encode())
+        member = Member(name, path, DroppedFile(name, path, path.stat().st_size, name, str(path)))
+        by_arrow, by_spark = choose(source, [member])
+        assert by_spark == [], name
+        _, names, _ = by_arrow[0]
+        parsed, malformed = split_records(path.read_bytes(), names, True, ",", '"')
+
+        groups, broken = read(spark, source, [member])
+        assert broken == [], name
+        rows = groups[0].frame.collect()
+        expected = sorted((*(r[n] for n in names), r[ROW]) for r in rows if r[CORRUPT] is None)
+        assert sorted(tuple(r.values()) for r in parsed.to_pylist()) == expected, name
+        expected_bad = sorted((r[CORRUPT], r[REASON], r[ROW]) for r in rows if r[CORRUPT])
+        assert sorted(tuple(r.values()) for r in malformed.to_pylist()) == expected_bad, name
