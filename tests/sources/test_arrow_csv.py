@@ -93,9 +93,12 @@ def test_a_header_only_file_has_no_records() -> None:
     ("text", "why"),
     [
         ('id,name\n1,"a"b\n', "quote inside a value"),
-        ('id,name\n1,a"b\n', "quote inside a value"),
+        ('id,name\n1,a"b\n', "quotes do not balance"),
+        ('id,name\n1,a"b"c\n', "quote inside a value"),
         ('id,name\n1," a" ,x\n', "quote inside a value"),
         ('id,name\n1,"open,x\n2,b\n', "quotes do not balance"),
+        ('id,name,x\n"a,"b,c\n', "quote inside a value"),
+        ('id,name\na,""b\n', "quote inside a value"),
         ('id,name\n1,b"\n', "quotes do not balance"),
         ("id,name\r1,a\r\n", "carriage return on its own"),
         ("\ufeffid,name\n1,a\n", "byte-order mark"),
@@ -112,11 +115,42 @@ def test_what_arrow_would_read_differently_goes_to_spark(text: str, why: str) ->
         'id,name\n"1","a, b"\r\n"2",""\r\n',
         'id,name\n1,"say ""hi"""\n',
         'id;name\n1;"x;y"\n',
+        'id,name\n1,"""a"\n2,"a""",x\n',
     ],
 )
 def test_plain_and_well_quoted_files_are_arrows(text: str) -> None:
     delimiter = ";" if ";" in text else ","
     assert why_spark_reads(text.encode(), delimiter, '"') is None
+
+
+def test_a_delimiter_arrow_cannot_take_goes_to_spark() -> None:
+    assert "not ASCII" in (why_spark_reads("id§name\n1§a\n".encode(), "§", '"') or "")
+
+
+def test_a_whitespace_only_line_is_skipped_where_whitespace_is_the_delimiter() -> None:
+    parsed, malformed = split_records(
+        b"id\tname\tcity\n1\ta\tb\n\t\t\n \t \t \n2\tc\td\n", NAMES, True, "\t", '"'
+    )
+    assert [(r["id"], r["_row_number"]) for r in parsed.to_pylist()] == [("1", 1), ("2", 2)]
+    assert malformed.num_rows == 0
+
+
+def test_a_line_longer_than_arrows_block_is_read_whole() -> None:
+    long = "x" * 3_000_000
+    parsed, _ = records(f"id,name,city\n1,{long},a\n2,b,c\n")
+    assert [len(r["name"]) for r in parsed] == [3_000_000, 1]
+
+
+def test_what_a_failed_attempt_left_in_the_staging_folder_is_not_committed(tmp_path: Path) -> None:
+    from driftline.sources.arrow_csv import _keep_only
+
+    folder = tmp_path / "__dl_target=bronze" / "__dl_unit=0"
+    folder.mkdir(parents=True)
+    (folder / "arrow-first-attempt-000.parquet").write_bytes(b"PAR1")
+    kept = folder / "arrow-retry-000.parquet"
+    kept.write_bytes(b"PAR1")
+    _keep_only(str(tmp_path), {str(kept)})
+    assert sorted(p.name for p in folder.iterdir()) == [kept.name]
 
 
 # -- against Spark's reader ----------------------------------------------------------------
@@ -128,6 +162,8 @@ AWKWARD = {
     "no_final_break.csv": "id,name,city\n1,a,b\n2,c,d",
     "extra_column.csv": "id,name,city,note\n1,a,b,n\n2,c,d\n",
     "renamed.csv": "ID,Name,City\n1,a,b\n",
+    "escaped_quotes.csv": 'id,name,city\n1,"""a",x\n2,"a""",y\n3,"",""\n',
+    "long_value.csv": "id,name,city\n1," + "w" * 2_000_000 + ",x\n2,b,c\n",
 }
 
 

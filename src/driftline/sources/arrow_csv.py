@@ -87,24 +87,31 @@ def why_spark_reads(data: bytes, delimiter: str, quote: str) -> str | None:
 
     if len(data) > MAX_BYTES:
         return f"larger than {MAX_BYTES >> 20} MB"
+    if not (delimiter.isascii() and quote.isascii()):
+        return "its delimiter or quote is not ASCII, which Arrow's reader needs"
     if data.startswith(b"\xef\xbb\xbf"):
         return "starts with a byte-order mark"
     if data.count(b"\r") != data.count(b"\r\n"):
         return "has a carriage return on its own (a line break to Spark)"
-    q = quote.encode()
-    if q not in data:
+    if quote.encode() not in data:
         return None
     buf = np.frombuffer(data, np.uint8)
     at = np.flatnonzero(buf == ord(quote))
+    line_of = np.searchsorted(np.flatnonzero(buf == 10), at)
+    per_line = np.bincount(line_of)
+    if (per_line % 2).any():
+        return "has a line whose quotes do not balance"
+    # Within a line, quotes alternate: the 1st, 3rd ... open a value (or are the second of
+    # an escaped pair, ""), the 2nd, 4th ... close one (or are the first of a pair). One
+    # that does neither (`"a"b`, `a"b`, `"a,"b`) Spark keeps as text and Arrow would not.
+    first_of_line = np.concatenate(([0], np.cumsum(per_line)[:-1]))
+    opening = (np.arange(len(at)) - first_of_line[line_of]) % 2 == 0
     before = np.where(at > 0, buf[np.maximum(at - 1, 0)], 10)
     after = np.where(at < len(buf) - 1, buf[np.minimum(at + 1, len(buf) - 1)], 10)
     opens = np.isin(before, [ord(delimiter), 10, ord(quote)])
     closes = np.isin(after, [ord(delimiter), 10, 13, ord(quote)])
-    if not (opens | closes).all():
+    if not np.where(opening, opens, closes).all():
         return "has a quote inside a value (Spark keeps it as text, Arrow would not)"
-    line_of = np.searchsorted(np.flatnonzero(buf == 10), at)
-    if (np.bincount(line_of) % 2).any():
-        return "has a line whose quotes do not balance"
     return None
 
 
@@ -134,10 +141,12 @@ def split_records(
     expected = len(names)
 
     blank = ends == starts
-    if expected == 1:  # a line of spaces is a one-field record to Arrow; Spark skips it
-        blank |= np.array(
-            [not data[s:e].strip(_BLANK) for s, e in zip(starts, ends, strict=True)], bool
-        )
+    if expected == 1 or ord(delimiter) <= 0x20:
+        # A line of only spaces (or tabs) can be a record to Arrow, which Spark skips:
+        # with one column, or where those are the delimiter. Elsewhere Arrow refuses such
+        # a line (one field), and a refused line that is blank is skipped below.
+        low = np.flatnonzero(buf <= 0x20)
+        blank |= np.searchsorted(low, ends) - np.searchsorted(low, starts) == ends - starts
     good = ~blank
     candidates = np.flatnonzero(good)
     chunks = max(1, min(4 * (os.cpu_count() or 1), len(candidates) // _ROWS_PER_CHUNK))
@@ -156,7 +165,7 @@ def split_records(
             reasons[line] = f"malformed row: expected {expected} fields, found {found}"
         else:
             blank[line] = True
-    record = np.cumsum(~blank) if blank.any() else np.arange(1, len(blank) + 1)
+    record = np.cumsum(~blank)  # each line's 1-based record number, blank lines skipped
     parsed = parsed.append_column("_row_number", pa.array(record[good], pa.int64()))
     bad = sorted(reasons)
     malformed = pa.table(
@@ -186,13 +195,15 @@ def _parse(
 
     if not len(lines):
         return pa.table({n: pa.array([], pa.string()) for n in names}), []
-    # Runs of consecutive lines go to Arrow as they are, one run after another.
+    # Runs of consecutive lines go to Arrow as they are, one run after another: a run
+    # ends where the next line's index is not one more.
     last = np.concatenate((np.flatnonzero(np.diff(lines) != 1), [len(lines) - 1]))
-    last = last[last >= 0]
-    first = np.concatenate(([0], last[:-1] + 1))[: len(last)]
+    first = np.concatenate(([0], last[:-1] + 1))
     body = b"\n".join(
         data[starts[lines[a]] : ends[lines[b]]] for a, b in zip(first, last, strict=True)
     )
+    # Arrow needs a block to hold a whole record; Spark has no such limit.
+    longest = int((ends[lines] - starts[lines]).max()) + 2
     refused: list[tuple[int, int]] = []
 
     def skip(row: Any) -> str:
@@ -201,12 +212,14 @@ def _parse(
 
     table = pacsv.read_csv(
         pa.BufferReader(pa.py_buffer(body)),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
+        read_options=pacsv.ReadOptions(
+            column_names=names, use_threads=False, block_size=max(1 << 20, longest)
+        ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter,
             quote_char=quote,
             double_quote=True,
-            ignore_empty_lines=False,  # no blank line is fed: every line is a record
+            ignore_empty_lines=False,  # no empty line is fed: every line is a record
             invalid_row_handler=skip,
         ),
         convert_options=pacsv.ConvertOptions(
@@ -240,8 +253,26 @@ def land(
     )
     task = _Task(columns, lineage, staged, delimiter, quote, header)
     # One task per file: a file is parsed on all of its executor's cores.
-    written = frame.repartition(len(files)).mapInArrow(task, "path string").collect()
-    return [row["path"] for row in written]
+    # One task per file, spread evenly (round robin may pair two files in one task).
+    rows_written = frame.repartitionByRange(len(files), "unit").mapInArrow(task, "path string")
+    written = [row["path"] for row in rows_written.collect()]
+    _keep_only(staged, set(written))
+    return written
+
+
+def _keep_only(staged: str, written: set[str]) -> None:
+    """Remove what a failed attempt of a task left in `staged` (a retry wrote its file's
+    rows again, under other names), so only the finished attempts' files are committed."""
+    from pyarrow import fs as pafs
+
+    from driftline.core import object_store
+
+    filesystem, root = object_store.filesystem(staged)
+    found = filesystem.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    for info in found:
+        if info.type == pafs.FileType.File and info.path not in written:
+            logger.info("removing %s, left by a failed attempt", info.path)
+            filesystem.delete_file(info.path)
 
 
 @dataclass(frozen=True)
