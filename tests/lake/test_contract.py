@@ -387,17 +387,7 @@ def test_split_write_sends_each_row_to_one_table_and_replaces(lake, spark, nativ
     from driftline.lake.base import Lake, SplitTarget
 
     if not native:  # a backend without the single-write path gets one replace per table
-
-        class Plain:
-            def __init__(self, inner):  # type: ignore[no-untyped-def]
-                self.inner = inner
-
-            def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
-                if name == "replace_partition_split":
-                    raise AttributeError(name)
-                return getattr(self.inner, name)
-
-        lake = Lake(lake.root, spark, Plain(lake.backend))
+        lake = Lake(lake.root, spark, without_split(lake.backend))
     targets = {
         "ok": SplitTarget("good", ["id", "v"], {"_run_date": "2024-01-01"}),
         "bad": SplitTarget(

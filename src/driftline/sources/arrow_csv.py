@@ -10,8 +10,9 @@ of only characters Java's `trim()` removes skipped, the header line dropped; a l
 field count is not the header's is malformed and keeps its raw text, with the reason the
 Spark path gives. Where Spark's parser would read a file differently from Arrow's (a quote
 that does not open or close a field, a line whose quotes do not balance, a carriage return
-on its own, a byte-order mark, a file too large to hold in a task's memory),
-`why_spark_reads` says so and the file goes to Spark's reader instead.
+on its own, a byte-order mark, a non-ASCII delimiter; `choose` also leaves a file too
+large to hold in a task's memory), `why_spark_reads` says so and the file goes to Spark's
+reader instead.
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ def choose(
     reader reports it."""
     mine, rest = [], []
     for member in found:
-        if source.read_format != "csv" or member.path.stat().st_size == 0:
+        size = member.path.stat().st_size
+        if source.read_format != "csv" or size == 0:
             rest.append(member)
             continue
         names, renamed, problem = csv_columns(member, source)
-        if problem is None and member.path.stat().st_size > MAX_BYTES:
+        if problem is None and size > MAX_BYTES:  # checked before the file is read
             problem = f"larger than {MAX_BYTES >> 20} MB"
         why = problem or why_spark_reads(
             member.path.read_bytes(), source.csv.delimiter, source.csv.quote
@@ -85,8 +87,6 @@ def why_spark_reads(data: bytes, delimiter: str, quote: str) -> str | None:
     """Why this file must go to Spark's CSV reader (None: Arrow gives the same records)."""
     import numpy as np
 
-    if len(data) > MAX_BYTES:
-        return f"larger than {MAX_BYTES >> 20} MB"
     if not (delimiter.isascii() and quote.isascii()):
         return "its delimiter or quote is not ASCII, which Arrow's reader needs"
     if data.startswith(b"\xef\xbb\xbf"):
@@ -328,8 +328,7 @@ class _Task:
             arrays[name] = rows[name] if name in present else pa.nulls(n, pa.string())
         for name, value in constants.items():
             if isinstance(value, datetime):
-                micros = np.full(n, int(value.timestamp() * 1_000_000), np.int64)
-                arrays[name] = pa.array(micros).view(pa.timestamp("us", "UTC"))
+                arrays[name] = pa.repeat(pa.scalar(value, pa.timestamp("us", "UTC")), n)
             else:
                 indices = pa.array(np.zeros(n, np.int32))
                 arrays[name] = pa.DictionaryArray.from_arrays(indices, pa.array([value]))
