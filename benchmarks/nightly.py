@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,13 @@ def write_day(drop: Path, day: date, rows: int, seed: int, previous: Any) -> Any
         )
     pacsv.write_csv(outcomes, labels / f"churn_outcomes_{day:%Y%m%d}.csv", plain)
     return day, ids, frame["churned"]
+
+
+def write_drop(drop: Path, days: list[date], sizes: list[int]) -> None:
+    """Every day's files, each day's labels the day before's outcomes."""
+    previous = None
+    for i, (day, rows) in enumerate(zip(days, sizes, strict=True)):
+        previous = write_day(drop, day, rows, i + 1, previous)
 
 
 class MemoryPeaks:
@@ -243,9 +252,11 @@ def main() -> None:
     environment = prepare_environment(workdir, project)
     drop = Path(environment["DRIFTLINE_DROP_ROOT"])
     days = [START + timedelta(days=i) for i in range(4)]
-    previous = None
-    for i, day in enumerate(days):
-        previous = write_day(drop, day, args.rows if i == 3 else args.small_rows, i + 1, previous)
+    sizes = [args.small_rows] * 3 + [args.rows]
+    # In a child process, so the memory making the data takes is not counted as the
+    # pipeline's: this process's peak RSS is then Airflow's and the Spark driver's alone.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        child.submit(write_drop, drop, days, sizes).result()
     size_mb = sum(f.stat().st_size for f in drop.rglob("*.csv")) / 1e6
 
     from driftline.orchestration.airflow_runner import load_dag, migrate_metadata_db

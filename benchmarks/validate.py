@@ -7,8 +7,11 @@ Driftline's side is `driftline.quality.validate`, as the validate step calls it:
 Spark with the one-pass engine and the partition's row count from the Delta log. The line
 above the ratio also times it without that count (GE then counts in a pass of its own).
 GE's own work per validation (building the metric graph, PySpark column calls) is a
-fixed ~0.3 s here, so the ratio falls as the table grows. One line per size; prints
-`RATIO <suite/one-pass>` for the largest last (goal: <= 1.5).
+fixed cost, so the ratio falls as the table grows. It is measured in the same run as the
+floor: both sides on a 1,000-row partition, where the scan costs next to nothing; the
+difference is what any GE suite pays per validation, and the line for each size shows the
+best ratio a GE-based gate could reach there. One line per size; prints
+`RATIO <suite/one-pass>` for the smallest size asked last (goal: <= 1.3 at 2M rows).
 
     .venv/bin/python benchmarks/validate.py --rows 2000000 4000000
 """
@@ -92,7 +95,7 @@ def one_pass(df):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[2_000_000, 4_000_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
     import logging
@@ -102,15 +105,20 @@ def main() -> None:
 
     logging.disable(logging.INFO)
     spark = get_spark(load_settings(spark_shuffle_partitions=4), app_name="bench-validate")
-    ratio = 0.0
+    small_suite, small_pass = measure(spark, 1_000, args.repeat)
+    fixed = small_suite - small_pass
+    print(f"GE's fixed cost per validation (1,000 rows): {fixed:.3f} s")
+    ratios = {}
     for rows in sorted(args.rows):
-        ratio = measure(spark, rows, args.repeat)
-    print(f"RATIO {ratio:.3f}")
+        best_suite, best_pass = measure(spark, rows, args.repeat)
+        ratios[rows] = best_suite / best_pass
+        print(f"  floor for a GE suite at {rows:,} rows: {(best_pass + fixed) / best_pass:.3f}")
+    print(f"RATIO {ratios[min(ratios)]:.3f}")
 
 
-def measure(spark, rows: int, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def measure(spark, rows: int, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Write `rows` rows to a Delta partition, time both sides on it, print a line and
-    return suite/one-pass."""
+    return the best seconds of (the suite, the one pass)."""
     from pyspark.sql import functions as F
 
     from driftline.lake import open_lake
@@ -159,7 +167,7 @@ def measure(spark, rows: int, repeat: int) -> float:  # type: ignore[no-untyped-
         f"one_pass_s={best_pass:.2f} suite/one-pass={best_suite / best_pass:.3f} "
         f"(GE counting the rows itself: {best_counted / best_pass:.3f})"
     )
-    return best_suite / best_pass
+    return best_suite, best_pass
 
 
 if __name__ == "__main__":

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.integration
-
 EXPECTATIONS: list[dict[str, Any]] = [
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "a"}},
@@ -77,6 +75,7 @@ def run(spark, df, datasource: str, row_count: int | None = None) -> tuple[list[
     return outcomes, jobs
 
 
+@pytest.mark.integration
 def test_same_results_as_the_stock_engine_in_fewer_jobs(spark, frame) -> None:  # type: ignore[no-untyped-def]
     frame.unpersist()
     stock, stock_jobs = run(spark, frame, "spark")
@@ -103,3 +102,49 @@ def test_same_results_as_the_stock_engine_in_fewer_jobs(spark, frame) -> None:  
     # aggregation into a map-stage job and a result job).
     assert one_pass_jobs < stock_jobs
     assert counted_jobs < one_pass_jobs
+
+
+def test_a_suite_aggregates_in_the_same_order_whatever_its_batch() -> None:
+    """GE hands the bundle over in set order, which follows the batch's id; sorted, the
+    same suite gives the same `agg` each night and Spark reuses its compiled code."""
+    import random
+
+    from great_expectations.execution_engine.execution_engine import (
+        MetricComputationConfiguration,
+    )
+    from great_expectations.validator.metric_configuration import MetricConfiguration
+
+    from driftline.quality.engine import _stable_order
+
+    def bundle(batch_id: str) -> list[MetricComputationConfiguration]:
+        metrics = [
+            ("column.mean", {"column": "n"}, {}),
+            ("column.max", {"column": "n"}, {}),
+            ("column_values.nonnull.unexpected_count", {"column": "a"}, {}),
+            ("column_values.in_set.unexpected_count", {"column": "a"}, {"value_set": ["x"]}),
+            ("column_values.in_set.unexpected_count", {"column": "a"}, {"value_set": ["y"]}),
+        ]
+        configurations = [
+            MetricComputationConfiguration(
+                metric_configuration=MetricConfiguration(
+                    name, {**domain, "batch_id": batch_id}, values
+                ),
+                metric_fn=None,
+                metric_provider_kwargs={},
+            )
+            for name, domain, values in metrics
+        ]
+        random.Random(batch_id).shuffle(configurations)
+        return sorted(configurations, key=_stable_order)
+
+    def described(configurations: list[MetricComputationConfiguration]) -> list[Any]:
+        return [
+            (c.metric_configuration.metric_name, c.metric_configuration.metric_value_kwargs)
+            for c in configurations
+        ]
+
+    first, second = bundle("night-1"), bundle("night-2")
+    assert described(first) == described(second)
+    assert [c.metric_configuration.metric_domain_kwargs["batch_id"] for c in second] == [
+        "night-2"
+    ] * 5

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from driftline.sources.arrow_csv import split_records, why_spark_reads
+from driftline.sources.arrow_csv import split_records, why_spark_reads, why_spark_reads_file
 
 NAMES = ["id", "name", "city"]
 
@@ -89,38 +89,54 @@ def test_a_header_only_file_has_no_records() -> None:
     assert records("id,name,city") == ([], [])
 
 
-@pytest.mark.parametrize(
-    ("text", "why"),
-    [
-        ('id,name\n1,"a"b\n', "quote inside a value"),
-        ('id,name\n1,a"b\n', "quotes do not balance"),
-        ('id,name\n1,a"b"c\n', "quote inside a value"),
-        ('id,name\n1," a" ,x\n', "quote inside a value"),
-        ('id,name\n1,"open,x\n2,b\n', "quotes do not balance"),
-        ('id,name,x\n"a,"b,c\n', "quote inside a value"),
-        ('id,name\na,""b\n', "quote inside a value"),
-        ('id,name\n1,b"\n', "quotes do not balance"),
-        ("id,name\r1,a\r\n", "carriage return on its own"),
-        ("\ufeffid,name\n1,a\n", "byte-order mark"),
-    ],
-)
+DIFFERENT = [
+    ('id,name\n1,"a"b\n', "quote inside a value"),
+    ('id,name\n1,a"b\n', "quotes do not balance"),
+    ('id,name\n1,a"b"c\n', "quote inside a value"),
+    ('id,name\n1," a" ,x\n', "quote inside a value"),
+    ('id,name\n1,"open,x\n2,b\n', "quotes do not balance"),
+    ('id,name,x\n"a,"b,c\n', "quote inside a value"),
+    ('id,name\na,""b\n', "quote inside a value"),
+    ('id,name\n1,b"\n', "quotes do not balance"),
+    ("id,name\r1,a\r\n", "carriage return on its own"),
+    ("\ufeffid,name\n1,a\n", "byte-order mark"),
+]
+SAME = [
+    "id,name\n1,a\n",
+    'id,name\n"1","a, b"\r\n"2",""\r\n',
+    'id,name\n1,"say ""hi"""\n',
+    'id;name\n1;"x;y"\n',
+    'id,name\n1,"""a"\n2,"a""",x\n',
+    "id,name\n\ufeff1,a\n",  # a byte-order mark's bytes after the first line are text
+]
+
+
+@pytest.mark.parametrize(("text", "why"), DIFFERENT)
 def test_what_arrow_would_read_differently_goes_to_spark(text: str, why: str) -> None:
     assert why in (why_spark_reads(text.encode(), ",", '"') or "")
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "id,name\n1,a\n",
-        'id,name\n"1","a, b"\r\n"2",""\r\n',
-        'id,name\n1,"say ""hi"""\n',
-        'id;name\n1;"x;y"\n',
-        'id,name\n1,"""a"\n2,"a""",x\n',
-    ],
-)
+@pytest.mark.parametrize("text", SAME)
 def test_plain_and_well_quoted_files_are_arrows(text: str) -> None:
     delimiter = ";" if ";" in text else ","
     assert why_spark_reads(text.encode(), delimiter, '"') is None
+
+
+def test_a_file_is_checked_a_chunk_of_lines_at_a_time_with_the_same_answer(
+    tmp_path: Path,
+) -> None:
+    """The driver never holds a whole file to check it: any chunk size gives the answer
+    the whole file gives, lines cut by a chunk's end and a final line without a break
+    included."""
+    texts = [t for t, _ in DIFFERENT] + SAME + [t.rstrip("\n") for t in SAME]
+    for number, text in enumerate(texts):
+        data = text.encode()
+        path = tmp_path / f"{number}.csv"
+        path.write_bytes(data)
+        delimiter = ";" if ";" in text else ","
+        whole = why_spark_reads(data, delimiter, '"')
+        for size in range(1, len(data) + 2):
+            assert why_spark_reads_file(path, delimiter, '"', size) == whole, (text, size)
 
 
 def test_a_delimiter_arrow_cannot_take_goes_to_spark() -> None:

@@ -26,6 +26,7 @@ class adds `context.data_sources.add_driftline_spark`.
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, Literal
@@ -84,6 +85,9 @@ class OnePassSparkEngine(SparkDFExecutionEngine):
             # The aggregates stay unresolved, so the graph offers them again next round,
             # by when the aggregates that depend on these metrics can join them.
             aggregates = []
+        # GE offers them in set order, which follows the batch's id: sorted, the same
+        # suite gives the same `agg` each time, and Spark reuses its compiled code.
+        aggregates.sort(key=_stable_order)
         resolved.update(
             self._process_direct_and_bundled_metric_computation_configurations(
                 metric_fn_direct_configurations=direct,
@@ -91,6 +95,15 @@ class OnePassSparkEngine(SparkDFExecutionEngine):
             )
         )
         return resolved
+
+
+def _stable_order(computation: Any) -> str:
+    """A bundled metric's name, domain (less the batch) and values, as one string."""
+    metric = computation.metric_configuration
+    domain = {k: v for k, v in (metric.metric_domain_kwargs or {}).items() if k != "batch_id"}
+    return json.dumps(
+        [metric.metric_name, domain, metric.metric_value_kwargs or {}], sort_keys=True, default=str
+    )
 
 
 def _is_whole_table_count(metric: Any) -> bool:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftline.core.source_config import SourceConfig
@@ -43,6 +44,8 @@ MAX_BYTES = 512 * 1024 * 1024
 _BLANK = bytes(range(33))
 _ROWS_PER_CHUNK = 100_000
 _ROWS_PER_FILE = 250_000
+# The driver checks a file for what Arrow would read differently this much at a time.
+_CHECK_CHUNK = 16 * 1024 * 1024
 
 
 def choose(
@@ -60,9 +63,7 @@ def choose(
         names, renamed, problem = csv_columns(member, source)
         if problem is None and size > MAX_BYTES:  # checked before the file is read
             problem = f"larger than {MAX_BYTES >> 20} MB"
-        why = problem or why_spark_reads(
-            member.path.read_bytes(), source.csv.delimiter, source.csv.quote
-        )
+        why = problem or why_spark_reads_file(member.path, source.csv.delimiter, source.csv.quote)
         if why is None:
             mine.append((member, names, renamed))
         else:
@@ -83,13 +84,37 @@ class ArrowFile:
     names: tuple[str, ...]
 
 
-def why_spark_reads(data: bytes, delimiter: str, quote: str) -> str | None:
-    """Why this file must go to Spark's CSV reader (None: Arrow gives the same records)."""
+def why_spark_reads_file(
+    path: Path, delimiter: str, quote: str, chunk_bytes: int = _CHECK_CHUNK
+) -> str | None:
+    """`why_spark_reads` for a file, read in chunks of whole lines: the driver holds a
+    chunk at a time (and its checks' arrays), never the file, whatever its size."""
+    carried = b""
+    first = True
+    with path.open("rb") as handle:
+        while block := handle.read(chunk_bytes):
+            data = carried + block
+            end = data.rfind(b"\n") + 1  # a chunk ends with its last whole line
+            if end == 0:  # no line break yet: a line longer than a chunk
+                carried = data
+                continue
+            why = why_spark_reads(data[:end], delimiter, quote, first)
+            if why is not None:
+                return why
+            carried, first = data[end:], False
+    return why_spark_reads(carried, delimiter, quote, first) if carried or first else None
+
+
+def why_spark_reads(data: bytes, delimiter: str, quote: str, first: bool = True) -> str | None:
+    """Why this file must go to Spark's CSV reader (None: Arrow gives the same records).
+
+    `data` holds whole lines: the file, or one of its chunks (`first`: the one it starts
+    with, the only place a byte-order mark is one)."""
     import numpy as np
 
     if not (delimiter.isascii() and quote.isascii()):
         return "its delimiter or quote is not ASCII, which Arrow's reader needs"
-    if data.startswith(b"\xef\xbb\xbf"):
+    if first and data.startswith(b"\xef\xbb\xbf"):
         return "starts with a byte-order mark"
     if data.count(b"\r") != data.count(b"\r\n"):
         return "has a carriage return on its own (a line break to Spark)"
