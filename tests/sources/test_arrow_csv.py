@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from driftline.sources.arrow_csv import split_records, why_spark_reads, why_spark_reads_file
+from driftline.sources.arrow_csv import scan_file, split_records, why_spark_reads
 
 NAMES = ["id", "name", "city"]
 
@@ -136,7 +136,57 @@ def test_a_file_is_checked_a_chunk_of_lines_at_a_time_with_the_same_answer(
         delimiter = ";" if ";" in text else ","
         whole = why_spark_reads(data, delimiter, '"')
         for size in range(1, len(data) + 2):
-            assert why_spark_reads_file(path, delimiter, '"', size) == whole, (text, size)
+            scan = scan_file(path, delimiter, '"', True, chunk_bytes=size)
+            assert scan.why == whole, (text, size)
+
+
+# Blank lines, lines of spaces, CRLF, a malformed line, a quoted delimiter, no final break.
+RANGED = (
+    'id,name,city\n1,a,x\n\n2,b,y\r\n   \n3,c\n4,"d,e",z\n\t\n5,f,g\n6,h,i,j\n'
+    + "".join(f"{n},n{n},c{n}\n" for n in range(7, 40))
+    + "  \n\n40,last,row"
+)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_file_in_ranges_numbers_its_rows_as_the_whole_file_does(
+    tmp_path: Path, header: bool
+) -> None:
+    """A file larger than a task's range is cut at line ends, its records counted per
+    range by the driver's scan; each range parsed alone and numbered on from its start
+    gives exactly the whole file's records, malformed lines and row numbers."""
+    from driftline.sources.arrow_csv import _numbered_from
+
+    data = RANGED.encode() if header else RANGED.split("\n", 1)[1].encode()
+    path = tmp_path / "ranged.csv"
+    path.write_bytes(data)
+    whole_parsed, whole_bad = split_records(data, NAMES, header, ",", '"')
+    for range_bytes in (20, 30, 64, len(data) // 2):  # over its longest line
+        for chunk_bytes in (1, 5, 16):
+            scan = scan_file(path, ",", '"', header, range_bytes, chunk_bytes)
+            assert scan.why is None
+            assert scan.ranges[0][0] == 0 and scan.ranges[-1][1] == len(data)
+            assert all(a[1] == b[0] for a, b in zip(scan.ranges, scan.ranges[1:], strict=False))
+            assert len(scan.ranges) > 1
+            parsed, bad = [], []
+            for start, end, before in scan.ranges:
+                part = data[start:end]
+                assert start == 0 or data[start - 1 : start] == b"\n"
+                rows, malformed = split_records(part, NAMES, header and start == 0, ",", '"')
+                parsed += _numbered_from(rows, before).to_pylist()
+                bad += _numbered_from(malformed, before).to_pylist()
+            assert parsed == whole_parsed.to_pylist(), (range_bytes, chunk_bytes)
+            assert bad == whole_bad.to_pylist(), (range_bytes, chunk_bytes)
+    assert [r["_row_number"] for r in bad] == [3, 6]  # "3,c" and "6,h,i,j", blanks skipped
+    assert scan_file(path, ",", '"', header).ranges == ((0, len(data), 0),)
+
+
+def test_a_line_longer_than_a_range_goes_to_spark(tmp_path: Path) -> None:
+    """The driver and a task hold at most a range and a chunk, whatever the file."""
+    path = tmp_path / "one_long_line.csv"
+    path.write_bytes(b"id,name,city\n1," + b"x" * 100 + b",y\n")
+    assert "longer than" in (scan_file(path, ",", '"', True, 64, 16).why or "")
+    assert scan_file(path, ",", '"', True, 256, 16).why is None
 
 
 def test_a_delimiter_arrow_cannot_take_goes_to_spark() -> None:
@@ -200,7 +250,7 @@ def test_arrow_lands_the_records_spark_reads(spark: Any, tmp_path: Path) -> None
         member = Member(name, path, DroppedFile(name, path, path.stat().st_size, name, str(path)))
         by_arrow, by_spark = choose(source, [member])
         assert by_spark == [], name
-        _, names, _ = by_arrow[0]
+        names = by_arrow[0].names
         parsed, malformed = split_records(path.read_bytes(), names, True, ",", '"')
 
         groups, broken = read(spark, source, [member])
@@ -210,3 +260,61 @@ def test_arrow_lands_the_records_spark_reads(spark: Any, tmp_path: Path) -> None
         assert sorted(tuple(r.values()) for r in parsed.to_pylist()) == expected, name
         expected_bad = sorted((r[CORRUPT], r[REASON], r[ROW]) for r in rows if r[CORRUPT])
         assert sorted(tuple(r.values()) for r in malformed.to_pylist()) == expected_bad, name
+
+
+@pytest.mark.integration
+def test_files_cut_into_ranges_land_the_rows_of_one_task_each(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Each range is its own Spark task, reads only its bytes, and numbers on from the
+    records before it: together they land what one task per whole file lands."""
+    import pyarrow.parquet as pq
+
+    from driftline.core.source_config import SourceConfig
+    from driftline.sources import arrow_csv
+    from driftline.sources.files import DroppedFile
+    from driftline.sources.unpack import Member
+
+    source = SourceConfig(
+        name="people", path="*.csv", columns={"id": "string", "name": "string", "city": "string"}
+    )
+    texts = {n: AWKWARD[n] for n in ("plain.csv", "crlf_quoted.csv", "blanks_and_malformed.csv")}
+    texts["no_final_break.csv"] = RANGED
+
+    def landed(range_bytes: int) -> tuple[list[Any], list[Any], int]:
+        monkeypatch.setattr(arrow_csv, "RANGE_BYTES", range_bytes)
+        monkeypatch.setattr(arrow_csv, "_CHECK_CHUNK", 16)  # ranges are cut between chunks
+        members = []
+        for name, text in texts.items():
+            path = tmp_path / name
+            path.write_bytes(text.encode())
+            dropped = DroppedFile(name, path, path.stat().st_size, name, str(path))
+            members.append(Member(name, path, dropped))
+        chosen, rest = arrow_csv.choose(source, members)
+        assert rest == []
+        files = [
+            arrow_csv.ArrowFile(
+                str(c.member.path), unit, c.member.label, "sum", tuple(c.names), c.ranges
+            )
+            for unit, c in enumerate(chosen)
+        ]
+        staged = tmp_path / f"staged-{range_bytes}"
+        written = arrow_csv.land(
+            spark, files, list(source.columns), {"_source": "people"}, str(staged), ",", '"', True
+        )
+        assert written
+        # The staging folders start with "_", which Arrow's datasets skip unless told.
+        rows = pq.read_table(str(staged), partitioning="hive", ignore_prefixes=["."]).to_pylist()
+        key = ("__dl_target", "__dl_unit", "_row_number", "id", "name", "city", "_raw", "_reason")
+        ordered = sorted(tuple(str(r[k]) for k in key) for r in rows)
+        bronze = [r for r in ordered if r[0] == "bronze"]
+        quarantine = [r for r in ordered if r[0] == "quarantine"]
+        return bronze, quarantine, sum(len(c.ranges) for c in chosen)
+
+    whole_bronze, whole_quarantine, whole_tasks = landed(1 << 30)
+    cut_bronze, cut_quarantine, cut_tasks = landed(64)
+    assert whole_tasks == len(texts)
+    assert cut_tasks > 3 * len(texts)
+    assert cut_bronze == whole_bronze
+    assert cut_quarantine == whole_quarantine
+    assert len(whole_bronze) == 500 + 3 + 3 + 38 and len(whole_quarantine) == 2 + 2

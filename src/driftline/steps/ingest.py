@@ -104,7 +104,7 @@ def ingest_source(
             broken.append((file, str(error)))
 
     readable = shared_staging.share(ctx.settings, source.name, ctx.run_date, "unpacked", readable)
-    by_arrow: list[tuple[Member, list[str], dict[str, str]]] = []
+    by_arrow: list[arrow_csv.Chosen] = []
     by_spark = readable
     if ctx.settings.csv_reader == "auto":
         by_arrow, by_spark = arrow_csv.choose(source, readable)
@@ -113,7 +113,7 @@ def ingest_source(
 
     ingested_at = datetime.now(UTC)  # audit metadata only; never used to choose data
     found = [g.extra_columns for g in parsed]
-    found += [[n for n in names if n not in source.columns] for _, names, _ in by_arrow]
+    found += [[n for n in c.names if n not in source.columns] for c in by_arrow]
     extras, added = landing.bronze_extras(ctx, source, found)
     # Every readable member and every file quarantined whole gets a number, which the
     # write groups its files by, so each one's rows are counted from the files written.
@@ -143,10 +143,10 @@ def ingest_source(
         whole[label] = (file, reason)
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
-    for member, names, renamed in by_arrow:
-        outcome = by_file[member.parent.checksum]
-        outcome.columns.update(n for n in names if n not in source.columns)
-        outcome.renamed.update(renamed)
+    for chosen in by_arrow:
+        outcome = by_file[chosen.member.parent.checksum]
+        outcome.columns.update(n for n in chosen.names if n not in source.columns)
+        outcome.renamed.update(chosen.renamed)
     staged = _parse_with_arrow(ctx, source, by_arrow, unit_of, extras, ingested_at)
 
     versions, counts = landing.write_rows(ctx, source, parts, extras, staged)
@@ -179,7 +179,7 @@ def ingest_source(
 def _parse_with_arrow(
     ctx: RunContext,
     source: SourceConfig,
-    by_arrow: list[tuple[Member, list[str], dict[str, str]]],
+    by_arrow: list[arrow_csv.Chosen],
     unit_of: dict[str, int],
     extras: list[str],
     ingested_at: datetime,
@@ -192,13 +192,14 @@ def _parse_with_arrow(
     staged = ctx.lake.staging_uri(tables.bronze(source.name))
     files = [
         arrow_csv.ArrowFile(
-            member.spark_path,
-            unit_of[os.path.abspath(member.path)],
-            member.label,
-            member.parent.checksum,
-            tuple(names),
+            c.member.spark_path,
+            unit_of[os.path.abspath(c.member.path)],
+            c.member.label,
+            c.member.parent.checksum,
+            tuple(c.names),
+            c.ranges,
         )
-        for member, names, _ in by_arrow
+        for c in by_arrow
     ]
     written = arrow_csv.land(
         ctx.spark,
