@@ -71,23 +71,18 @@ def choose(source: SourceConfig, found: list[Member]) -> tuple[list[Chosen], lis
         if source.read_format != "csv" or member.path.stat().st_size == 0:
             rest.append(member)
             continue
-        names, renamed, problem = csv_columns(member, source)
-        scan = None
-        if problem is None:
+        names, renamed, why = csv_columns(member, source)
+        if why is None:
+            csv = source.csv
             scan = scan_file(
-                member.path,
-                source.csv.delimiter,
-                source.csv.quote,
-                source.csv.header,
-                RANGE_BYTES,
-                _CHECK_CHUNK,
+                member.path, csv.delimiter, csv.quote, csv.header, RANGE_BYTES, _CHECK_CHUNK
             )
-            problem = scan.why
-        if scan is not None and problem is None:
-            mine.append(Chosen(member, names, renamed, scan.ranges))
-        else:
-            logger.info("%s: left to Spark's CSV reader (%s)", member.label, problem)
-            rest.append(member)
+            if scan.why is None:
+                mine.append(Chosen(member, names, renamed, scan.ranges))
+                continue
+            why = scan.why
+        logger.info("%s: left to Spark's CSV reader (%s)", member.label, why)
+        rest.append(member)
     return mine, rest
 
 
@@ -167,14 +162,25 @@ def _records(lines: bytes, skip_first: bool) -> int:
     import numpy as np
 
     buf = np.frombuffer(lines, np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))
-    if starts[-1] == len(buf):
-        starts = starts[:-1]
+    starts, _ = _lines(buf)
     if not len(starts):
         return 0
     # Each segment is a line and its break, so none is empty.
     filled = np.logical_or.reduceat(buf > 0x20, starts)
     return int(filled[1:].sum() if skip_first else filled.sum())
+
+
+def _lines(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's first byte and end (its LF left out): the one notion of a line that
+    `split_records` numbers by and `_records` counts by. A final LF opens no line."""
+    import numpy as np
+
+    breaks = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(buf)]))
+    if starts[-1] == len(buf):  # the data ends with a line break (or is empty)
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
 
 
 def why_spark_reads(data: bytes, delimiter: str, quote: str, first: bool = True) -> str | None:
@@ -226,10 +232,7 @@ def split_records(
     import pyarrow as pa
 
     buf = np.frombuffer(data, np.uint8)
-    starts = np.concatenate(([0], np.flatnonzero(buf == 10) + 1))
-    ends = np.concatenate((starts[1:] - 1, [len(buf)]))  # each line's break left out
-    if starts[-1] == len(buf):  # the file ends with a line break (or is empty)
-        starts, ends = starts[:-1], ends[:-1]
+    starts, ends = _lines(buf)
     crlf = ends > starts
     crlf[crlf] = buf[ends[crlf] - 1] == 13
     ends = ends - crlf
