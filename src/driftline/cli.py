@@ -125,10 +125,10 @@ def night_table(
 
     def show(report: NightReport) -> None:
         which = f"{report.pipeline} " if report.pipeline else ""
-        console.print(f"[green]{which}{report.run_date}[/] {report.state}")
+        console.print(f"[green]{which}{report.run or report.run_date}[/] {report.state}")
         table.add_row(
             *([report.pipeline or "-"] if many_pipelines else []),
-            str(report.run_date),
+            report.run or str(report.run_date),
             report.state,
             str(report.rows_bronze),
             str(report.rows_quarantined),
@@ -380,7 +380,10 @@ def check() -> None:
 
 @app.command()
 def run(
-    date: Annotated[str | None, typer.Option("--date", help="one logical date")] = None,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="one logical date (YYYY-MM-DDTHH: one hour of an hourly one)"),
+    ] = None,
     start: Annotated[str | None, typer.Option("--from", help="first date, YYYY-MM-DD")] = None,
     end: Annotated[str | None, typer.Option("--to", help="last date, YYYY-MM-DD")] = None,
     pipeline: Annotated[
@@ -396,11 +399,12 @@ def run(
     scheduler (as `demo` does): each date replaces its own partitions, so re-running is
     safe. A retrain the policy triggers runs before the next date. Over a range, each
     pipeline runs on the dates its schedule runs on (a weekly one on its weekday); --date
-    runs that date whatever the schedule."""
+    runs that date whatever the schedule. An hourly pipeline runs each hour its schedule
+    runs at on those dates, or the one hour --date names (2024-01-01T05)."""
     import os
     from datetime import timedelta
 
-    from driftline.context import parse_run_date
+    from driftline.core.intervals import RunInterval
     from driftline.core.loading import pipeline_file, project_pipelines
     from driftline.core.settings import load_settings
     from driftline.orchestration.airflow_runner import migrate_metadata_db
@@ -408,8 +412,14 @@ def run(
 
     if (date is None) == (start is None and end is None) or (start is None) != (end is None):
         raise typer.BadParameter("give --date D, or --from D1 --to D2")
-    first = parse_run_date(date or str(start))
-    last = parse_run_date(date or str(end))
+    hours = None
+    try:
+        if date is not None and len(date.strip()) > 10:
+            hours = [RunInterval.of(date, hourly=True)]
+        first = RunInterval.of((date or str(start))[:10], hourly=False).day
+        last = RunInterval.of((date or str(end))[:10], hourly=False).day
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     if last < first:
         raise typer.BadParameter(f"--to {last} is before --from {first}", param_hint="--to")
     dates = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -424,7 +434,7 @@ def run(
     try:
         migrate_metadata_db(dict(os.environ))
         with console.status(f"running {names} through Airflow..."):
-            run_nights(dates, dags, show, chosen, follow_schedule=date is None)
+            run_nights(dates, dags, show, chosen, follow_schedule=date is None, hours=hours)
     except DriftlineError as error:
         console.print(table)
         print_error(error)
@@ -468,7 +478,7 @@ def backfill(
         raise typer.Exit(1) from None
     console.print(
         f"backfill {backfill_id} of {dag_id}: {len(dates)} run(s) queued "
-        f"({', '.join(d.isoformat() for d in dates)})"
+        f"({', '.join(sorted({d.isoformat() for d in dates}))})"
     )
     if not scheduler_running():
         console.print(
@@ -481,17 +491,19 @@ def backfill(
 @app.command()
 def audit(
     entity: Annotated[str, typer.Option(help="the entity key value, e.g. C00042")],
-    date: Annotated[str, typer.Option(help="the prediction's date, YYYY-MM-DD")],
+    date: Annotated[
+        str, typer.Option(help="the prediction's date, YYYY-MM-DD (YYYY-MM-DDTHH when hourly)")
+    ],
     pipeline: PipelineOption = None,
 ) -> None:
     """Which model and which data produced a past prediction, and its top contributions."""
     choose_pipeline(pipeline)
-    from driftline.context import build_context, parse_run_date
+    from driftline.context import build_context
     from driftline.model.audit import audit as run_audit
 
     try:
         ctx = build_context(date, "audit")
-        records = run_audit(ctx, entity, parse_run_date(date))
+        records = run_audit(ctx, entity, ctx.interval)
     except (DriftlineError, ValueError) as error:
         print_error(error)
         raise typer.Exit(1) from None
@@ -682,7 +694,7 @@ def expectations_suggest(
     choose_pipeline(pipeline)
     import json
 
-    from driftline.context import build_context, parse_run_date
+    from driftline.context import build_context
     from driftline.core import tables
     from driftline.data.casting import typed
     from driftline.quality.suggest import suggest_suite
@@ -698,11 +710,12 @@ def expectations_suggest(
             param_hint="--date",
         )
     try:
-        ctx = build_context(date or "1970-01-01", "suggest")
+        ctx = build_context(date or "1970-01-01T00", "suggest")
         name = table.replace("/", "_")
         if source is not None and date is not None:
             config = ctx.pipeline.source(source)
-            frame = as_validated(typed(delivered_rows(ctx, config, parse_run_date(date)), config))
+            rows = typed(delivered_rows(ctx, config, ctx.interval), config)
+            frame = as_validated(rows, ctx.pipeline.hourly)
         elif date is not None:
             frame = previewed(ctx)
         else:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from driftline.core.errors import ConfigError
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import PipelineFile, load_project_pipeline, pipeline_settings
 from driftline.core.pipeline import PipelineConfig
 from driftline.core.settings import Settings, load_settings
@@ -21,13 +23,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunContext:
-    """One run of one step for one logical date.
+    """One run of one step for one logical date (and hour, in an hourly pipeline).
 
-    `run_date` is Airflow's logical date: every write is keyed on it, so re-running a date
-    replaces that date's data. No step looks at the wall clock to choose data.
+    `interval` is Airflow's logical date at the pipeline's grain: every write is keyed on
+    it, so re-running a date replaces that date's data. No step looks at the wall clock to
+    choose data.
     """
 
-    run_date: date
+    interval: RunInterval
     run_id: str
     settings: Settings
     pipeline: PipelineConfig
@@ -35,8 +38,13 @@ class RunContext:
     lake: Lake
 
     @property
+    def run_date(self) -> date:
+        return self.interval.day
+
+    @property
     def ds(self) -> str:
-        return self.run_date.isoformat()
+        """The run's interval as text: `2024-01-01`, or `2024-01-01T05` when hourly."""
+        return self.interval.label
 
     def commit_metadata(self, step: str) -> dict[str, str]:
         """Written into every Delta commit, so table history says which run made it."""
@@ -77,7 +85,7 @@ def parse_run_date(value: str | date | datetime) -> date:
 
 
 def build_context(
-    run_date: str | date | datetime,
+    run_date: str | date | datetime | RunInterval,
     run_id: str = "manual",
     settings: Settings | None = None,
 ) -> RunContext:
@@ -89,12 +97,24 @@ def build_context(
     pipeline = load_project_pipeline(
         PipelineFile(settings.pipeline, settings.resolved_pipeline_file)
     )
+    if isinstance(run_date, RunInterval):
+        interval = run_date
+        if interval.hourly != pipeline.hourly:
+            grain = "hourly" if pipeline.hourly else "daily"
+            raise ConfigError(
+                f"{interval.label} is not a run of {pipeline.pipeline}: it runs {grain}"
+            )
+    else:
+        try:
+            interval = RunInterval.of(run_date, pipeline.hourly)
+        except ValueError as error:
+            raise ConfigError(f"{pipeline.pipeline}: {error}") from None
     spark = get_spark(settings, app_name=f"driftline-{pipeline.pipeline}")
     lake = open_lake(
         settings.resolved_lake_uri, spark, settings.lake_backend, settings.audit_retention_days
     )
     return RunContext(
-        run_date=parse_run_date(run_date),
+        interval=interval,
         run_id=run_id,
         settings=settings,
         pipeline=pipeline,

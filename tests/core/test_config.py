@@ -179,9 +179,8 @@ def test_daily_and_coarser_schedules_load(schedule: str) -> None:
 @pytest.mark.parametrize(
     ("schedule", "message"),
     [
-        ("@hourly", "runs more than once a day"),
-        ("0 */6 * * *", "runs more than once a day"),
-        ("0 2,14 * * *", "would replace the first's data"),
+        ("*/15 * * * *", "runs more than once an hour"),
+        ("5,35 * * * *", "would replace the first's data"),
         ("every night", "is not a cron expression"),
     ],
 )
@@ -192,6 +191,47 @@ def test_a_schedule_that_would_overwrite_a_partition_is_refused(
     with pytest.raises(ConfigError, match="schedule") as caught:
         parse_pipeline({**data, "schedule": schedule})
     assert message in str(caught.value)
+
+
+def hourly_pipeline(schedule: str = "@hourly") -> dict:  # type: ignore[type-arg]
+    """The demo's pipeline run hourly: each source's files in a folder per hour, labels
+    dated by the hour they describe."""
+    data = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+    for source in data["sources"]:
+        source["path"] = source["path"].replace("{run_date}", "{run_date}/{run_hour}")
+    labels = next(s for s in data["sources"] if s["name"] == data["label"]["source"])
+    labels["columns"][data["label"]["date_column"]] = "timestamp"
+    return {**data, "schedule": schedule}
+
+
+@pytest.mark.parametrize("schedule", ["@hourly", "5 * * * *", "0 */6 * * *", "0 2,14 * * *"])
+def test_a_schedule_that_runs_more_than_once_a_day_makes_an_hourly_pipeline(
+    schedule: str,
+) -> None:
+    pipeline = parse_pipeline(hourly_pipeline(schedule))
+    assert pipeline.hourly
+    assert not parse_pipeline(yaml.safe_load((PROJECT / "driftline.yaml").read_text())).hourly
+
+
+def test_an_hourly_pipeline_names_the_hour_in_its_paths_and_dates_labels_by_the_hour() -> None:
+    data = hourly_pipeline()
+    daily_paths = yaml.safe_load((PROJECT / "driftline.yaml").read_text())["sources"]
+    with pytest.raises(ConfigError, match=r"path .* must name \{run_hour\}"):
+        parse_pipeline({**data, "sources": daily_paths})
+    labels = next(s for s in data["sources"] if s["name"] == data["label"]["source"])
+    labels["columns"][data["label"]["date_column"]] = "date"
+    with pytest.raises(ConfigError, match=r"label\.date_column 'label_date' must be a timestamp"):
+        parse_pipeline(data)
+
+
+def test_a_daily_pipeline_cannot_name_an_hour_nor_an_unknown_placeholder() -> None:
+    data = hourly_pipeline("0 2 * * *")
+    with pytest.raises(ConfigError, match="names \\{run_hour\\}, but the schedule"):
+        parse_pipeline(data)
+    data = yaml.safe_load((PROJECT / "driftline.yaml").read_text())
+    data["sources"][0]["path"] = "customers/{day}/*.csv"
+    with pytest.raises(ConfigError, match=r"unknown placeholder\(s\) \['day'\]"):
+        parse_pipeline(data)
 
 
 def test_a_range_runs_on_the_dates_the_schedule_runs() -> None:

@@ -308,7 +308,8 @@ def test_gaps_between_segments_are_tracked_once_labels_mature(nightly_run) -> No
 def test_policy_fired_and_the_triggered_retrain_ran(nightly_run) -> None:  # type: ignore[no-untyped-def]
     from pyspark.sql import functions as F
 
-    assert nightly_run["retrains"] == [(date(2024, 3, 3), "success")]
+    retrains = [(run.date(), state) for run, state in nightly_run["retrains"]]
+    assert retrains == [(date(2024, 3, 3), "success")]
     decisions = nightly_run["lake"].read(tables.DECISIONS)
     fired = decisions.where(
         (F.col("kind") == "retrain_policy") & F.col("metric").isNotNull()

@@ -10,6 +10,7 @@ import pytest
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import load_pipeline
 from driftline.demo.data import DemoData, write_demo_drop
 from driftline.model.audit import audit
@@ -35,7 +36,7 @@ def test_audit_reports_the_model_and_data_of_the_day(spark, tmp_path: Path) -> N
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
 
     def night(day: date) -> RunContext:
-        ctx = RunContext(day, f"t-{day}", settings, pipeline, spark, lake)
+        ctx = RunContext(RunInterval(day), f"t-{day}", settings, pipeline, spark, lake)
         for step in (ingest, validate, conform, features):
             step.run(ctx)
         return ctx

@@ -11,6 +11,7 @@ import pytest
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import load_pipeline
 from driftline.core.pipeline import PipelineConfig
 from driftline.demo.data import DemoData, write_demo_drop
@@ -42,7 +43,7 @@ def lake_with_three_nights(spark, tmp_path_factory):  # type: ignore[no-untyped-
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
     contexts = []
     for day in spec.dates:
-        ctx = RunContext(day, f"t-{day}", settings, pipeline, spark, lake)
+        ctx = RunContext(RunInterval(day), f"t-{day}", settings, pipeline, spark, lake)
         for step in (ingest, validate, conform, features):
             step.run(ctx)
         contexts.append(ctx)
@@ -167,4 +168,4 @@ def test_a_large_training_set_trains_on_the_executors(lake_with_three_nights) ->
 
 
 def _with(ctx: RunContext, pipeline: PipelineConfig) -> RunContext:
-    return RunContext(ctx.run_date, ctx.run_id, ctx.settings, pipeline, ctx.spark, ctx.lake)
+    return RunContext(ctx.interval, ctx.run_id, ctx.settings, pipeline, ctx.spark, ctx.lake)

@@ -93,7 +93,10 @@ def test_a_suite_may_name_the_lineage_columns_ingest_adds(project: Path) -> None
     data["expectations"].append(
         {
             "type": "expect_table_columns_to_match_set",
-            "kwargs": {"column_set": [*declared, *tables.BRONZE_METADATA], "exact_match": True},
+            "kwargs": {
+                "column_set": [*declared, *tables.bronze_metadata(hourly=False)],
+                "exact_match": True,
+            },
         }
     )
     suite.write_text(json.dumps(data))

@@ -60,6 +60,7 @@ def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
     from datetime import date
 
     from driftline.context import RunContext
+    from driftline.core.intervals import RunInterval
     from driftline.core.loading import load_pipeline
     from driftline.data.casting import typed
     from driftline.demo.data import DemoData, write_demo_drop
@@ -74,9 +75,10 @@ def test_a_suite_learned_from_delivered_files_holds_on_the_first_night(
     write_demo_drop(settings.resolved_drop_root, spec)
     config = load_pipeline(PROJECT / "driftline.yaml")
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-    ctx = RunContext(spec.start, "suggest", settings, config, spark, lake)
+    ctx = RunContext(RunInterval(spec.start), "suggest", settings, config, spark, lake)
     source = config.source("customers")
-    suite = suggest_suite(as_validated(typed(delivered_rows(ctx, source, spec.start), source)), "s")
+    rows = typed(delivered_rows(ctx, source, ctx.interval), source)
+    suite = suggest_suite(as_validated(rows, hourly=False), "s")
     (column_set,) = [
         e["kwargs"]["column_set"]
         for e in suite["expectations"]
@@ -119,7 +121,9 @@ def test_a_features_suite_drafted_before_the_first_night_lets_it_pass(
     write_demo_drop(settings.resolved_drop_root, spec)
     config = load_pipeline(home / "driftline.yaml")
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-    ctx = RunContext(spec.start, "suggest", settings, config, spark, lake)
+    from driftline.core.intervals import RunInterval
+
+    ctx = RunContext(RunInterval(spec.start), "suggest", settings, config, spark, lake)
     preview = features.previewed(ctx)
     suite = suggest_suite(preview, "features")
     (home / "expectations" / "features.json").write_text(json.dumps(suite))

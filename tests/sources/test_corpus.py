@@ -11,6 +11,7 @@ import yaml
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import load_pipeline
 from driftline.steps import ingest
 from tests.conftest import make_settings
@@ -29,7 +30,7 @@ def corpus_ctx(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     settings = make_settings(root, drop_root=CORPUS, pipeline_file=CORPUS / "driftline.yaml")
     pipeline = load_pipeline(CORPUS / "driftline.yaml")
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-    ctx = RunContext(date(2024, 3, 1), "corpus", settings, pipeline, spark, lake)
+    ctx = RunContext(RunInterval(date(2024, 3, 1)), "corpus", settings, pipeline, spark, lake)
     for source in EXPECTED:
         ingest.run(ctx, source=source)
     return ctx

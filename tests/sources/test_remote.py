@@ -14,6 +14,7 @@ import pytest
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import parse_pipeline
 from driftline.steps import ingest
 from tests.conftest import make_settings
@@ -64,7 +65,9 @@ def run_ingest(spark, tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def run(source: dict[str, Any], day: str = "2024-03-01") -> RunContext:
         pipeline = pipeline_with(source)
-        ctx = RunContext(date.fromisoformat(day), f"t-{day}", settings, pipeline, spark, lake)
+        ctx = RunContext(
+            RunInterval(date.fromisoformat(day)), f"t-{day}", settings, pipeline, spark, lake
+        )
         ingest.run(ctx, source=source["name"])
         return ctx
 

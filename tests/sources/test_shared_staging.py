@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from driftline.core.errors import ConfigError, SourceError
+from driftline.core.intervals import RunInterval
 from driftline.core.settings import load_settings
 from driftline.sources import shared_staging
 from driftline.sources.files import DroppedFile
@@ -22,6 +23,7 @@ from driftline.sources.readers import locator
 from driftline.sources.unpack import Member
 
 DAY = date(2024, 3, 1)
+RUN = RunInterval(DAY)
 
 
 def member(path: Path, label: str | None = None) -> Member:
@@ -33,7 +35,7 @@ def member(path: Path, label: str | None = None) -> Member:
 def test_without_a_staging_uri_spark_reads_the_files_where_they_are(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("x\n1\n")
     found = [member(tmp_path / "a.csv")]
-    assert shared_staging.share(load_settings(home=tmp_path), "s", DAY, "unpacked", found) == found
+    assert shared_staging.share(load_settings(home=tmp_path), "s", RUN, "unpacked", found) == found
     assert found[0].spark_path == str(tmp_path / "a.csv")
 
 
@@ -48,16 +50,16 @@ def test_shared_copies_are_named_apart_replaced_on_a_rerun_and_cleared(tmp_path:
     (where / "left-over.csv").parent.mkdir(parents=True)
     (where / "left-over.csv").write_text("from an earlier run")
 
-    shared = shared_staging.share(settings, "customers", DAY, "unpacked", found)
+    shared = shared_staging.share(settings, "customers", RUN, "unpacked", found)
 
     assert sorted(p.name for p in where.iterdir()) == ["00000-a_b.csv", "00001-a_b.csv"]
     assert [Path(m.spark_path).read_text() for m in shared] == ["x\none\n", "x\ntwo\n"]
     assert [(m.label, m.path, m.parent) for m in shared] == [
         (m.label, m.path, m.parent) for m in found
     ]
-    shared_staging.clear(settings, "customers", DAY)
+    shared_staging.clear(settings, "customers", RUN)
     assert not where.parent.exists()
-    shared_staging.clear(settings, "customers", DAY)  # nothing to remove: no error
+    shared_staging.clear(settings, "customers", RUN)  # nothing to remove: no error
 
 
 def test_spark_uris_of_shared_copies_lead_back_to_the_local_files(tmp_path: Path) -> None:
@@ -158,7 +160,7 @@ def test_spark_reads_the_copies_in_the_bucket_and_every_row_is_accounted_for(  #
     for name, shared in (("here", None), ("shared", staging_uri)):
         settings = make_settings(tmp_path / name, drop_root=tmp_path / "drop", staging_uri=shared)
         lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-        ctx = RunContext(DAY, f"test-{name}", settings, pipeline, spark, lake)
+        ctx = RunContext(RUN, f"test-{name}", settings, pipeline, spark, lake)
         ingest.run(ctx, source="customers")
         bronze = lake.read(tables.bronze("customers"))
         quarantine = lake.read(tables.quarantine("customers"))
@@ -208,7 +210,7 @@ def test_a_night_with_nothing_to_share_records_its_missing_delivery(  # type: ig
     settings = make_settings(tmp_path, staging_uri=str(tmp_path / "shared"))
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
     pipeline = load_pipeline(PROJECT / "driftline.yaml")
-    ctx = RunContext(DAY, "test-empty", settings, pipeline, spark, lake)
+    ctx = RunContext(RUN, "test-empty", settings, pipeline, spark, lake)
     result = ingest.run(ctx, source="customers")
     assert result.metrics["customers"]["missing"] is True
     (entry,) = lake.read(tables.INGEST_MANIFEST).collect()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from driftline.context import RunContext
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import load_pipeline
 from tests.conftest import PROJECT, make_settings
 
@@ -26,7 +27,12 @@ def make_ctx(spark, tmp_path: Path):  # type: ignore[no-untyped-def]
 
         lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
         return RunContext(
-            date.fromisoformat(run_date), f"test-{run_date}", settings, pipeline, spark, lake
+            RunInterval(date.fromisoformat(run_date)),
+            f"test-{run_date}",
+            settings,
+            pipeline,
+            spark,
+            lake,
         )
 
     return build

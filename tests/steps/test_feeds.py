@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.core.errors import ConfigError
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import parse_pipeline
 from driftline.demo.data import DemoData, write_demo_drop
 from driftline.steps import conform, features, ingest, validate
@@ -99,7 +100,7 @@ def test_feed_aggregates_are_point_in_time(spark, tmp_path: Path) -> None:  # ty
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
 
     def night(day: date) -> dict[str, dict[str, object]]:
-        ctx = RunContext(day, f"feeds-{day}", settings, config, spark, lake)
+        ctx = RunContext(RunInterval(day), f"feeds-{day}", settings, config, spark, lake)
         for source in config.sources:
             ingest.run(ctx, source=source.name)
         validate.run(ctx)

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import parse_pipeline
 from driftline.demo.data import DemoData, write_demo_drop
 from driftline.steps import conform, features, ingest, monitor, score, train, validate
@@ -83,7 +84,7 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
     results = {}
     for day in SPEC.dates:
-        ctx = RunContext(day, f"plans-{day}", settings, config, spark, lake)
+        ctx = RunContext(RunInterval(day), f"plans-{day}", settings, config, spark, lake)
         for source in config.sources:
             ingest.run(ctx, source=source.name)
         validate.run(ctx)
@@ -141,7 +142,7 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     shares = json.loads(rows[("label_drift", None)]["details"])
     assert shares["kind"] == "categorical"
 
-    ctx = RunContext(last, "audit", settings, config, spark, lake)
+    ctx = RunContext(RunInterval(last), "audit", settings, config, spark, lake)
     entity = scored[0]["customer_id"]
     (record,) = [r for r in audit(ctx, entity, last) if r.model_alias == "champion"]
     assert record.predicted_class == scored[0]["predicted_class"]

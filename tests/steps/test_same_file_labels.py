@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import parse_pipeline
 from driftline.steps import conform, features, ingest, score, train, validate
 from tests.conftest import PROJECT, make_settings
@@ -130,7 +131,7 @@ def test_a_weekly_file_of_features_and_outcomes(spark, tmp_path: Path) -> None: 
     folder.mkdir(parents=True)
     (folder / "week.csv").write_text(weekly_file())
     lake = open_lake(settings.resolved_lake_uri, spark, "delta-rs")
-    ctx = RunContext(delivered, "weekly", settings, config, spark, lake)
+    ctx = RunContext(RunInterval(delivered), "weekly", settings, config, spark, lake)
 
     ingest.run(ctx)
     validate.run(ctx)

@@ -7,12 +7,14 @@ column the label source lacks), so a typo fails with its dotted key when the fil
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from driftline.core.errors import ConfigError
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.core.validation import Identifier, Strict
 
@@ -36,26 +38,45 @@ CRON_PRESETS = {
 }
 
 
+def _runs(schedule: str, after: datetime) -> Iterator[datetime]:
+    from croniter import croniter
+
+    runs = croniter(CRON_PRESETS.get(schedule, schedule), after)
+    while True:
+        yield runs.get_next(datetime)
+
+
+def schedule_is_hourly(schedule: str) -> bool:
+    """Whether the schedule runs more than once on some day: its pipeline's runs are then
+    about hours (`core.intervals`), each writing the partition of its date and hour."""
+    runs = _runs(schedule, datetime(2024, 1, 1, tzinfo=UTC))
+    days = [next(runs).date() for _ in range(60)]
+    return len(set(days)) < len(days)
+
+
 def scheduled_dates(schedule: str, first: date, last: date) -> list[date]:
     """The dates in [first, last] on which the schedule runs (every date for a daily one,
     the Wednesdays for `0 2 * * 3`): what a backfill of that range runs."""
-    from datetime import timedelta
+    return sorted({i.day for i in scheduled_intervals(schedule, first, last)})
 
-    from croniter import croniter
 
-    expression = CRON_PRESETS.get(schedule, schedule)
+def scheduled_intervals(schedule: str, first: date, last: date) -> list[RunInterval]:
+    """The runs the schedule makes from the start of `first` to the end of `last`: one per
+    date it runs on, or one per hour it runs at when it runs hourly."""
+    hourly = schedule_is_hourly(schedule)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(seconds=1)
-    runs = croniter(expression, start)
-    found = []
-    while (day := runs.get_next(datetime).date()) <= last:
-        found.append(day)
+    runs = _runs(schedule, start)
+    found: list[RunInterval] = []
+    while (moment := next(runs)).date() <= last:
+        found.append(RunInterval.of(moment, hourly))
     return found
 
 
 def check_schedule(schedule: str) -> None:
-    """A cron schedule (or preset) that runs at most once a day: daily, weekly, monthly,
-    on weekdays... Each run writes the partitions of its run date, so a schedule that runs
-    twice on one day is refused: the second run would replace the first's data.
+    """A cron schedule (or preset) that runs at most once an hour: hourly, daily, weekly,
+    monthly, on weekdays... A pipeline that runs at most once a day keeps one partition per
+    run date; one that runs more often keeps one per date and hour. A schedule that runs
+    twice in one hour is refused: its second run would replace the first's data.
     """
     from croniter import croniter
 
@@ -63,15 +84,15 @@ def check_schedule(schedule: str) -> None:
     if len(expression.split()) != 5 or not croniter.is_valid(expression):
         raise ValueError(
             f"schedule {schedule!r} is not a cron expression (e.g. '0 2 * * *') or one of "
-            f"{', '.join(p for p in CRON_PRESETS if p != '@hourly')}"
+            f"{', '.join(CRON_PRESETS)}"
         )
-    runs = croniter(expression, datetime(2024, 1, 1, tzinfo=UTC))
-    days = [runs.get_next(datetime).date() for _ in range(60)]
-    if len(set(days)) < len(days):
+    runs = _runs(schedule, datetime(2024, 1, 1, tzinfo=UTC))
+    hours = [next(runs).replace(minute=0, second=0) for _ in range(120)]
+    if len(set(hours)) < len(hours):
         raise ValueError(
-            f"schedule {schedule!r} runs more than once a day; Driftline keeps one partition "
-            "per run date, so a second run on the same day would replace the first's data. "
-            "Sub-daily (hourly) pipelines are not supported: schedule it daily or less often"
+            f"schedule {schedule!r} runs more than once an hour; Driftline keeps one "
+            "partition per run hour (or date), so a second run in the same hour would "
+            "replace the first's data: schedule it hourly (e.g. '5 * * * *') or less often"
         )
 
 
@@ -357,7 +378,7 @@ class PipelineConfig(Strict):
 
     @field_validator("schedule")
     @classmethod
-    def _one_run_per_day_at_most(cls, value: str) -> str:
+    def _one_run_per_hour_at_most(cls, value: str) -> str:
         value = value.strip()
         check_schedule(value)
         return value
@@ -390,6 +411,7 @@ class PipelineConfig(Strict):
             if key not in label_columns:
                 raise ValueError(f"label source {self.label.source!r} must have a column {key!r}")
         self._feeds_resolve(by_name)
+        self._grain_resolves(by_name)
         self._task_resolves()
         feature_names = [f.name for f in self.features]
         if len(set(feature_names)) != len(feature_names):
@@ -403,6 +425,39 @@ class PipelineConfig(Strict):
                 f"monitoring.accuracy.segments {unknown} are not features: {feature_names}"
             )
         return self
+
+    def _grain_resolves(self, by_name: dict[str, SourceConfig]) -> None:
+        """An hourly pipeline's runs each pick their own hour's files, and its labels join
+        the hour a row describes; a daily one's paths cannot name an hour."""
+        hourly = self.hourly
+        for source in self.sources:
+            if source.path is None:
+                continue
+            names_hour = "{run_hour}" in source.path
+            if hourly and not names_hour:
+                raise ValueError(
+                    f"sources.{source.name}.path {source.path!r} must name {{run_hour}}: the "
+                    f"schedule {self.schedule!r} runs hourly, and each run ingests only its "
+                    "own hour's files (e.g. 'stations/{run_date}/{run_hour}/*.csv')"
+                )
+            if names_hour and not hourly:
+                raise ValueError(
+                    f"sources.{source.name}.path names {{run_hour}}, but the schedule "
+                    f"{self.schedule!r} runs at most daily: schedule it hourly, or drop "
+                    "{run_hour} from the path"
+                )
+        if not hourly:
+            return
+        for where, name, column in (
+            ("entity.date_column", self.entity.source, self.entity.date_column),
+            ("label.date_column", self.label.source, self.label.date_column),
+        ):
+            kind = by_name[name].columns.get(column) if column else "timestamp"
+            if kind != "timestamp":
+                raise ValueError(
+                    f"{where} {column!r} must be a timestamp column of source {name!r} (it "
+                    f"is {kind}): an hourly pipeline joins labels on the hour a row describes"
+                )
 
     def _task_resolves(self) -> None:
         from driftline.core.tasks import METRICS, OBJECTIVES
@@ -429,6 +484,11 @@ class PipelineConfig(Strict):
                     f"{where} {metric!r} does not apply to a {task} model: use one of "
                     f"{list(METRICS[task])}"
                 )
+
+    @property
+    def hourly(self) -> bool:
+        """Whether each run is about an hour (partitioned by date and hour), not a date."""
+        return schedule_is_hourly(self.schedule)
 
     @property
     def task(self) -> Task:

@@ -171,6 +171,10 @@ class SqlExtract(Strict):
         return (schema or None), name
 
 
+# What a source's `path` may name, filled in per run.
+PATH_PLACEHOLDERS = ("run_date", "run_hour")
+
+
 class SourceConfig(Strict):
     """One siloed source: where its data arrives, in what format, with what columns.
 
@@ -182,7 +186,8 @@ class SourceConfig(Strict):
     kind: Literal["local", "sftp", "s3", "sql"] = "local"
     # local: a glob relative to the drop root; sftp: a remote glob (absolute or relative to
     # the login folder); s3: a key glob inside `bucket`. `{run_date}` is replaced by the
-    # logical date (YYYY-MM-DD), so a run only ever picks the files of its own date.
+    # logical date (YYYY-MM-DD), so a run only ever picks the files of its own date, and in
+    # an hourly pipeline `{run_hour}` by its hour (00-23).
     path: str | None = None
     conn_id: str | None = Field(None, min_length=1, max_length=250)
     bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -234,7 +239,23 @@ class SourceConfig(Strict):
             raise ValueError("must not contain '..'")
         if info.data.get("kind", "local") in ("local", "s3") and value.startswith("/"):
             raise ValueError("must be a glob relative to DRIFTLINE_DROP_ROOT (or the bucket)")
+        from string import Formatter
+
+        try:
+            fields = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"{error}: write a literal brace as {{{{ or }}}}") from None
+        unknown = sorted(fields - set(PATH_PLACEHOLDERS))
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder(s) {unknown}: a path may name {list(PATH_PLACEHOLDERS)}"
+            )
         return value
+
+    def path_for(self, day: str, hour: str = "*") -> str:
+        """The source's path for one run: its date, and its hour (any hour by default)."""
+        assert self.path is not None
+        return self.path.format(run_date=day, run_hour=hour)
 
     @field_validator("encoding")
     @classmethod

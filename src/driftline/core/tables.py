@@ -18,18 +18,35 @@ DECISIONS = "decisions"
 # `monitoring_metrics.feature` of rows about the model as a whole (drift share, accuracy).
 MODEL_LEVEL = "__model__"
 
-# Partition column of every table that is written per logical date.
+# Partition columns of every table that is written per run (`core.intervals`): the date,
+# and in an hourly pipeline also the hour.
 RUN_DATE = "_run_date"
+RUN_HOUR = "_run_hour"
 # Quarantine is also partitioned by the stage that rejected the row (ingest, validate), so
 # each stage replaces only its own rejects when a date is re-run.
 STAGE = "_stage"
 
-# Lineage columns every bronze and quarantine row carries.
-BRONZE_METADATA_DDL = (
-    "_source string, _source_file string, _file_checksum string, _ingested_at timestamp, "
-    f"{RUN_DATE} date, _row_number long"
-)
-BRONZE_METADATA = tuple(part.split()[0] for part in BRONZE_METADATA_DDL.split(", "))
+
+def run_partition_columns(hourly: bool) -> list[str]:
+    """The columns a pipeline's per-run tables are partitioned by (`core.intervals`)."""
+    return [RUN_DATE, RUN_HOUR] if hourly else [RUN_DATE]
+
+
+def run_partition_ddl(hourly: bool) -> str:
+    """The partition columns as a Spark DDL fragment, for the schema of an empty table."""
+    return f"{RUN_DATE} date" + (f", {RUN_HOUR} int" if hourly else "")
+
+
+def bronze_metadata_ddl(hourly: bool) -> str:
+    """Lineage columns every bronze and quarantine row carries, and the run's partition."""
+    return (
+        "_source string, _source_file string, _file_checksum string, _ingested_at timestamp, "
+        f"{run_partition_ddl(hourly)}, _row_number long"
+    )
+
+
+def bronze_metadata(hourly: bool) -> tuple[str, ...]:
+    return tuple(part.split()[0] for part in bronze_metadata_ddl(hourly).split(", "))
 
 
 def bronze(source: str) -> str:

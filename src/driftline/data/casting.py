@@ -10,8 +10,9 @@ from driftline.core.source_config import SourceConfig
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
-# Typed batches keep bronze's lineage columns next to the declared ones.
-LINEAGE_COLUMNS = tables.BRONZE_METADATA
+# Typed batches keep bronze's lineage columns next to the declared ones (those bronze has:
+# the run's hour only in an hourly pipeline).
+LINEAGE_COLUMNS = tables.bronze_metadata(hourly=True)
 
 
 def typed(bronze: DataFrame, source: SourceConfig, with_checks: bool = False) -> DataFrame:

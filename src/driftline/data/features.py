@@ -43,8 +43,7 @@ def build_features(
         raise ValueError(f"{len(pipeline.feeds)} feeds configured, {len(feed_events)} given")
     key = pipeline.entity.key
     observed = pipeline.entity.date_column
-    as_of = F.to_date(F.col(observed)) if observed else F.col(tables.RUN_DATE)
-    rows = conformed.withColumn(AS_OF, as_of)
+    rows = conformed.withColumn(AS_OF, as_of_column(pipeline.hourly, observed))
     for index, (feed, events) in enumerate(zip(pipeline.feeds, feed_events, strict=True)):
         rows = with_feed_columns(rows, events, feed, key, where=f"feeds.{index}")
     columns = [F.col(key), F.col(AS_OF)]
@@ -52,7 +51,20 @@ def build_features(
         expression = F.expr(feature.expr) if feature.expr else F.col(feature.name)
         kind = "string" if feature.type == "categorical" else "double"
         columns.append(expression.try_cast(kind).alias(feature.name))
-    return rows.select(*columns, F.col(tables.RUN_DATE))
+    return rows.select(*columns, *tables.run_partition_columns(pipeline.hourly))
+
+
+def as_of_column(hourly: bool, observed: str | None) -> Column:
+    """What a feature row is as of: the day it describes (`entity.date_column`, else the
+    run's date); in an hourly pipeline the UTC hour it describes (a timestamp), so labels
+    join each hour's row, not every row of the day."""
+    from pyspark.sql import functions as F
+
+    if not hourly:
+        return F.to_date(F.col(observed)) if observed else F.col(tables.RUN_DATE)
+    if observed:
+        return F.date_trunc("hour", F.col(observed).cast("timestamp"))
+    return F.expr(f"timestamp({tables.RUN_DATE}) + make_interval(0, 0, 0, 0, {tables.RUN_HOUR})")
 
 
 def with_feed_columns(

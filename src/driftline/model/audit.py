@@ -14,6 +14,7 @@ from typing import Any
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.core.errors import DriftlineError
+from driftline.core.intervals import RunInterval
 from driftline.data.features import AS_OF
 from driftline.model import registry
 
@@ -40,22 +41,24 @@ class AuditRecord:
     class_probabilities: dict[str, float] = field(default_factory=dict)
 
 
-def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
-    """One record per model that scored `entity` on `as_of` (champion and shadows)."""
+def audit(ctx: RunContext, entity: str, run: date | RunInterval) -> list[AuditRecord]:
+    """One record per model that scored `entity` in the run of `run` (champion and
+    shadows)."""
     import mlflow
     from pyspark.sql import functions as F
 
     key = ctx.pipeline.entity.key
+    run = run if isinstance(run, RunInterval) else RunInterval(run)
     if not ctx.lake.exists(tables.PREDICTIONS):
         raise DriftlineError("no predictions have been written yet")
     rows = (
         ctx.lake.read(tables.PREDICTIONS)
-        .where((F.col(tables.RUN_DATE) == F.lit(as_of)) & (F.col(key) == F.lit(entity)))
+        .where(run.is_this() & (F.col(key) == F.lit(entity)))
         .collect()
     )
     if not rows:
         raise DriftlineError(
-            f"no prediction for {key}={entity!r} on {as_of.isoformat()}: check the id and the "
+            f"no prediction for {key}={entity!r} on {run.label}: check the id and the "
             "date (predictions are keyed on the run's logical date)"
         )
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
@@ -70,7 +73,7 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
         }
         features = (
             ctx.lake.read(tables.FEATURES, version=int(row["features_version"]))
-            .where((F.col(AS_OF) == F.lit(as_of)) & (F.col(key) == F.lit(entity)))
+            .where((F.col(AS_OF) == F.lit(row[AS_OF])) & (F.col(key) == F.lit(entity)))
             .select(*ctx.pipeline.feature_names)
             .first()
         )
@@ -94,7 +97,7 @@ def audit(ctx: RunContext, entity: str, as_of: date) -> list[AuditRecord]:
         records.append(
             AuditRecord(
                 entity=entity,
-                as_of_date=as_of,
+                as_of_date=row[AS_OF],
                 score=float(row["score"]),
                 model_name=row["model_name"],
                 model_version=row["model_version"],

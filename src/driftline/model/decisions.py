@@ -13,11 +13,11 @@ from typing import Any
 from driftline.context import RunContext
 from driftline.core import tables
 
-DDL = (
+COLUMNS_DDL = (
     "kind string, model_name string, model_version string, champion_before string, "
     "champion_after string, metric string, champion_value double, challenger_value double, "
     "improvement double, reasons string, numbers string, actor string, run_id string, "
-    f"decided_at timestamp, {tables.RUN_DATE} date"
+    "decided_at timestamp"
 )
 
 
@@ -42,7 +42,8 @@ def actor() -> str:
 
 
 def record(ctx: RunContext, decision: DecisionRecord) -> None:
-    """Upsert on (run date, kind, version): re-running a date rewrites its own decision."""
+    """Upsert on (run interval, kind, version): re-running a date rewrites its own
+    decision."""
     row = (
         decision.kind,
         decision.model_name,
@@ -58,12 +59,13 @@ def record(ctx: RunContext, decision: DecisionRecord) -> None:
         actor(),
         ctx.run_id,
         datetime.now(UTC),
-        ctx.run_date,
+        *ctx.interval.values,
     )
+    schema = f"{COLUMNS_DDL}, {tables.run_partition_ddl(ctx.interval.hourly)}"
     ctx.lake.merge(
         tables.DECISIONS,
-        ctx.spark.createDataFrame([row], DDL),
-        keys=[tables.RUN_DATE, "kind", "model_version"],
+        ctx.spark.createDataFrame([row], schema),
+        keys=[*ctx.interval.partition_columns, "kind", "model_version"],
         order_by=["decided_at"],
         metadata=ctx.commit_metadata(decision.kind),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
@@ -32,9 +32,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def training_window(ctx: RunContext) -> tuple[date, date]:
-    """(after, until]: the as-of dates a model trained on the run date learns from."""
-    return ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days), ctx.run_date
+def training_window(ctx: RunContext) -> tuple[date, date | datetime]:
+    """(after, until]: the as-of dates a model trained on the run date learns from (up to
+    the run's hour, in an hourly pipeline)."""
+    after = ctx.run_date - timedelta(days=ctx.pipeline.model.training_window_days)
+    return after, ctx.interval.start if ctx.interval.hourly else ctx.run_date
 
 
 def training_frame(ctx: RunContext) -> tuple[DataFrame, dict[str, int]]:
@@ -44,7 +46,7 @@ def training_frame(ctx: RunContext) -> tuple[DataFrame, dict[str, int]]:
         tables.FEATURES: ctx.lake.version(tables.FEATURES),
         tables.LABELS: ctx.lake.version(tables.LABELS),
     }
-    data = labelled_frame(ctx, start, end, ctx.run_date, versions, check=True)
+    data = labelled_frame(ctx, start, end, ctx.interval, versions, check=True)
     return data, versions
 
 

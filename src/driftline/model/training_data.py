@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.data.features import AS_OF
 from driftline.quality.results import gate
 
@@ -17,9 +18,9 @@ if TYPE_CHECKING:
 
 def labelled_features(
     ctx: RunContext,
-    after: date,
-    until: date,
-    labels_known_by: date,
+    after: date | datetime,
+    until: date | datetime,
+    labels_known_by: RunInterval,
     versions: dict[str, int],
     check: bool = False,
 ) -> pa.Table:
@@ -28,11 +29,25 @@ def labelled_features(
     return frame.orderBy(AS_OF, ctx.pipeline.entity.key).toArrow()
 
 
+def as_of_value(text: str) -> date | datetime:
+    """An as-of value written as text (a model's holdout bounds, in its tags): a date, or
+    in an hourly pipeline the UTC hour a row describes."""
+    if len(text) <= 10:
+        return date.fromisoformat(text)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def before_as_of(text: str) -> date | datetime:
+    """The as-of value just before `text`'s: the day before, or the hour before."""
+    value = as_of_value(text)
+    return value - (timedelta(hours=1) if isinstance(value, datetime) else timedelta(days=1))
+
+
 def labelled_frame(
     ctx: RunContext,
-    after: date,
-    until: date,
-    labels_known_by: date,
+    after: date | datetime,
+    until: date | datetime,
+    labels_known_by: RunInterval,
     versions: dict[str, int],
     check: bool = False,
 ) -> DataFrame:
@@ -49,7 +64,7 @@ def labelled_frame(
         gate(ctx, features, tables.FEATURES, recorded_as=f"{tables.FEATURES}:training")
     labels = (
         ctx.lake.read(tables.LABELS, versions[tables.LABELS])
-        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
+        .where(labels_known_by.up_to())
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )
@@ -60,7 +75,11 @@ def labelled_frame(
 
 
 def unmatched_labels(
-    ctx: RunContext, after: date, until: date, labels_known_by: date, versions: dict[str, int]
+    ctx: RunContext,
+    after: date | datetime,
+    until: date | datetime,
+    labels_known_by: RunInterval,
+    versions: dict[str, int],
 ) -> tuple[int, int, int]:
     """(labels of the window, those that match no feature row, those dated a day with no
     feature rows at all): a label joins the features of its entity on its day; one that
@@ -72,7 +91,7 @@ def unmatched_labels(
     key = ctx.pipeline.entity.key
     labels = (
         ctx.lake.read(tables.LABELS, versions[tables.LABELS])
-        .where(F.col(tables.RUN_DATE) <= F.lit(labels_known_by))
+        .where(labels_known_by.up_to())
         .select(key, F.col("label_date").alias(AS_OF))
         .where((F.col(AS_OF) > F.lit(after)) & (F.col(AS_OF) <= F.lit(until)))
         .dropDuplicates([key, AS_OF])

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftline.context import RunContext
 from driftline.core import object_store, tables
+from driftline.core.intervals import RunInterval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,8 +26,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def report_path(lake_uri: str, run_date: date) -> str:
-    return f"{lake_uri.rstrip('/')}/reports/{run_date.isoformat()}/report.html"
+def report_path(lake_uri: str, run: date | RunInterval) -> str:
+    label = run.label if isinstance(run, RunInterval) else run.isoformat()
+    return f"{lake_uri.rstrip('/')}/reports/{label}/report.html"
 
 
 def build(ctx: RunContext) -> str:
@@ -48,7 +50,7 @@ def build(ctx: RunContext) -> str:
         f"<h1>{title}</h1><p>Model <code>{escape(ctx.pipeline.model.name)}</code>; "
         f"data up to and including {ctx.ds}.</p>{''.join(sections)}</body></html>"
     )
-    target = report_path(ctx.settings.resolved_lake_uri, ctx.run_date)
+    target = report_path(ctx.settings.resolved_lake_uri, ctx.interval)
     _write(target, html.encode("utf-8"))
     logger.info("report for %s written to %s", ctx.ds, target)
     return target
@@ -63,19 +65,18 @@ _CSS = (
 
 def _read(ctx: RunContext, table: str) -> pd.DataFrame:
     import pandas as pd
-    from pyspark.sql import functions as F
 
     if not ctx.lake.exists(table):
         return pd.DataFrame()
-    frame = ctx.lake.read(table).where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+    frame = ctx.lake.read(table).where(ctx.interval.up_to())
     return frame.toPandas()
 
 
-def read_report(lake_uri: str, run_date: date) -> bytes | None:
-    """The written report of `run_date`, or None when that night has not written one."""
+def read_report(lake_uri: str, run: date | RunInterval) -> bytes | None:
+    """The written report of `run`, or None when that night has not written one."""
     from pyarrow import fs
 
-    filesystem, path = object_store.filesystem(report_path(lake_uri, run_date))
+    filesystem, path = object_store.filesystem(report_path(lake_uri, run))
     if filesystem.get_file_info(path).type != fs.FileType.File:
         return None
     with filesystem.open_input_stream(path) as stream:

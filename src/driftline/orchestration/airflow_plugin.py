@@ -10,8 +10,8 @@ login and DAG-run permissions, and an external view puts it on every run's page 
 from __future__ import annotations
 
 import functools
-from datetime import date
 from html import escape
+from types import SimpleNamespace
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
@@ -39,15 +39,15 @@ def reports_app() -> Any:
         from driftline.steps.report import report_of_dag
 
         try:
-            run_date = _run_date(dag_id, run_id)
-            if run_date is None:
+            run = _run(dag_id, run_id)
+            if run is None:
                 raise HTTPException(404, f"no run {run_id!r} of {dag_id!r}")
-            where, html = report_of_dag(load_settings(), dag_id, run_date)
+            where, html = report_of_dag(load_settings(), dag_id, run)
         except ConfigError as error:
             raise HTTPException(404, str(error)) from None
         if html is None:
             return HTMLResponse(
-                f"<p>No report for {run_date} yet at {escape(where)}: the run's "
+                f"<p>No report for run {escape(run_id)} yet at {escape(where)}: the run's "
                 "<code>report</code> task writes it once monitoring has run.</p>",
                 status_code=404,
             )
@@ -56,20 +56,21 @@ def reports_app() -> Any:
     return app
 
 
-def _run_date(dag_id: str, run_id: str) -> date | None:
-    """The date the run is about, as its tasks read it (`launch.logical_date_of`: a late
-    re-run's `conf.run_date`, else the logical date, else `run_after`); None: no such run."""
+def _run(dag_id: str, run_id: str) -> dict[str, Any] | None:
+    """The run as its tasks' context holds it (`launch.run_interval_of` reads the interval
+    it is about from it: a late re-run's `conf.run_date`, else the logical date, else
+    `run_after`); None: no such run."""
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
-
-    from driftline.orchestration.launch import logical_date_of
 
     with create_session() as session:
         run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
         if run is None:
             return None
-        return logical_date_of({"dag_run": run, "logical_date": run.logical_date})
+        # Read while the session is open: the row is detached once it closes.
+        seen = SimpleNamespace(conf=dict(run.conf or {}), run_after=run.run_after)
+        return {"dag_run": seen, "logical_date": run.logical_date}
 
 
 class DriftlinePlugin(AirflowPlugin):

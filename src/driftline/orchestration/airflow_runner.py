@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from driftline.core.errors import DriftlineError, redact
+from driftline.core.intervals import RunInterval
 
 logger = logging.getLogger(__name__)
 
@@ -80,22 +81,25 @@ def load_dag(dag_id: str, dags_folder: Path) -> Any:
     return dag
 
 
-def run_for_date(dag: Any, run_date: date, conf: dict[str, Any] | None = None) -> str:
-    """Run `dag` for one logical date with `dag.test()`; return the final state."""
-    logical = datetime.combine(run_date, time(0), tzinfo=timezone.utc)  # noqa: UP017
+def run_for_date(dag: Any, run_date: date | RunInterval, conf: dict[str, Any] | None = None) -> str:
+    """Run `dag` for one logical date (or hour, of an hourly pipeline) with `dag.test()`;
+    return the final state."""
+    run = run_date if isinstance(run_date, RunInterval) else RunInterval(run_date)
+    logical = run.start
     if dag.start_date is not None and logical < dag.start_date:
         # Airflow would "succeed" without running a task: say why instead.
         raise DriftlineError(
-            f"{run_date} is before {dag.dag_id}'s start_date {dag.start_date.date()}: set "
+            f"{run.label} is before {dag.dag_id}'s start_date {dag.start_date.date()}: set "
             "start_date in the pipeline file to the first date the data covers"
         )
     dag_run = dag.test(logical_date=logical, run_conf=conf)
     return str(getattr(dag_run.state, "value", dag_run.state))
 
 
-def run_queued(dag: Any) -> list[tuple[date, str]]:
+def run_queued(dag: Any) -> list[tuple[datetime | str, str]]:
     """Run the queued runs of `dag` (those a `TriggerDagRunOperator` created) with
-    `dag.test()`, since no scheduler runs under `dag.test()`; return (date, state) pairs.
+    `dag.test()`, since no scheduler runs under `dag.test()`; return (logical date, or the
+    conf's `run_date` of a re-run, state) pairs.
 
     `dag.test()` replaces the queued run of the same logical date with the run it executes,
     keeping its conf, so the triggered run is what happens, not a copy of it. A run without
@@ -113,7 +117,7 @@ def run_queued(dag: Any) -> list[tuple[date, str]]:
                 DagRun.dag_id == dag.dag_id, DagRun.state == DagRunState.QUEUED
             )
         ]
-    outcomes: list[tuple[date, str]] = []
+    outcomes: list[tuple[datetime | str, str]] = []
     for run_id, logical, conf in sorted(queued, key=lambda item: str(item[1] or item[0])):
         if logical is None and not conf.get("run_date"):
             continue  # neither a date nor a run_date: not one of ours to run here
@@ -128,8 +132,8 @@ def run_queued(dag: Any) -> list[tuple[date, str]]:
                 session.query(DagRun).filter(
                     DagRun.dag_id == dag.dag_id, DagRun.run_id == run_id
                 ).delete()
-        day = logical.date() if logical is not None else date.fromisoformat(conf["run_date"])
-        outcomes.append((day, str(getattr(dag_run.state, "value", dag_run.state))))
+        run = logical if logical is not None else str(conf["run_date"])
+        outcomes.append((run, str(getattr(dag_run.state, "value", dag_run.state))))
     return outcomes
 
 

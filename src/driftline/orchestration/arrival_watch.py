@@ -13,12 +13,13 @@ from driftline.core.settings import load_settings
 from driftline.core.source_config import SourceConfig
 
 DS = "{{ ds }}"
+HOUR = "{{ logical_date.strftime('%H') }}"  # `{run_hour}`, in an hourly pipeline's paths
 
 
 def watched_path(source: SourceConfig) -> str:
-    """The source's path for the run's date, with the done-marker when it has one."""
-    assert source.path is not None
-    return source.path.format(run_date=DS) + (source.arrival.done_marker or "")
+    """The source's path for the run's date (and hour), with the done-marker when it has
+    one."""
+    return source.path_for(DS, HOUR) + (source.arrival.done_marker or "")
 
 
 def sensor_kwargs(source: SourceConfig) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from driftline.context import StepResult, parse_run_date
-from driftline.core.errors import PERMANENT_ERRORS, ConfigError, DriftlineError, StepFailedError
+from driftline.context import StepResult
+from driftline.core.errors import PERMANENT_ERRORS, DriftlineError, StepFailedError
+from driftline.core.intervals import RunInterval, run_interval_of
 from driftline.core.loading import load_pipeline, pipeline_settings
 from driftline.core.settings import Settings, load_settings
 
@@ -32,24 +33,8 @@ def source_names(pipeline: str | None = None) -> list[str]:
 
 
 def logical_date_of(context: dict[str, Any]) -> date:
-    """The date a run is about: `run_date` in the run's conf (a re-run of an earlier date,
-    which Airflow cannot give a second run under its logical date), else Airflow's logical
-    date, else the run's `run_after` when a manual run was triggered without one."""
-    dag_run = context.get("dag_run")
-    conf = getattr(dag_run, "conf", None) or {}
-    if conf.get("run_date"):
-        try:
-            return parse_run_date(str(conf["run_date"]))
-        except ValueError:
-            raise ConfigError(
-                f"the run's conf run_date {conf['run_date']!r} is not a date (YYYY-MM-DD)"
-            ) from None
-    value = context.get("logical_date")
-    if value is None and dag_run is not None:
-        value = dag_run.run_after
-    if value is None:
-        raise ConfigError("the Airflow context has no logical_date: trigger the run with one")
-    return parse_run_date(value)
+    """The date a run is about (`run_interval_of`'s date)."""
+    return run_interval_of(context, hourly=False).day
 
 
 def run_step(
@@ -57,10 +42,11 @@ def run_step(
 ) -> dict[str, Any]:
     """Run `step` of `pipeline` (the project's only one when None) for the task's logical
     date; return its result for XCom."""
-    run_date = logical_date_of(context)
     run_id = str(context.get("run_id") or "manual")
     try:
         settings = pipeline_settings(load_settings(), pipeline)
+        hourly = load_pipeline(settings.resolved_pipeline_file).hourly
+        run_date = run_interval_of(context, hourly)
         if settings.step_launcher == "spark-submit":
             result = _spark_submit(settings, step, run_date, run_id, kwargs)
         else:
@@ -74,12 +60,12 @@ def run_step(
 
         raise AirflowFailException(str(error)) from error
     if result.skipped:
-        logger.warning("%s for %s skipped: %s", step, run_date, result.skipped)
+        logger.warning("%s for %s skipped: %s", step, run_date.label, result.skipped)
     return result.to_dict()
 
 
 def _spark_submit(
-    settings: Settings, step: str, run_date: date, run_id: str, kwargs: dict[str, Any]
+    settings: Settings, step: str, run_date: RunInterval, run_id: str, kwargs: dict[str, Any]
 ) -> StepResult:
     """Run the step as its own Spark application and return the result the job wrote.
 
@@ -91,7 +77,7 @@ def _spark_submit(
     from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
     from airflow.sdk.exceptions import AirflowException
 
-    arguments = [step, "--run-date", run_date.isoformat(), "--run-id", run_id]
+    arguments = [step, "--run-date", run_date.label, "--run-id", run_id]
     if settings.pipeline is not None:
         arguments += ["--pipeline", settings.pipeline]
     for key, value in kwargs.items():
@@ -116,7 +102,7 @@ def _spark_submit(
                     "driftline",
                     *([settings.pipeline] if settings.pipeline else []),
                     step,
-                    run_date.isoformat(),
+                    run_date.label,
                 ]
             ),
             conf={
@@ -138,11 +124,13 @@ def _spark_submit(
         except AirflowException as error:
             outcome = _read_result(result_file)
             if "error" not in outcome:
-                raise StepFailedError(f"{step} for {run_date}: {error}") from error
+                raise StepFailedError(f"{step} for {run_date.label}: {error}") from error
             raise _job_error(outcome) from error
         outcome = _read_result(result_file)
     if "error" in outcome or not outcome:
-        raise StepFailedError(f"{step} for {run_date} wrote no result: {outcome.get('error')}")
+        raise StepFailedError(
+            f"{step} for {run_date.label} wrote no result: {outcome.get('error')}"
+        )
     return StepResult(**outcome)
 
 

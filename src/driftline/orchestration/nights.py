@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from driftline.core.errors import DriftlineError
+from driftline.core.intervals import RunInterval
 from driftline.core.loading import PipelineFile, load_project_pipeline, project_pipelines
-from driftline.core.pipeline import scheduled_dates
+from driftline.core.pipeline import scheduled_intervals
 
 logger = logging.getLogger(__name__)
+
+# A run as the runner passes it on: its interval, a logical date, or a re-run's conf date.
+Moment = RunInterval | date | datetime | str
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class NightReport:
     worst_feature: str | None
     worst_psi: float | None
     retrain: str | None = None  # what the triggered driftline_retrain run did, if any
+    run: str = ""  # the run's interval as text: its date, or date and hour when hourly
 
 
 def run_nights(
@@ -41,12 +46,15 @@ def run_nights(
     on_night: Callable[[NightReport], None] | None = None,
     pipelines: list[PipelineFile] | None = None,
     follow_schedule: bool = False,
+    hours: list[RunInterval] | None = None,
 ) -> list[NightReport]:
     """Run each pipeline's nightly DAG for each date in order (every pipeline of the
     project unless `pipelines` says which); stop at the first night that fails.
 
     With `follow_schedule`, a pipeline runs only on the dates its schedule runs on (a
-    weekly pipeline on its weekday), as Airflow would; otherwise on every date given.
+    weekly pipeline on its weekday), as Airflow would; otherwise on every date given. An
+    hourly pipeline runs every hour its schedule runs at on those dates, or only `hours`
+    when given (`driftline run --date 2024-01-01T05`).
     """
     from driftline.orchestration.airflow_runner import load_dag, run_for_date, run_queued
 
@@ -58,38 +66,64 @@ def run_nights(
         )
         for p in chosen
     }
-    runs_on: dict[str | None, set[date]] = {
-        p.name: set(dates)
-        if not follow_schedule or not dates
-        else set(scheduled_dates(load_project_pipeline(p).schedule, min(dates), max(dates)))
-        for p in chosen
-    }
+    runs = [
+        (run, order)
+        for order, pipeline in enumerate(chosen)
+        for run in runs_of(pipeline, dates, hours, follow_schedule)
+    ]
     reports = []
-    for day in dates:
-        for pipeline in [p for p in chosen if day in runs_on[p.name]]:
-            dag, retrain = dags[pipeline.name]
-            state = run_for_date(dag, day)
-            # The retraining policy may have triggered the retrain DAG; with no scheduler
-            # behind dag.test(), run it here, before the next night.
-            retrained = run_queued(retrain)
-            if any(outcome != "success" for _, outcome in retrained):
-                state = f"{state}, retrain failed"
-            nights = [(day, state, retrain_outcome(pipeline.name, day) if retrained else None)]
-            # Earlier dates whose files landed late: the night queued re-runs of them.
-            nights += [(d, f"{s} (re-run: late files)", None) for d, s in run_queued(dag)]
-            for night, outcome, retrain_note in nights:
-                report = summarise(pipeline.name, night, outcome, retrain_note)
-                reports.append(report)
-                if on_night is not None:
-                    on_night(report)
-                if not outcome.startswith("success") or "failed" in outcome:
-                    raise DriftlineError(
-                        f"{dag.dag_id} failed for {night}; see the task logs above"
-                    )
+    for run, order in sorted(runs, key=lambda item: (item[0].start, item[1])):
+        pipeline = chosen[order]
+        dag, retrain = dags[pipeline.name]
+        state = run_for_date(dag, run)
+        # The retraining policy may have triggered the retrain DAG; with no scheduler
+        # behind dag.test(), run it here, before the next night.
+        retrained = run_queued(retrain)
+        if any(outcome != "success" for _, outcome in retrained):
+            state = f"{state}, retrain failed"
+        nights: list[tuple[Moment, str, str | None]] = [
+            (run, state, retrain_outcome(pipeline.name, run) if retrained else None)
+        ]
+        # Earlier dates whose files landed late: the night queued re-runs of them.
+        nights += [(d, f"{s} (re-run: late files)", None) for d, s in run_queued(dag)]
+        for night, outcome, retrain_note in nights:
+            report = summarise(pipeline.name, night, outcome, retrain_note)
+            reports.append(report)
+            if on_night is not None:
+                on_night(report)
+            if not outcome.startswith("success") or "failed" in outcome:
+                raise DriftlineError(
+                    f"{dag.dag_id} failed for {report.run}; see the task logs above"
+                )
     return reports
 
 
-def _reading_context(pipeline: str | None, day: date) -> Any:
+def runs_of(
+    pipeline: PipelineFile,
+    dates: list[date],
+    hours: list[RunInterval] | None,
+    follow_schedule: bool,
+) -> list[RunInterval]:
+    """The runs of `pipeline` on `dates`: each date (only those its schedule runs on,
+    with `follow_schedule`), or each hour its schedule runs at when it is hourly."""
+    config = load_project_pipeline(pipeline)
+    if not dates:
+        return []
+    if config.hourly:
+        if hours:
+            return hours
+        return [
+            run
+            for run in scheduled_intervals(config.schedule, min(dates), max(dates))
+            if run.day in dates
+        ]
+    if follow_schedule:
+        scheduled = {r.day for r in scheduled_intervals(config.schedule, min(dates), max(dates))}
+        return [RunInterval(d) for d in dates if d in scheduled]
+    return [RunInterval(d) for d in dates]
+
+
+def _reading_context(pipeline: str | None, day: Moment) -> Any:
     """A context for the demo's own small reads. With the spark-submit launcher the tasks
     are applications on the cluster, so these reads stay in local mode: a session of this
     process on the cluster would hold its cores and starve the next task's application."""
@@ -103,7 +137,7 @@ def _reading_context(pipeline: str | None, day: date) -> Any:
     return build_context(day, "demo-report", settings)
 
 
-def retrain_outcome(pipeline: str | None, day: date) -> str:
+def retrain_outcome(pipeline: str | None, day: Moment) -> str:
     """ "promoted v3" or "rejected v3", from the decision the retrain run recorded."""
     from pyspark.sql import functions as F
 
@@ -112,7 +146,7 @@ def retrain_outcome(pipeline: str | None, day: date) -> str:
     ctx = _reading_context(pipeline, day)
     rows = (
         ctx.lake.read(tables.DECISIONS)
-        .where((F.col(tables.RUN_DATE) == F.lit(day)) & F.col("kind").isin("promote", "reject"))
+        .where(ctx.interval.is_this() & F.col("kind").isin("promote", "reject"))
         .select("kind", "model_version")
         .collect()
     )
@@ -125,7 +159,7 @@ def retrain_outcome(pipeline: str | None, day: date) -> str:
 
 
 def summarise(
-    pipeline: str | None, day: date, state: str, retrain: str | None = None
+    pipeline: str | None, day: Moment, state: str, retrain: str | None = None
 ) -> NightReport:
     """One day's numbers, read back from the lakehouse tables the run wrote."""
     from pyspark.sql import functions as F
@@ -133,7 +167,7 @@ def summarise(
     from driftline.core import tables
 
     ctx = _reading_context(pipeline, day)
-    on_day = F.col(tables.RUN_DATE) == F.lit(day)
+    on_day = ctx.interval.is_this()
     bronze = ctx.lake.read(tables.INGEST_MANIFEST).where(on_day).agg(F.sum("rows_bronze"))
     # Rejected by ingest (unparseable) or by validate (row-level expectations).
     quarantined = sum(
@@ -160,5 +194,13 @@ def summarise(
         worst = (top[0], float(top[1])) if top else worst
     rows_bronze = int(bronze.collect()[0][0] or 0)
     return NightReport(
-        pipeline, day, state, rows_bronze, quarantined, version, *worst, retrain=retrain
+        pipeline,
+        ctx.run_date,
+        state,
+        rows_bronze,
+        quarantined,
+        version,
+        *worst,
+        retrain=retrain,
+        run=ctx.ds,
     )

@@ -162,13 +162,18 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
     targets = {
         table: (
             f"source {source!r} with its lineage columns",
-            {*pipeline.source(source).columns, *tables.BRONZE_METADATA},
+            {*pipeline.source(source).columns, *tables.bronze_metadata(pipeline.hourly)},
         )
         for table, source in tables.validated_sources(pipeline).items()
     }
     targets[tables.FEATURES] = (
         "the features table",
-        {entity.key, AS_OF, *pipeline.feature_names, tables.RUN_DATE},
+        {
+            entity.key,
+            AS_OF,
+            *pipeline.feature_names,
+            *tables.run_partition_columns(pipeline.hourly),
+        },
     )
     for table, (owner, declared) in targets.items():
         try:
@@ -246,7 +251,7 @@ def path_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem]
     problems = []
     for source in local:
         assert source.path is not None
-        pattern = source.path.replace("{run_date}", "*")
+        pattern = source.path_for("*")
         if not any(root.glob(pattern)):
             problems.append(
                 Problem(

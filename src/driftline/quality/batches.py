@@ -17,11 +17,8 @@ if TYPE_CHECKING:
 
 def bronze_batch(ctx: RunContext, source: str, version: int | None = None) -> DataFrame:
     """The raw rows `ingest` wrote for this run date (partition pruned), at `version`."""
-    from pyspark.sql import functions as F
 
-    return ctx.lake.read(tables.bronze(source), version).where(
-        F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
-    )
+    return ctx.lake.read(tables.bronze(source), version).where(ctx.interval.is_this())
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ logger = logging.getLogger(__name__)
 RESULTS_DDL = (
     "table_name string, level string, expectation string, column_name string, "
     "severity string, success boolean, action string, observed_value string, "
-    "unexpected_count long, element_count long, expected string, run_id string, "
-    f"{tables.RUN_DATE} date"
+    "unexpected_count long, element_count long, expected string, run_id string"
 )
 
 
@@ -64,15 +63,15 @@ def write_results(ctx: RunContext, table: str, outcomes: list[ExpectationOutcome
             o.element_count,
             o.expected,
             ctx.run_id,
-            ctx.run_date,
+            *ctx.interval.values,
         )
         for o in outcomes
     ]
     ctx.lake.replace_partition_rows(
         tables.VALIDATION_RESULTS,
         rows,
-        RESULTS_DDL,
-        {"table_name": table, tables.RUN_DATE: ctx.ds},
+        f"{RESULTS_DDL}, {tables.run_partition_ddl(ctx.interval.hourly)}",
+        {"table_name": table, **ctx.interval.partition},
         ctx.commit_metadata("validate"),
     )
     warnings = [o for o in outcomes if o.action == "warn"]
@@ -119,6 +118,8 @@ def gate(
     from driftline.quality.suites import load_suite
 
     suite = load_suite(ctx.settings.resolved_expectations_dir, suite_table)
-    outcomes = validate(df, suite, "all", parameters={"run_date": ctx.ds}, row_count=row_count)
+    outcomes = validate(
+        df, suite, "all", parameters=ctx.interval.suite_parameters, row_count=row_count
+    )
     write_results(ctx, recorded_as, outcomes)
     raise_if_blocked(outcomes, f"{recorded_as} for {ctx.ds}")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
+from driftline.core.intervals import RunInterval
 from driftline.core.settings import Settings
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import Acquired, local_files
@@ -12,21 +11,24 @@ from driftline.sources.staging import fresh_dir
 
 
 def acquire(
-    settings: Settings, source: SourceConfig, run_date: date, window: Watermarks | None = None
+    settings: Settings,
+    source: SourceConfig,
+    interval: RunInterval,
+    window: Watermarks | None = None,
 ) -> Acquired:
     """Local drops are read in place; remote files and extracts are copied into a fresh
     staging folder of the source and date (a re-run downloads again)."""
     if source.kind == "local":
-        return local_files(settings.resolved_drop_root, source, run_date)
-    staging = fresh_dir(settings.resolved_staging_root, source.name, run_date)
+        return local_files(settings.resolved_drop_root, source, interval)
+    staging = fresh_dir(settings.resolved_staging_root, source.name, interval)
     if source.kind == "sftp":
         from driftline.sources.sftp import sftp_files
 
-        return sftp_files(source, run_date, staging)
+        return sftp_files(source, interval, staging)
     if source.kind == "s3":
         from driftline.sources.s3 import s3_files
 
-        return s3_files(source, run_date, staging)
+        return s3_files(source, interval, staging)
     from driftline.sources.sql import sql_extract
 
-    return Acquired([sql_extract(source, run_date, staging, window or Watermarks())], [])
+    return Acquired([sql_extract(source, interval, staging, window or Watermarks())], [])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from driftline.core.errors import SourceError
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 
@@ -47,14 +47,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def local_files(drop_root: Path, source: SourceConfig, run_date: date) -> Acquired:
-    """The complete files matching the source's glob for `run_date`, sorted by name.
+def local_files(drop_root: Path, source: SourceConfig, interval: RunInterval) -> Acquired:
+    """The complete files matching the source's glob for `interval`, sorted by name.
 
     The glob is resolved inside `drop_root` and every match is checked to stay there, so a
     symlink or a crafted name cannot make ingest read outside the drop area.
     """
     assert source.path is not None
-    pattern = source.path.format(run_date=run_date.isoformat())
+    pattern = source.path_for(*interval.path_values)
     root = drop_root.resolve()
 
     def listing() -> list[Listed]:

@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-METADATA_DDL = tables.BRONZE_METADATA_DDL
-METADATA_COLUMNS = tables.BRONZE_METADATA
 TARGET = "__dl_target"
 UNIT = "__dl_unit"  # the delivered file or archive member a row came from
 BRONZE, QUARANTINE = "bronze", "quarantine"
@@ -68,7 +66,7 @@ def with_lineage(
         by_file([units[u][1] for u in unit_of_file], "string").alias("_source_file"),
         by_file([units[u][0] for u in unit_of_file], "string").alias("_file_checksum"),
         F.lit(ingested_at).alias("_ingested_at"),
-        F.lit(ctx.run_date).alias(tables.RUN_DATE),
+        *ctx.interval.literals(),
         by_file(unit_of_file, "int").alias(UNIT),
     )
 
@@ -99,7 +97,7 @@ def whole_file(
         F.lit(label).alias("_source_file"),
         F.lit(file.checksum).alias("_file_checksum"),
         F.lit(ingested_at).alias("_ingested_at"),
-        F.lit(ctx.run_date).alias(tables.RUN_DATE),
+        *ctx.interval.literals(),
         F.lit(unit).alias(UNIT),
     ]
     skip = _header_lines(source)
@@ -167,7 +165,7 @@ def bronze_extras(
         existing = [
             c
             for c in ctx.lake.read(table).columns
-            if c not in source.columns and c not in METADATA_COLUMNS
+            if c not in source.columns and c not in tables.bronze_metadata(ctx.pipeline.hourly)
         ]
     added = sorted({c for extras in found for c in extras} - set(existing))
     if added:
@@ -181,7 +179,7 @@ def bronze_extras(
     return existing + added, added
 
 
-def unified(frame: DataFrame, source: SourceConfig, extras: list[str]) -> DataFrame:
+def unified(frame: DataFrame, source: SourceConfig, extras: list[str], hourly: bool) -> DataFrame:
     """Parsed or whole-file rows in the one shape the ingest write takes: bronze's columns,
     quarantine's `_raw`/`_reason`, lineage, and which table each row belongs to."""
     from pyspark.sql import functions as F
@@ -200,7 +198,7 @@ def unified(frame: DataFrame, source: SourceConfig, extras: list[str]) -> DataFr
         *data,
         raw.alias("_raw"),
         reason.alias("_reason"),
-        *[F.col(c) for c in METADATA_COLUMNS],
+        *[F.col(c) for c in tables.bronze_metadata(hourly)],
         F.lit("ingest").alias(tables.STAGE),
         target.alias(TARGET),
         F.col(UNIT),
@@ -231,10 +229,12 @@ def write_rows(
         declared = ", ".join(f"`{c}` string" for c in [*source.columns, *extras])
         rows = ctx.spark.createDataFrame(
             [],
-            f"{declared}, _raw string, _reason string, {METADATA_DDL}, "
+            f"{declared}, _raw string, _reason string, "
+            f"{tables.bronze_metadata_ddl(ctx.pipeline.hourly)}, "
             f"{tables.STAGE} string, {TARGET} string, {UNIT} int",
         )
-    lineage = [c for c in METADATA_COLUMNS if c != tables.RUN_DATE]
+    partition = ctx.interval.partition
+    lineage = [c for c in tables.bronze_metadata(ctx.pipeline.hourly) if c not in partition]
     written = ctx.lake.replace_partition_split(
         rows,
         TARGET,
@@ -242,12 +242,12 @@ def write_rows(
             BRONZE: SplitTarget(
                 tables.bronze(source.name),
                 [*source.columns, *extras, *lineage],
-                {tables.RUN_DATE: ctx.ds},
+                partition,
             ),
             QUARANTINE: SplitTarget(
                 tables.quarantine(source.name),
                 [*QUARANTINE_COLUMNS, *lineage],
-                {tables.STAGE: "ingest", tables.RUN_DATE: ctx.ds},
+                {tables.STAGE: "ingest", **partition},
             ),
         },
         ctx.commit_metadata("ingest"),

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from driftline.context import RunContext
 from driftline.core import tables
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import local_files
 
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LateDelivery:
     source: str
-    run_date: date
+    interval: RunInterval
     name: str
     checksum: str
     replaces: str | None = None  # the checksum of the file a correction replaces
@@ -57,21 +58,23 @@ def _late_for_source(ctx: RunContext, source: SourceConfig) -> list[LateDelivery
     everything = (
         ctx.lake.read(tables.INGEST_MANIFEST)
         .where(F.col("source") == source.name)
-        .select(tables.RUN_DATE, "file_name", "checksum", "status")
+        .select(
+            ctx.interval.label_column().alias("run"),
+            (ctx.interval.before() & (F.col(tables.RUN_DATE) >= F.lit(since))).alias("recent"),
+            "file_name",
+            "checksum",
+            "status",
+        )
         .collect()
     )
     recorded = [r for r in everything if r["checksum"] is not None]
-    ran = {r[0] for r in everything if since <= r[0] < ctx.run_date}
-    ingested_on = {
-        r["checksum"]: r[tables.RUN_DATE]
-        for r in recorded
-        if r["status"] in ("ingested", "quarantined")
-    }
+    ingested = {r["checksum"] for r in recorded if r["status"] in ("ingested", "quarantined")}
     found = []
-    for day in sorted(ran):
-        on_day = {r["file_name"]: r["checksum"] for r in recorded if r[tables.RUN_DATE] == day}
-        for file in local_files(ctx.settings.resolved_drop_root, source, day).files:
-            if file.checksum in on_day.values() or file.checksum in ingested_on:
+    for label in sorted({r["run"] for r in everything if r["recent"]}):
+        run = RunInterval.of(label, ctx.interval.hourly)
+        on_day = {r["file_name"]: r["checksum"] for r in recorded if r["run"] == label}
+        for file in local_files(ctx.settings.resolved_drop_root, source, run).files:
+            if file.checksum in on_day.values() or file.checksum in ingested:
                 continue  # ingested already, here or (a duplicate) on another date
             replaces = on_day.get(file.name)
             if replaces is not None and source.late_files.corrections == "ignore":
@@ -80,8 +83,8 @@ def _late_for_source(ctx: RunContext, source: SourceConfig) -> list[LateDelivery
                     "(late_files.corrections: ignore)",
                     source.name,
                     file.name,
-                    day,
+                    label,
                 )
                 continue
-            found.append(LateDelivery(source.name, day, file.name, file.checksum, replaces))
+            found.append(LateDelivery(source.name, run, file.name, file.checksum, replaces))
     return found

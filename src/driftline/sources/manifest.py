@@ -69,10 +69,10 @@ def recorded_deliveries(ctx: RunContext, source: str) -> tuple[dict[str, str], d
         return {}, {}
     rows = (
         manifest.where(F.col("checksum").isNotNull())
-        .select("checksum", F.col(tables.RUN_DATE).cast("string"), "file_name", "status")
+        .select("checksum", ctx.interval.label_column(), "file_name", "status")
         .collect()
     )
-    today = ctx.run_date.isoformat()
+    today = ctx.ds
     elsewhere = {r[0]: r[1] for r in rows if r[1] != today and r[3] in ("ingested", "quarantined")}
     return elsewhere, {r[2]: r[0] for r in rows if r[1] == today}
 
@@ -90,12 +90,13 @@ def watermarks(ctx: RunContext, source: SourceConfig) -> Watermarks:
     marks = manifest.where(F.col("watermark_to").isNotNull())
 
     def latest(rows: DataFrame) -> str | None:
-        row = rows.orderBy(F.col(tables.RUN_DATE).desc()).select("watermark_to").first()
+        newest = rows.orderBy(*[c.desc() for c in ctx.interval.order()])
+        row = newest.select("watermark_to").first()
         return None if row is None else str(row[0])
 
     return Watermarks(
-        after=latest(marks.where(F.col(tables.RUN_DATE) < F.lit(ctx.run_date))),
-        up_to=latest(marks.where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))),
+        after=latest(marks.where(ctx.interval.before())),
+        up_to=latest(marks.where(ctx.interval.is_this())),
     )
 
 
@@ -103,12 +104,14 @@ def write_manifest(
     ctx: RunContext, source: SourceConfig, outcomes: list[FileOutcome], added: list[str]
 ) -> dict[str, int]:
     """Written last: a crash before it leaves the date looking un-ingested, and the re-run
-    replaces the same partitions again."""
+    replaces the same partitions again. An hourly pipeline's manifest also has the run's
+    hour (last, so a daily pipeline's manifest keeps the columns it always had)."""
+    hour = ctx.interval.values[1:]
     written = ctx.lake.replace_partition_rows(
         tables.INGEST_MANIFEST,
-        [(*_manifest_row(source, o, added, ctx), ctx.run_id) for o in outcomes],
-        f"{MANIFEST_DDL}, run_id string",
-        {"source": source.name, tables.RUN_DATE: ctx.ds},
+        [(*_manifest_row(source, o, added, ctx), ctx.run_id, *hour) for o in outcomes],
+        f"{MANIFEST_DDL}, run_id string" + (f", {tables.RUN_HOUR} int" if hour else ""),
+        {"source": source.name, **ctx.interval.partition},
         ctx.commit_metadata("ingest"),
     )
     return {written.table: written.version}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
-from datetime import date
 from pathlib import Path
 
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
@@ -17,12 +17,12 @@ from driftline.sources.staging import inside, staged_name
 logger = logging.getLogger(__name__)
 
 
-def s3_files(source: SourceConfig, run_date: date, staging: Path) -> Acquired:
-    """Download the complete objects of `run_date` into `staging`; the bucket is not changed."""
+def s3_files(source: SourceConfig, interval: RunInterval, staging: Path) -> Acquired:
+    """Download the complete objects of `interval` into `staging`; the bucket is not changed."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     assert source.path is not None and source.bucket is not None
-    pattern = source.path.format(run_date=run_date.isoformat())
+    pattern = source.path_for(*interval.path_values)
     prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     client = S3Hook(aws_conn_id=source.conn_id).get_conn()
     marker = source.arrival.done_marker or ""

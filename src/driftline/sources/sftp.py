@@ -11,10 +11,10 @@ import fnmatch
 import logging
 import posixpath
 import stat
-from datetime import date
 from pathlib import Path
 
 from driftline.core.errors import SourceError
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.sources.arrival import Listed, ready_files
 from driftline.sources.files import Acquired, DroppedFile, sha256_of
@@ -23,12 +23,12 @@ from driftline.sources.staging import inside, staged_name
 logger = logging.getLogger(__name__)
 
 
-def sftp_files(source: SourceConfig, run_date: date, staging: Path) -> Acquired:
-    """Download the complete files of `run_date` into `staging`; the server is not changed."""
+def sftp_files(source: SourceConfig, interval: RunInterval, staging: Path) -> Acquired:
+    """Download the complete files of `interval` into `staging`; the server is not changed."""
     from airflow.providers.sftp.hooks.sftp import SFTPHook
 
     assert source.path is not None and source.conn_id is not None
-    remote = source.path.format(run_date=run_date.isoformat())
+    remote = source.path_for(*interval.path_values)
     folder, pattern = posixpath.split(remote)
     if any(ch in folder for ch in "*?["):
         raise SourceError(

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import date
 
 from driftline.core import object_store
+from driftline.core.intervals import RunInterval
 from driftline.core.settings import Settings
 from driftline.lake.delta_files import spark_uri
 from driftline.sources.staging import safe_name
@@ -25,22 +25,24 @@ from driftline.sources.unpack import Member
 logger = logging.getLogger(__name__)
 
 
-def folder(settings: Settings, source: str, run_date: date, part: str | None = None) -> str | None:
+def folder(
+    settings: Settings, source: str, interval: RunInterval, part: str | None = None
+) -> str | None:
     """The shared folder of one source and date (and purpose, where given); None without a
     staging URI."""
     if not settings.staging_uri:
         return None
-    dated = f"{settings.staging_uri.rstrip('/')}/{source}/{run_date.isoformat()}"
+    dated = f"{settings.staging_uri.rstrip('/')}/{source}/{interval.label}"
     return dated if part is None else f"{dated}/{part}"
 
 
 def share(
-    settings: Settings, source: str, run_date: date, part: str, members: list[Member]
+    settings: Settings, source: str, interval: RunInterval, part: str, members: list[Member]
 ) -> list[Member]:
     """`members`, each with its `read_uri` under the shared folder (copied there), or as
     they are when there is no staging URI. The folder is emptied first: a re-run of the
     date starts from nothing, as its local staging does."""
-    target = folder(settings, source, run_date, part)
+    target = folder(settings, source, interval, part)
     if target is None or not members:
         return members
     from pyarrow import fs as pafs
@@ -64,11 +66,11 @@ def share(
     return shared
 
 
-def clear(settings: Settings, source: str, run_date: date) -> None:
+def clear(settings: Settings, source: str, interval: RunInterval) -> None:
     """Remove the date's shared copies (ingest's and any preview's) once the lake holds the
     rows. A night with nothing to share has no folder; a copy that cannot be removed is
     only logged: the date's rows are committed, and its next run replaces the copies."""
-    target = folder(settings, source, run_date)
+    target = folder(settings, source, interval)
     if target is None:
         return
     try:

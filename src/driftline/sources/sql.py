@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from driftline.core.errors import SourceError, redact
+from driftline.core.intervals import RunInterval
 from driftline.core.source_config import SourceConfig
 from driftline.sources.files import DroppedFile
 
@@ -78,7 +79,7 @@ def _text(value: Any) -> str | None:
 
 
 def sql_extract(
-    source: SourceConfig, run_date: date, staging: Path, window: Watermarks
+    source: SourceConfig, interval: RunInterval, staging: Path, window: Watermarks
 ) -> DroppedFile:
     """Extract the source's columns (when incremental, rows in the watermark window) into
     one Parquet file of strings; its checksum is over the rows, so an unchanged full
@@ -106,7 +107,7 @@ def sql_extract(
         query = query.order_by(target.c[watermark])
 
     arrow_schema = pa.schema([(c, pa.string()) for c in columns])
-    path = staging / f"{source.sql.table}-{run_date.isoformat()}.parquet"
+    path = staging / f"{source.sql.table}-{interval.label}.parquet"
     digest = hashlib.sha256()
     rows = 0
     high: str | None = None

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import date
 from pathlib import Path, PurePosixPath
 
 from driftline.core.errors import SourceError
+from driftline.core.intervals import RunInterval
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\-]")
 
@@ -50,9 +50,11 @@ def inside(folder: Path, name: str) -> Path:
     return target
 
 
-def fresh_dir(staging_root: Path, source: str, run_date: date, part: str = "download") -> Path:
+def fresh_dir(
+    staging_root: Path, source: str, interval: RunInterval, part: str = "download"
+) -> Path:
     """An empty folder for one source, date and purpose: a re-run starts from nothing."""
-    folder = staging_root / source / run_date.isoformat() / part
+    folder = staging_root / source / interval.label / part
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
 from driftline.data.casting import latest_within_batch
+from driftline.data.features import as_of_column
 from driftline.quality.batches import checked_batch, conformed_batch
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def run(ctx: RunContext) -> StepResult:
         silver_table,
         entity,
         keys=[pipeline.entity.key],
-        order_by=[tables.RUN_DATE, "_row_number"],
+        order_by=[*ctx.interval.partition_columns, "_row_number"],
         metadata=metadata,
     )
     result.table_versions[silver.table] = silver.version
@@ -67,9 +68,9 @@ def run(ctx: RunContext) -> StepResult:
         "__label_key",
     ).select(
         F.col(pipeline.entity.key),
-        F.col(label.date_column).cast("date").alias("label_date"),
+        as_of_column(pipeline.hourly, label.date_column).alias("label_date"),
         label_value(pipeline.task, label.column, label.positive).alias("label"),
-        F.col(tables.RUN_DATE),
+        *ctx.interval.partition_columns,
     )
     if pipeline.task.kind == "multiclass":
         # A value outside label.classes has no class index: it cannot be learned from.
@@ -83,7 +84,7 @@ def run(ctx: RunContext) -> StepResult:
             )
         result.metrics["labels_unknown_class"] = unknown
         labels = labels.where(F.col("label").isNotNull())
-    written = ctx.lake.replace_partition(tables.LABELS, labels, {tables.RUN_DATE: ctx.ds}, metadata)
+    written = ctx.lake.replace_partition(tables.LABELS, labels, ctx.interval.partition, metadata)
     result.table_versions[written.table] = written.version
     result.metrics["labels"] = written.rows
     return result

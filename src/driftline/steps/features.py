@@ -35,7 +35,7 @@ def run(ctx: RunContext) -> StepResult:
         written = ctx.lake.replace_partition(
             tables.FEATURES,
             features,
-            {tables.RUN_DATE: ctx.ds},
+            ctx.interval.partition,
             ctx.commit_metadata("features"),
         )
     finally:
@@ -46,18 +46,24 @@ def run(ctx: RunContext) -> StepResult:
 def delivered_events(ctx: RunContext, feed: FeedConfig) -> DataFrame:
     """The feed source's typed rows from every delivery up to the run date (bronze; an
     empty frame of its declared columns while it has delivered nothing)."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import DateType, StringType, StructField, StructType
+    from pyspark.sql.types import (
+        DateType,
+        IntegerType,
+        StringType,
+        StructField,
+        StructType,
+    )
 
     source = ctx.pipeline.source(feed.source)
     table = tables.bronze(feed.source)
     if ctx.lake.exists(table):
-        raw = ctx.lake.read(table).where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+        raw = ctx.lake.read(table).where(ctx.interval.up_to())
     else:
         fields = [StructField(name, StringType()) for name in source.columns]
-        raw = ctx.spark.createDataFrame(
-            [], StructType([*fields, StructField(tables.RUN_DATE, DateType())])
-        )
+        partition = [StructField(tables.RUN_DATE, DateType())]
+        if ctx.interval.hourly:
+            partition.append(StructField(tables.RUN_HOUR, IntegerType()))
+        raw = ctx.spark.createDataFrame([], StructType([*fields, *partition]))
     return typed(raw, source)
 
 
@@ -74,7 +80,7 @@ def previewed(ctx: RunContext) -> DataFrame:
     def delivered(name: str, required: bool) -> DataFrame:
         source = ctx.pipeline.source(name)
         try:
-            rows = delivered_rows(ctx, source, ctx.run_date)
+            rows = delivered_rows(ctx, source, ctx.interval)
         except SourceError:
             if required:
                 raise
@@ -83,7 +89,7 @@ def previewed(ctx: RunContext) -> DataFrame:
             "*",
             F.lit(f"{name} preview").alias("_source_file"),
             F.monotonically_increasing_id().alias("_row_number"),
-            F.lit(ctx.run_date).alias(tables.RUN_DATE),
+            *ctx.interval.literals(),
         )
         return typed(lineage, source)
 

@@ -61,10 +61,10 @@ def run(ctx: RunContext, source: str | None = None) -> StepResult:
 def ingest_source(
     ctx: RunContext, source: SourceConfig
 ) -> tuple[list[manifest.FileOutcome], dict[str, int], list[str]]:
-    delivered = acquire(ctx.settings, source, ctx.run_date, manifest.watermarks(ctx, source))
+    delivered = acquire(ctx.settings, source, ctx.interval, manifest.watermarks(ctx, source))
     logger.info("source %s: %d file(s) for %s", source.name, len(delivered.files), ctx.ds)
     seen_elsewhere, earlier = manifest.recorded_deliveries(ctx, source.name)
-    workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.run_date, "unpacked")
+    workdir = fresh_dir(ctx.settings.resolved_staging_root, source.name, ctx.interval, "unpacked")
 
     outcomes = [manifest.FileOutcome(None, "not_ready", name) for name in delivered.not_ready]
     if source.kind != "sql" and not delivered.files and not delivered.not_ready:
@@ -103,7 +103,7 @@ def ingest_source(
         except SourceError as error:
             broken.append((file, str(error)))
 
-    readable = shared_staging.share(ctx.settings, source.name, ctx.run_date, "unpacked", readable)
+    readable = shared_staging.share(ctx.settings, source.name, ctx.interval, "unpacked", readable)
     by_arrow: list[arrow_csv.Chosen] = []
     by_spark = readable
     if ctx.settings.csv_reader == "auto":
@@ -129,7 +129,7 @@ def ingest_source(
             units,
             ingested_at,
         )
-        parts.append(landing.unified(frame, source, extras))
+        parts.append(landing.unified(frame, source, extras, ctx.pipeline.hourly))
         for member in group.members:
             by_file[member.parent.checksum].columns.update(group.extra_columns)
             by_file[member.parent.checksum].renamed.update(group.renamed)
@@ -139,7 +139,7 @@ def ingest_source(
         label = item.label if isinstance(item, Member) else item.name
         units.append((file.checksum, label))
         quarantined = landing.whole_file(ctx, source, item, reason, ingested_at, len(units) - 1)
-        parts.append(landing.unified(quarantined, source, extras))
+        parts.append(landing.unified(quarantined, source, extras, ctx.pipeline.hourly))
         whole[label] = (file, reason)
         logger.warning("source %s: quarantined %s whole: %s", source.name, label, reason)
 
@@ -150,7 +150,7 @@ def ingest_source(
     staged = _parse_with_arrow(ctx, source, by_arrow, unit_of, extras, ingested_at)
 
     versions, counts = landing.write_rows(ctx, source, parts, extras, staged)
-    shared_staging.clear(ctx.settings, source.name, ctx.run_date)
+    shared_staging.clear(ctx.settings, source.name, ctx.interval)
     for (unit, target), rows in sorted(counts.items()):
         checksum, label = units[unit]
         outcome = by_file[checksum]

@@ -22,15 +22,13 @@ def run(ctx: RunContext) -> StepResult:
     contents: dict[str, list[str]] = {}
     for item in found:
         kind = f"corrects {item.replaces[:12]}" if item.replaces else "late"
-        by_date.setdefault(item.run_date.isoformat(), []).append(
-            f"{item.source}/{item.name} ({kind})"
-        )
-        contents.setdefault(item.run_date.isoformat(), []).append(item.checksum)
+        by_date.setdefault(item.interval.label, []).append(f"{item.source}/{item.name} ({kind})")
+        contents.setdefault(item.interval.label, []).append(item.checksum)
         logger.warning(
             "source %s: %s landed for %s after its night ran (%s); re-running that date",
             item.source,
             item.name,
-            item.run_date,
+            item.interval.label,
             kind,
         )
     result.metrics["files"] = by_date

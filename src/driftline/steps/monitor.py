@@ -71,7 +71,7 @@ SCORE_ERROR_BINS = "__score_error_bins"
 DDL = (
     "metric string, feature string, segment string, value double, threshold double, "
     "breached boolean, details string, model_name string, model_version string, "
-    f"run_id string, {tables.RUN_DATE} date"
+    "run_id string"
 )
 
 Row = tuple[str, str, str | None, float | None, float | None, bool, str | None]
@@ -90,7 +90,7 @@ def run(ctx: RunContext) -> StepResult:
     model = registry.load(ref)
     config = ctx.pipeline.monitoring
 
-    features = ctx.lake.read(tables.FEATURES).where(F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
+    features = ctx.lake.read(tables.FEATURES).where(ctx.interval.is_this())
     profiles = model.profile["features"]
     scanned = profiles
     # A regression champion's expected error per row, in the same pass over the
@@ -118,8 +118,7 @@ def run(ctx: RunContext) -> StepResult:
     predicted_shift = None
     if ctx.lake.exists(tables.PREDICTIONS):
         predictions = ctx.lake.read(tables.PREDICTIONS).where(
-            (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
-            & (F.col("model_version") == F.lit(ref.version))
+            ctx.interval.is_this() & (F.col("model_version") == F.lit(ref.version))
         )
         score_profile = model.profile["score"]
         wanted = {SCORE: score_profile}
@@ -282,9 +281,9 @@ def run(ctx: RunContext) -> StepResult:
         )
     written = ctx.lake.replace_partition_rows(
         tables.MONITORING_METRICS,
-        [(*row, ref.name, ref.version, ctx.run_id, ctx.run_date) for row in rows],
-        DDL,
-        {tables.RUN_DATE: ctx.ds},
+        [(*row, ref.name, ref.version, ctx.run_id, *ctx.interval.values) for row in rows],
+        f"{DDL}, {tables.run_partition_ddl(ctx.interval.hourly)}",
+        ctx.interval.partition,
         ctx.commit_metadata("monitor"),
     )
 
@@ -547,12 +546,12 @@ def _scored_window(ctx: RunContext, version: str) -> DataFrame | None:
     start = ctx.run_date - timedelta(days=config.window_days)
     predictions = ctx.lake.read(tables.PREDICTIONS).where(
         (F.col(tables.RUN_DATE) > F.lit(start))
-        & (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+        & ctx.interval.up_to()
         & (F.col("model_version") == F.lit(version))
     )
     labels = (
         ctx.lake.read(tables.LABELS)
-        .where(F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+        .where(ctx.interval.up_to())
         .select(key, F.col("label_date").alias(AS_OF), "label")
         .dropDuplicates([key, AS_OF])
     )

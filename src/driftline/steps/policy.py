@@ -98,13 +98,13 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
     estimated = False
     if ctx.lake.exists(tables.MONITORING_METRICS):
         metrics = ctx.lake.read(tables.MONITORING_METRICS).where(
-            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+            ctx.interval.up_to()
             & (F.col("model_version") == F.lit(ref.version))
             & (F.col("feature") == F.lit(tables.MODEL_LEVEL))
         )
         history = (
             metrics.where(F.col("metric") == "drift_share")
-            .orderBy(F.col(tables.RUN_DATE).desc())
+            .orderBy(*[c.desc() for c in ctx.interval.order()])
             .limit(max(policy.drift_window_runs, ONSET_HISTORY_RUNS))
             .select(tables.RUN_DATE, "breached")
             .collect()
@@ -113,7 +113,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         tonight = {
             r["metric"]: r
             for r in metrics.where(
-                (F.col(tables.RUN_DATE) == F.lit(ctx.run_date))
+                ctx.interval.is_this()
                 & (F.col("segment") == "all")
                 & F.col("metric").isin(
                     ctx.pipeline.accuracy_metric,
@@ -132,7 +132,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
             .where(
                 (F.col("kind") == KIND)
                 & F.col("metric").isNotNull()
-                & (F.col(tables.RUN_DATE) < F.lit(ctx.run_date))
+                & ctx.interval.before()
                 & (F.col("model_name") == F.lit(ref.name))
             )
             .agg(F.max(tables.RUN_DATE).alias("last"))
@@ -147,7 +147,7 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
         run_date=ctx.run_date,
         drift_history=drift_history,
         accuracy=accuracy,
-        champion_trained_on=date.fromisoformat(trained_on) if trained_on else None,
+        champion_trained_on=date.fromisoformat(trained_on[:10]) if trained_on else None,
         last_fired=last_fired,
         metric=ctx.pipeline.accuracy_metric,
         estimated=estimated,
@@ -166,15 +166,15 @@ def _labelled_dates(ctx: RunContext) -> list[date]:
     rows = (
         ctx.lake.read(tables.LABELS)
         .where(
-            (F.col(tables.RUN_DATE) <= F.lit(ctx.run_date))
+            ctx.interval.up_to()
             & (F.col("label_date") > F.lit(after))
             & (F.col("label_date") <= F.lit(until))
         )
-        .select("label_date")
+        .select(F.to_date("label_date").alias("day"))
         .distinct()
         .collect()
     )
-    return sorted(r["label_date"] for r in rows)
+    return sorted(r["day"] for r in rows)
 
 
 def _accuracy_fact(
@@ -215,7 +215,7 @@ def _later_decision(ctx: RunContext, model_name: str) -> date | None:
         ctx.lake.read(tables.DECISIONS)
         .where(
             (F.col("kind") == KIND)
-            & (F.col(tables.RUN_DATE) > F.lit(ctx.run_date))
+            & ctx.interval.after()
             & (F.col("model_name") == F.lit(model_name))
         )
         .agg(F.max(tables.RUN_DATE).alias("latest"))

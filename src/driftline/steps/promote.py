@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date, timedelta
 
 from driftline.context import RunContext, StepResult
 from driftline.core import notify, tables
+from driftline.core.intervals import RunInterval
 from driftline.model import registry
 from driftline.model.decisions import DecisionRecord, record
 from driftline.model.promotion import (
@@ -23,7 +23,7 @@ from driftline.model.promotion import (
     paired_interval,
     slice_intervals,
 )
-from driftline.model.training_data import labelled_features
+from driftline.model.training_data import as_of_value, before_as_of, labelled_features
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ def run(ctx: RunContext, version: str | None = None) -> StepResult:
     tags = client.get_model_version(name, challenger_ref.version).tags or {}
     holdout = labelled_features(
         ctx,
-        after=date.fromisoformat(tags["driftline.holdout_start"]) - timedelta(days=1),
-        until=date.fromisoformat(tags["driftline.holdout_end"]),
-        labels_known_by=date.fromisoformat(tags["driftline.run_date"]),
+        after=before_as_of(tags["driftline.holdout_start"]),
+        until=as_of_value(tags["driftline.holdout_end"]),
+        labels_known_by=RunInterval.of(tags["driftline.run_date"], ctx.pipeline.hourly),
         versions={
             t: int(tags[f"driftline.input.{t}.version"]) for t in (tables.FEATURES, tables.LABELS)
         },

@@ -43,16 +43,14 @@ def run(ctx: RunContext) -> StepResult:
         ]
 
     features_version = ctx.lake.version(tables.FEATURES)
-    features = ctx.lake.read(tables.FEATURES, features_version).where(
-        F.col(tables.RUN_DATE) == F.lit(ctx.run_date)
-    )
+    features = ctx.lake.read(tables.FEATURES, features_version).where(ctx.interval.is_this())
     gate(
         ctx,
         features,
         tables.FEATURES,
         recorded_as=f"{tables.FEATURES}:scoring",
         row_count=ctx.lake.partition_rows(
-            tables.FEATURES, {tables.RUN_DATE: ctx.ds}, features_version
+            tables.FEATURES, ctx.interval.partition, features_version
         ),
     )
     key = ctx.pipeline.entity.key
@@ -87,12 +85,12 @@ def run(ctx: RunContext) -> StepResult:
             F.lit(features_version).cast("long").alias("features_version"),
             F.lit(input_versions).alias("input_versions"),
             F.lit(ctx.run_id).alias("run_id"),
-            F.lit(ctx.run_date).alias(tables.RUN_DATE),
+            *ctx.interval.literals(),
         )
         predictions = scored if predictions is None else predictions.unionByName(scored)
     assert predictions is not None
     written = ctx.lake.replace_partition(
-        tables.PREDICTIONS, predictions, {tables.RUN_DATE: ctx.ds}, ctx.commit_metadata("score")
+        tables.PREDICTIONS, predictions, ctx.interval.partition, ctx.commit_metadata("score")
     )
     result.table_versions[written.table] = written.version
     result.metrics.update(

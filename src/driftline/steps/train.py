@@ -110,7 +110,7 @@ def _label_coverage(ctx: RunContext, versions: dict[str, int]) -> dict[str, int]
     from driftline.model.training_data import unmatched_labels
 
     after, until = training.training_window(ctx)
-    total, unmatched, unbuilt = unmatched_labels(ctx, after, until, ctx.run_date, versions)
+    total, unmatched, unbuilt = unmatched_labels(ctx, after, until, ctx.interval, versions)
     judged = total - unbuilt  # labels of days whose features were built
     if judged and unmatched / judged > ctx.pipeline.label.max_unmatched_share:
         notify.send(

@@ -61,7 +61,7 @@ def run(ctx: RunContext) -> StepResult:
                     table_outcomes = cast_outcomes(table, bad, cast_checked_columns(source))
                     # Counted by the Delta log, so GE needs no pass for it.
                     rows = ctx.lake.partition_rows(
-                        tables.bronze(source_name), {tables.RUN_DATE: ctx.ds}, batch.version
+                        tables.bronze(source_name), ctx.interval.partition, batch.version
                     )
                     table_outcomes += validate(batch.all, suite, "row", docs, row_count=rows)
                     table_outcomes += validate(
@@ -69,7 +69,7 @@ def run(ctx: RunContext) -> StepResult:
                         suite,
                         "batch",
                         docs,
-                        {"run_date": ctx.ds},
+                        ctx.interval.suite_parameters,
                         row_count=None if rows is None else rows - rejected,
                     )
                     write_results(ctx, table, table_outcomes)
@@ -114,7 +114,7 @@ def _quarantine(
             F.concat(
                 F.lit(f"failed {table}: " if name_tables else "failed "), F.col("_dq_reasons")
             ).alias("_reason"),
-            *tables.BRONZE_METADATA,
+            *tables.bronze_metadata(ctx.pipeline.hourly),
             F.lit("validate").alias(tables.STAGE),
         )
         for table, bad in rejected
@@ -122,7 +122,7 @@ def _quarantine(
     written = ctx.lake.replace_partition(
         tables.quarantine(source),
         reduce(lambda left, right: left.unionByName(right), parts),
-        {tables.STAGE: "validate", tables.RUN_DATE: ctx.ds},
+        {tables.STAGE: "validate", **ctx.interval.partition},
         ctx.commit_metadata("validate"),
     )
     if written.rows:
