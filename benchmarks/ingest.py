@@ -77,6 +77,7 @@ def main() -> None:
     from pyspark.sql.types import StringType, StructField, StructType
 
     from driftline.context import RunContext
+    from driftline.core.intervals import RunInterval
     from driftline.core.loading import load_pipeline
     from driftline.core.settings import load_settings
     from driftline.core.spark import get_spark
@@ -126,7 +127,8 @@ def main() -> None:
         for reader, times in (("auto", driftline_times), ("spark", spark_reader_times)):
             lake = open_lake(str(root / f"{reader}{i}"), spark, "delta-rs")
             step_settings = settings.model_copy(update={"csv_reader": reader})
-            ctx = RunContext(date(2024, 3, 1), f"bench-{i}", step_settings, pipeline, spark, lake)
+            run = RunInterval(date(2024, 3, 1))
+            ctx = RunContext(run, f"bench-{i}", step_settings, pipeline, spark, lake)
             start = time.perf_counter()
             result = ingest.run(ctx, source="customers")
             times.append(time.perf_counter() - start)

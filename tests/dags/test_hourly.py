@@ -179,12 +179,15 @@ def test_the_report_and_the_audit_are_per_hour(hourly_runs) -> None:  # type: ig
     settings = hourly_runs["settings"]
     assert read_report(settings.resolved_lake_uri, HOURS[3]) is not None
     ctx = build_context("2024-05-01T03", "audit", settings)
-    entity = (
+    from pyspark.sql import functions as F
+
+    entity, at = (
         ctx.lake.read(tables.PREDICTIONS)
         .where(ctx.interval.is_this())
-        .select(ctx.pipeline.entity.key)
-        .first()[0]
+        .select(ctx.pipeline.entity.key, F.date_format("as_of_date", "yyyy-MM-dd HH:mm"))
+        .first()
     )
+    assert at == "2024-05-01 03:00"  # the hour it describes (formatted by Spark, in UTC)
     (record,) = [r for r in audit(ctx, entity, ctx.interval) if r.model_alias == "champion"]
     assert record.entity == entity
-    assert str(record.as_of_date).startswith("2024-05-01 03:00")  # the hour it describes
+    assert record.exact_contributions  # its feature row was found by the hour it is as of

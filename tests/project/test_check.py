@@ -109,6 +109,22 @@ def test_a_suite_may_name_the_lineage_columns_ingest_adds(project: Path) -> None
     assert "source 'churn_labels' with its lineage columns does not have" in problem.message
 
 
+def test_a_suite_that_would_miss_an_hourly_pipelines_hour_is_caught(project: Path) -> None:
+    """Moving a pipeline to an hourly schedule adds `_run_hour` to every table: a column
+    set that must match exactly and lacks it would fail every run."""
+    config = project / "driftline.yaml"
+    pipeline = yaml.safe_load(config.read_text())
+    pipeline["schedule"] = "@hourly"
+    for source in pipeline["sources"]:
+        source["path"] = source["path"].replace("{run_date}", "{run_date}/{run_hour}")
+    labels = next(s for s in pipeline["sources"] if s["name"] == pipeline["label"]["source"])
+    labels["columns"][pipeline["label"]["date_column"]] = "timestamp"
+    config.write_text(yaml.safe_dump(pipeline))
+    (problem,) = [p for p in check_project(project / "dags") if p.level == "error"]
+    assert problem.where.startswith("features.json: expectations[")
+    assert "column_set lacks ['_run_hour']" in problem.message
+
+
 def test_an_invalid_pipeline_file_names_every_bad_key(project: Path) -> None:
     pipeline = yaml.safe_load((project / "driftline.yaml").read_text())
     pipeline["sources"][0]["columns"]["tenure_months"] = "integer"

@@ -51,14 +51,15 @@ class RunInterval:
                 )
             return cls(value)
         text = value.strip()
-        if len(text) == 10:
-            return cls.of(date.fromisoformat(text), hourly)
         try:
-            moment = datetime.fromisoformat(text if len(text) != 13 else f"{text}:00")
-        except ValueError:
+            if len(text) == 10:
+                parsed: date = date.fromisoformat(text)
+            else:
+                parsed = datetime.fromisoformat(text if len(text) != 13 else f"{text}:00")
+        except ValueError as error:
             expected = "YYYY-MM-DDTHH" if hourly else "YYYY-MM-DD"
-            raise ValueError(f"{value!r} is not a run date ({expected})") from None
-        return cls.of(moment, hourly)
+            raise ValueError(f"{value!r} is not a run date ({expected}): {error}") from None
+        return cls.of(parsed, hourly)
 
     @property
     def label(self) -> str:
@@ -76,7 +77,10 @@ class RunInterval:
     @property
     def suite_parameters(self) -> dict[str, str]:
         """What an expectation suite may name as `{"$PARAMETER": ...}`: `run_date` (the
-        date, e.g. for a freshness check) and `run_start` (the interval's first instant)."""
+        date, e.g. for a freshness check) and, in an hourly pipeline, `run_start` (the
+        hour's first instant)."""
+        if self.hour is None:
+            return {"run_date": self.day.isoformat()}
         return {"run_date": self.day.isoformat(), "run_start": self.start.isoformat()}
 
     @property
@@ -172,21 +176,27 @@ def label_column(hourly: bool) -> Column:
     return F.concat(day, F.lit("T"), F.lpad(F.col(RUN_HOUR).cast("string"), 2, "0"))
 
 
-def run_interval_of(context: dict[str, Any], hourly: bool) -> RunInterval:
-    """The interval a run is about: `run_date` in the run's conf (a re-run of an earlier
-    date, which Airflow cannot give a second run under its logical date), else Airflow's
-    logical date, else the run's `run_after` when a manual run was triggered without one;
-    with its hour in an hourly pipeline."""
+def run_moment_of(context: dict[str, Any]) -> str | datetime:
+    """What an Airflow run is about, as its context says it: `run_date` in the run's conf
+    (a re-run of an earlier date, which Airflow cannot give a second run under its logical
+    date), else Airflow's logical date, else the run's `run_after` when a manual run was
+    triggered without one. `RunInterval.of` reads it at the pipeline's grain."""
     dag_run = context.get("dag_run")
     conf = getattr(dag_run, "conf", None) or {}
     if conf.get("run_date"):
-        try:
-            return RunInterval.of(str(conf["run_date"]), hourly)
-        except ValueError as error:
-            raise ConfigError(f"the run's conf run_date {error}") from None
+        return str(conf["run_date"])
     value = context.get("logical_date")
     if value is None and dag_run is not None:
         value = dag_run.run_after
     if value is None:
         raise ConfigError("the Airflow context has no logical_date: trigger the run with one")
-    return RunInterval.of(value, hourly)
+    return value
+
+
+def run_interval_of(context: dict[str, Any], hourly: bool) -> RunInterval:
+    """The interval an Airflow run is about (`run_moment_of`), with its hour in an hourly
+    pipeline."""
+    try:
+        return RunInterval.of(run_moment_of(context), hourly)
+    except ValueError as error:
+        raise ConfigError(f"the run's conf run_date {error}") from None

@@ -7,6 +7,7 @@ column the label source lacks), so a typo fails with its dotted key when the fil
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -46,6 +47,7 @@ def _runs(schedule: str, after: datetime) -> Iterator[datetime]:
         yield runs.get_next(datetime)
 
 
+@functools.lru_cache(maxsize=256)
 def schedule_is_hourly(schedule: str) -> bool:
     """Whether the schedule runs more than once on some day: its pipeline's runs are then
     about hours (`core.intervals`), each writing the partition of its date and hour."""

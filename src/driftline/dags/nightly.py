@@ -33,6 +33,12 @@ DEFAULT_ARGS = {
 }
 
 
+RETRAIN_RUN_ID = {
+    False: "retrain__{{ ds }}",
+    True: "retrain__{{ logical_date.strftime('%Y-%m-%dT%H') }}",
+}
+
+
 def build_all() -> dict[str, DAG]:
     """One DAG per pipeline of the project (a DAG file calls this each time Airflow
     parses it)."""
@@ -112,8 +118,9 @@ def build(chosen: PipelineFile | None = None, pipeline: PipelineConfig | None = 
             >> TriggerDagRunOperator(
                 task_id="trigger_retrain",
                 trigger_dag_id=chosen.dag_id("retrain"),
-                # One retrain run per nightly date: a re-run of the date does not train twice.
-                trigger_run_id="retrain__{{ ds }}",
+                # One retrain run per nightly run (date, or hour of an hourly pipeline): a
+                # re-run of it does not train twice.
+                trigger_run_id=RETRAIN_RUN_ID[pipeline.hourly],
                 logical_date="{{ logical_date }}",
                 conf={
                     "reason": "{{ ti.xcom_pull(task_ids='retrain_policy')['metrics']['reason'] }}"

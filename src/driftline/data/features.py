@@ -45,7 +45,7 @@ def build_features(
     observed = pipeline.entity.date_column
     rows = conformed.withColumn(AS_OF, as_of_column(pipeline.hourly, observed))
     for index, (feed, events) in enumerate(zip(pipeline.feeds, feed_events, strict=True)):
-        rows = with_feed_columns(rows, events, feed, key, where=f"feeds.{index}")
+        rows = with_feed_columns(rows, events, feed, key, f"feeds.{index}", pipeline.hourly)
     columns = [F.col(key), F.col(AS_OF)]
     for feature in pipeline.features:
         expression = F.expr(feature.expr) if feature.expr else F.col(feature.name)
@@ -68,21 +68,32 @@ def as_of_column(hourly: bool, observed: str | None) -> Column:
 
 
 def with_feed_columns(
-    rows: DataFrame, events: DataFrame, feed: FeedConfig, key: str, where: str = "feeds"
+    rows: DataFrame,
+    events: DataFrame,
+    feed: FeedConfig,
+    key: str,
+    where: str = "feeds",
+    hourly: bool = False,
 ) -> DataFrame:
     """`rows` (entity key, `as_of_date`, ...) with the feed's aggregates over each row's
-    trailing window of events: dated after `as_of - window_days` and up to `as_of`."""
+    trailing window of events: dated after `as_of - window_days` and up to `as_of` (by
+    the hour in an hourly pipeline, so a row never sees a later hour's events)."""
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
     wanted = rows.select(
         F.col(key).alias(_ENTITY_KEY), F.col(AS_OF).alias(_ENTITY_AS_OF)
     ).distinct()
-    dated = events.withColumn(_EVENT_DATE, F.to_date(F.col(feed.date_column)))
+    dated = events.withColumn(_EVENT_DATE, as_of_column(hourly, feed.date_column))
+    window_start = (
+        wanted[_ENTITY_AS_OF] - F.expr(f"INTERVAL {feed.window_days} DAYS")
+        if hourly
+        else F.date_sub(wanted[_ENTITY_AS_OF], feed.window_days)
+    )
     in_window = (
         (wanted[_ENTITY_KEY] == dated[feed.key])
         & (dated[_EVENT_DATE] <= wanted[_ENTITY_AS_OF])
-        & (dated[_EVENT_DATE] > F.date_sub(wanted[_ENTITY_AS_OF], feed.window_days))
+        & (dated[_EVENT_DATE] > window_start)
     )
     try:
         aggregates = [F.expr(sql).alias(name) for name, sql in feed.columns.items()]

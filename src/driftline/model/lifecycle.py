@@ -11,6 +11,7 @@ from typing import Any
 from driftline.context import RunContext
 from driftline.core import tables
 from driftline.core.errors import DriftlineError
+from driftline.core.intervals import RunInterval
 from driftline.model import registry
 from driftline.model.decisions import DecisionRecord, record
 
@@ -27,6 +28,12 @@ class Tenure:
     how: str
     actor: str
     run_date: date
+    run_hour: int | None = None  # the run that made the change, in an hourly pipeline
+
+    @property
+    def run(self) -> tuple[date, int]:
+        """When in run order the change was made (a daily run as hour 0 of its date)."""
+        return self.run_date, self.run_hour or 0
 
 
 def history(ctx: RunContext) -> list[Tenure]:
@@ -54,6 +61,7 @@ def history(ctx: RunContext) -> list[Tenure]:
                 row["kind"],
                 row["actor"],
                 row[tables.RUN_DATE],
+                row.asDict().get(tables.RUN_HOUR),
             )
         )
     return tenures
@@ -88,22 +96,24 @@ def rollback(ctx: RunContext) -> str:
     return previous
 
 
-def champion_on(ctx: RunContext, day: date, current: str) -> str:
-    """The version that held `champion` on `day`, so a backfill scores an old date with the
-    model of that date, not today's.
+def champion_on(ctx: RunContext, day: date | RunInterval, current: str) -> str:
+    """The version that held `champion` on `day` (or in that hour's run, in an hourly
+    pipeline), so a backfill scores an old date with the model of that date, not today's.
 
     Only a recorded change after `day` makes it differ from `current`; an alias moved
     outside Driftline (no decision recorded) is trusted as it stands.
     """
+    run = day if isinstance(day, RunInterval) else RunInterval(day)
+    when = (run.day, run.hour or 0)
     tenures = history(ctx)
-    started = [t.run_date for t in tenures if t.version == current]
-    if not started or started[-1] <= day:
+    started = [t.run for t in tenures if t.version == current]
+    if not started or started[-1] <= when:
         return current
-    held = [t for t in tenures if t.run_date <= day]
+    held = [t for t in tenures if t.run <= when]
     return held[-1].version if held else current
 
 
-def champion_ref_on(ctx: RunContext, day: date) -> registry.ModelRef | None:
+def champion_ref_on(ctx: RunContext, day: date | RunInterval) -> registry.ModelRef | None:
     """The champion of `day` (see `champion_on`), so monitoring and the policy re-run for a
     past date judge the model that served it, not today's."""
     name = ctx.pipeline.model.name

@@ -37,9 +37,13 @@ def build(ctx: RunContext) -> str:
     validation = _read(ctx, tables.VALIDATION_RESULTS)
     decisions = _read(ctx, tables.DECISIONS)
     sections = [
-        _section("Drift per feature", _drift_figure(metrics), _drift_table(metrics, ctx.run_date)),
+        _section(
+            "Drift per feature", _drift_figure(metrics), _drift_table(metrics, _this_run(ctx))
+        ),
         _section("Live accuracy and label maturity", _accuracy_figure(metrics), ""),
-        _section("Gaps between segments", _gap_figure(metrics), _gap_table(metrics, ctx.run_date)),
+        _section(
+            "Gaps between segments", _gap_figure(metrics), _gap_table(metrics, _this_run(ctx))
+        ),
         _section("Champion timeline", _champion_figure(decisions), _decisions_table(decisions)),
         _section("Data quality", _quality_figure(validation, metrics), ""),
     ]
@@ -68,8 +72,23 @@ def _read(ctx: RunContext, table: str) -> pd.DataFrame:
 
     if not ctx.lake.exists(table):
         return pd.DataFrame()
-    frame = ctx.lake.read(table).where(ctx.interval.up_to())
-    return frame.toPandas()
+    frame: pd.DataFrame = ctx.lake.read(table).where(ctx.interval.up_to()).toPandas()
+    if ctx.interval.hourly and not frame.empty:
+        # An hourly pipeline's runs are hours: its time axes and this run's rows go by the
+        # hour each run is about, which `_run_date` then holds.
+        frame[tables.RUN_DATE] = pd.to_datetime(frame[tables.RUN_DATE]) + pd.to_timedelta(
+            frame[tables.RUN_HOUR], unit="h"
+        )
+    return frame
+
+
+def _this_run(ctx: RunContext) -> Any:
+    """This run as the frames `_read` gives name it: its date, or its hour's start."""
+    import pandas as pd
+
+    if ctx.interval.hourly:
+        return pd.Timestamp(ctx.interval.start.replace(tzinfo=None))
+    return ctx.run_date
 
 
 def read_report(lake_uri: str, run: date | RunInterval) -> bytes | None:
@@ -157,7 +176,7 @@ def _drift_figure(metrics: pd.DataFrame) -> Figure | None:
     return figure
 
 
-def _drift_table(metrics: pd.DataFrame, run_date: date) -> str:
+def _drift_table(metrics: pd.DataFrame, run_date: Any) -> str:
     """One row per feature: the test that judged it with its own number against its own
     limit (a corrected p-value against the p-value threshold for KS and chi-square; the
     distance against its threshold otherwise), the effect size against its floor, PSI."""
@@ -289,7 +308,7 @@ def _gap_figure(metrics: pd.DataFrame) -> Figure | None:
     return figure
 
 
-def _gap_table(metrics: pd.DataFrame, run_date: date) -> str:
+def _gap_table(metrics: pd.DataFrame, run_date: Any) -> str:
     import json
 
     if metrics.empty:

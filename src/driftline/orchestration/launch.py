@@ -13,13 +13,13 @@ import json
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from driftline.context import StepResult
 from driftline.core.errors import PERMANENT_ERRORS, DriftlineError, StepFailedError
-from driftline.core.intervals import RunInterval, run_interval_of
+from driftline.core.intervals import run_interval_of, run_moment_of
 from driftline.core.loading import load_pipeline, pipeline_settings
 from driftline.core.settings import Settings, load_settings
 
@@ -44,9 +44,9 @@ def run_step(
     date; return its result for XCom."""
     run_id = str(context.get("run_id") or "manual")
     try:
+        # Read at the pipeline's grain (a date, or a date and hour) where the step runs.
+        run_date = run_moment_of(context)
         settings = pipeline_settings(load_settings(), pipeline)
-        hourly = load_pipeline(settings.resolved_pipeline_file).hourly
-        run_date = run_interval_of(context, hourly)
         if settings.step_launcher == "spark-submit":
             result = _spark_submit(settings, step, run_date, run_id, kwargs)
         else:
@@ -60,12 +60,12 @@ def run_step(
 
         raise AirflowFailException(str(error)) from error
     if result.skipped:
-        logger.warning("%s for %s skipped: %s", step, run_date.label, result.skipped)
+        logger.warning("%s for %s skipped: %s", step, result.run_date, result.skipped)
     return result.to_dict()
 
 
 def _spark_submit(
-    settings: Settings, step: str, run_date: RunInterval, run_id: str, kwargs: dict[str, Any]
+    settings: Settings, step: str, run_date: str | datetime, run_id: str, kwargs: dict[str, Any]
 ) -> StepResult:
     """Run the step as its own Spark application and return the result the job wrote.
 
@@ -77,7 +77,8 @@ def _spark_submit(
     from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
     from airflow.sdk.exceptions import AirflowException
 
-    arguments = [step, "--run-date", run_date.label, "--run-id", run_id]
+    moment = run_date if isinstance(run_date, str) else run_date.isoformat()
+    arguments = [step, "--run-date", moment, "--run-id", run_id]
     if settings.pipeline is not None:
         arguments += ["--pipeline", settings.pipeline]
     for key, value in kwargs.items():
@@ -102,7 +103,7 @@ def _spark_submit(
                     "driftline",
                     *([settings.pipeline] if settings.pipeline else []),
                     step,
-                    run_date.label,
+                    moment[:10],
                 ]
             ),
             conf={
@@ -124,13 +125,11 @@ def _spark_submit(
         except AirflowException as error:
             outcome = _read_result(result_file)
             if "error" not in outcome:
-                raise StepFailedError(f"{step} for {run_date.label}: {error}") from error
+                raise StepFailedError(f"{step} for {moment}: {error}") from error
             raise _job_error(outcome) from error
         outcome = _read_result(result_file)
     if "error" in outcome or not outcome:
-        raise StepFailedError(
-            f"{step} for {run_date.label} wrote no result: {outcome.get('error')}"
-        )
+        raise StepFailedError(f"{step} for {moment} wrote no result: {outcome.get('error')}")
     return StepResult(**outcome)
 
 

@@ -156,6 +156,7 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
 
     problems = []
     entity = pipeline.entity
+    partition = tables.run_partition_columns(pipeline.hourly)
     # Each suite's table and the columns it has: its source's declared ones with the lineage
     # ingest adds to every row (a suite `expectations suggest` writes names them in its
     # column set), or the feature table's (checked when it is built, trained on and scored).
@@ -172,7 +173,7 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
             entity.key,
             AS_OF,
             *pipeline.feature_names,
-            *tables.run_partition_columns(pipeline.hourly),
+            *partition,
         },
     )
     for table, (owner, declared) in targets.items():
@@ -197,6 +198,18 @@ def suite_problems(settings: Settings, pipeline: PipelineConfig) -> list[Problem
                             f"{owner} does not have ({sorted(declared)})",
                         )
                     )
+            exact = kwargs.get("exact_match") and "column_set" in kwargs
+            lacking = [c for c in partition if exact and c not in kwargs["column_set"]]
+            if lacking:
+                problems.append(
+                    Problem(
+                        "error",
+                        f"{suite.path.name}: expectations[{index}]",
+                        f"{expectation.get('type')} must match exactly, but its column_set "
+                        f"lacks {lacking}, which every run's rows have (the pipeline's "
+                        f"schedule {pipeline.schedule!r} partitions by {partition}): add them",
+                    )
+                )
     return problems
 
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from driftline.context import RunContext, StepResult
 from driftline.core import tables
-from driftline.core.pipeline import FeedConfig
+from driftline.core.pipeline import FeedConfig, PipelineConfig
 from driftline.data.casting import latest_within_batch, typed
-from driftline.data.features import build_features
-from driftline.quality.batches import conformed_batch
+from driftline.data.features import as_of_column, build_features
+from driftline.quality.batches import checked_batch
 from driftline.quality.results import gate
 
 if TYPE_CHECKING:
@@ -25,9 +25,8 @@ def run(ctx: RunContext) -> StepResult:
     from pyspark import StorageLevel
 
     entity = ctx.pipeline.entity
-    # One row per entity and observed day: a delivery of several days keeps each day.
-    keys = [entity.key, *([entity.date_column] if entity.date_column else [])]
-    batch = conformed_batch(ctx, entity.source, keys, tables.silver(entity.name))
+    good = checked_batch(ctx, entity.source, tables.silver(entity.name)).good
+    batch = one_row_per_observation(good, ctx.pipeline)
     events = [delivered_events(ctx, feed) for feed in ctx.pipeline.feeds]
     features = build_features(batch, ctx.pipeline, events).persist(StorageLevel.MEMORY_AND_DISK)
     try:
@@ -41,6 +40,17 @@ def run(ctx: RunContext) -> StepResult:
     finally:
         features.unpersist()
     return StepResult("features", ctx.ds, {written.table: written.version}, {"rows": written.rows})
+
+
+def one_row_per_observation(rows: DataFrame, pipeline: PipelineConfig) -> DataFrame:
+    """One row per entity and the day (the hour, in an hourly pipeline) it describes: a
+    delivery of several days keeps each, and within one the last in file order wins."""
+    entity = pipeline.entity
+    if entity.date_column is None:
+        return latest_within_batch(rows, entity.key)
+    observed = "__observed"
+    marked = rows.withColumn(observed, as_of_column(pipeline.hourly, entity.date_column))
+    return latest_within_batch(marked, [entity.key, observed]).drop(observed)
 
 
 def delivered_events(ctx: RunContext, feed: FeedConfig) -> DataFrame:
@@ -94,7 +104,6 @@ def previewed(ctx: RunContext) -> DataFrame:
         return typed(lineage, source)
 
     entity = ctx.pipeline.entity
-    keys = [entity.key, *([entity.date_column] if entity.date_column else [])]
-    batch = latest_within_batch(delivered(entity.source, required=True), keys)
+    batch = one_row_per_observation(delivered(entity.source, required=True), ctx.pipeline)
     events = [delivered(feed.source, required=False) for feed in ctx.pipeline.feeds]
     return build_features(batch, ctx.pipeline, events)

@@ -83,7 +83,7 @@ def run(ctx: RunContext) -> StepResult:
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("monitor", ctx.ds)
     # The champion of the run date: a re-run of a past date monitors the model that served it.
-    ref = champion_ref_on(ctx, ctx.run_date)
+    ref = champion_ref_on(ctx, ctx.interval)
     if ref is None:
         result.skipped = "no champion yet: nothing to compare against"
         return result

@@ -38,7 +38,7 @@ def run(ctx: RunContext, refire_history: bool = False) -> StepResult:
     retraining from history unless `refire_history` asks for it."""
     registry.configure_mlflow(ctx.settings, f"driftline-{ctx.pipeline.pipeline}")
     result = StepResult("policy", ctx.ds)
-    ref = champion_ref_on(ctx, ctx.run_date)
+    ref = champion_ref_on(ctx, ctx.interval)
     if ref is None:
         result.skipped = "no champion yet: the first model is trained by bootstrap_champion"
         result.metrics.update({"fire": False, "reason": None})
@@ -106,10 +106,13 @@ def gather_facts(ctx: RunContext, ref: registry.ModelRef) -> PolicyFacts:
             metrics.where(F.col("metric") == "drift_share")
             .orderBy(*[c.desc() for c in ctx.interval.order()])
             .limit(max(policy.drift_window_runs, ONSET_HISTORY_RUNS))
-            .select(tables.RUN_DATE, "breached")
+            .select(*ctx.interval.partition_columns, "breached")
             .collect()
         )
-        drift_history = sorted((r[tables.RUN_DATE], bool(r["breached"])) for r in history)
+        # Oldest first, in run order: by date, and by hour in an hourly pipeline.
+        columns = ctx.interval.partition_columns
+        in_order = sorted(history, key=lambda r: tuple(r[c] for c in columns))
+        drift_history = [(r[tables.RUN_DATE], bool(r["breached"])) for r in in_order]
         tonight = {
             r["metric"]: r
             for r in metrics.where(

@@ -31,7 +31,7 @@ def run(ctx: RunContext) -> StepResult:
         result.skipped = f"no champion for {model_name!r} yet (waiting for labels to train one)"
         logger.warning(result.skipped)
         return result
-    then = champion_on(ctx, ctx.run_date, refs[0].version)
+    then = champion_on(ctx, ctx.interval, refs[0].version)
     if then != refs[0].version:
         # A backfill of a date before the latest champion change: that date's champion
         # scores it, alone (today's challengers did not exist then).
