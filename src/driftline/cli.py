@@ -384,8 +384,12 @@ def run(
         str | None,
         typer.Option("--date", help="one logical date (YYYY-MM-DDTHH: one hour of an hourly one)"),
     ] = None,
-    start: Annotated[str | None, typer.Option("--from", help="first date, YYYY-MM-DD")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="last date, YYYY-MM-DD")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="first date, YYYY-MM-DD (or hour, YYYY-MM-DDTHH)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="last date, YYYY-MM-DD (or hour, YYYY-MM-DDTHH)")
+    ] = None,
     pipeline: Annotated[
         str | None,
         typer.Option(
@@ -418,6 +422,11 @@ def run(
             hours = [RunInterval.of(date, hourly=True)]
         first = RunInterval.of((date or str(start))[:10], hourly=False).day
         last = RunInterval.of((date or str(end))[:10], hourly=False).day
+        # An hourly pipeline's range may start and end at an hour (2024-01-01T03).
+        between = (
+            RunInterval.of(start, hourly=True) if start and len(start) > 10 else None,
+            RunInterval.of(end, hourly=True) if end and len(end) > 10 else None,
+        )
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     if last < first:
@@ -434,7 +443,15 @@ def run(
     try:
         migrate_metadata_db(dict(os.environ))
         with console.status(f"running {names} through Airflow..."):
-            run_nights(dates, dags, show, chosen, follow_schedule=date is None, hours=hours)
+            run_nights(
+                dates,
+                dags,
+                show,
+                chosen,
+                follow_schedule=date is None,
+                hours=hours,
+                between=between,
+            )
     except DriftlineError as error:
         console.print(table)
         print_error(error)
@@ -565,12 +582,13 @@ def model_promote(
 ) -> None:
     """Run the promotion gate; the champion changes only if the challenger wins."""
     choose_pipeline(pipeline)
-    from datetime import date as date_type
+    from datetime import UTC, datetime
 
     from driftline.context import build_context
     from driftline.steps import promote
 
-    run_date = date_type.today().isoformat() if date == "today" else date
+    # "today" is the current run (this hour's, in an hourly pipeline): where it is recorded.
+    run_date = datetime.now(UTC) if date == "today" else date
     try:
         result = promote.run(build_context(run_date, "cli-promote"), version=version)
     except DriftlineError as error:
@@ -591,13 +609,13 @@ def model_promote(
 def model_rollback(pipeline: PipelineOption = None) -> None:
     """Give `champion` back to the version that held it before."""
     choose_pipeline(pipeline)
-    from datetime import date as date_type
+    from datetime import UTC, datetime
 
     from driftline.context import build_context
     from driftline.model.lifecycle import rollback
 
     try:
-        version = rollback(build_context(date_type.today(), "cli-rollback"))
+        version = rollback(build_context(datetime.now(UTC), "cli-rollback"))
     except DriftlineError as error:
         print_error(error)
         raise typer.Exit(1) from None
@@ -614,14 +632,14 @@ def model_history(pipeline: PipelineOption = None) -> None:
     table = Table(title="champion history")
     for column in ("version", "since", "until", "how", "by", "run date"):
         table.add_column(column)
-    for tenure in history(build_context("1970-01-01", "cli-history")):
+    for tenure in history(build_context("1970-01-01T00", "cli-history")):
         table.add_row(
             tenure.version,
             str(tenure.since),
             str(tenure.until or "now"),
             tenure.how,
             tenure.actor,
-            str(tenure.run_date),
+            str(tenure.run_date) + ("" if tenure.run_hour is None else f"T{tenure.run_hour:02d}"),
         )
     console.print(table)
 
@@ -642,7 +660,7 @@ def lake_maintain(
 ) -> None:
     """VACUUM every table: what is older than the retention and no version needs goes."""
     choose_pipeline(pipeline)
-    from datetime import date as date_type
+    from datetime import UTC, datetime
 
     from driftline.context import build_context
     from driftline.core.settings import load_settings
@@ -652,7 +670,7 @@ def lake_maintain(
         settings = load_settings()
         if retention_days is not None:
             settings = settings.model_copy(update={"audit_retention_days": retention_days})
-        result = maintain.run(build_context(date_type.today(), "cli-maintain", settings))
+        result = maintain.run(build_context(datetime.now(UTC), "cli-maintain", settings))
     except DriftlineError as error:
         print_error(error)
         raise typer.Exit(1) from None

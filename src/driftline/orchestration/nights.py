@@ -47,14 +47,16 @@ def run_nights(
     pipelines: list[PipelineFile] | None = None,
     follow_schedule: bool = False,
     hours: list[RunInterval] | None = None,
+    between: tuple[RunInterval | None, RunInterval | None] = (None, None),
 ) -> list[NightReport]:
     """Run each pipeline's nightly DAG for each date in order (every pipeline of the
     project unless `pipelines` says which); stop at the first night that fails.
 
     With `follow_schedule`, a pipeline runs only on the dates its schedule runs on (a
     weekly pipeline on its weekday), as Airflow would; otherwise on every date given. An
-    hourly pipeline runs every hour its schedule runs at on those dates, or only `hours`
-    when given (`driftline run --date 2024-01-01T05`).
+    hourly pipeline runs every hour its schedule runs at on those dates, from and to the
+    hours of `between` where it names them, or only `hours` when given (`driftline run
+    --date 2024-01-01T05`).
     """
     from driftline.orchestration.airflow_runner import load_dag, run_for_date, run_queued
 
@@ -69,7 +71,7 @@ def run_nights(
     runs = [
         (run, order)
         for order, pipeline in enumerate(chosen)
-        for run in runs_of(pipeline, dates, hours, follow_schedule)
+        for run in runs_of(pipeline, dates, hours, follow_schedule, between)
     ]
     reports = []
     for run, order in sorted(runs, key=lambda item: (item[0].start, item[1])):
@@ -103,19 +105,24 @@ def runs_of(
     dates: list[date],
     hours: list[RunInterval] | None,
     follow_schedule: bool,
+    between: tuple[RunInterval | None, RunInterval | None] = (None, None),
 ) -> list[RunInterval]:
     """The runs of `pipeline` on `dates`: each date (only those its schedule runs on,
-    with `follow_schedule`), or each hour its schedule runs at when it is hourly."""
+    with `follow_schedule`), or each hour its schedule runs at when it is hourly (from
+    and to `between`'s hours, where given)."""
     config = load_project_pipeline(pipeline)
     if not dates:
         return []
     if config.hourly:
         if hours:
             return hours
+        first, last = between
         return [
             run
             for run in scheduled_intervals(config.schedule, min(dates), max(dates))
             if run.day in dates
+            and (first is None or run.start >= first.start)
+            and (last is None or run.start <= last.start)
         ]
     if follow_schedule:
         scheduled = {r.day for r in scheduled_intervals(config.schedule, min(dates), max(dates))}
