@@ -64,3 +64,31 @@ def test_held_back_days_follow_the_training_split() -> None:
     assert held_back_days(28) == 10
     # One date is split by rows: no whole date is held back.
     assert held_back_days(1) == 0
+
+
+def test_a_training_profile_keeps_the_delivered_values_not_float32_ones() -> None:
+    """A constant price (0.414912) profiled from the booster's float32 matrix became
+    0.41491198..., so every serving row of the same value fell out of the training range
+    and the feature drifted every night (found on Elec2)."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from driftline.model.training import reference_profile
+
+    n = 200
+    train = pa.table(
+        {
+            "as_of_date": [f"2024-01-0{1 + i % 3}" for i in range(n)],
+            "vicprice": [0.414912] * n,
+            "nswprice": [0.05 + i / 1000 for i in range(n)],
+            "label": [i % 2 for i in range(n)],
+        }
+    )
+    names = ["vicprice", "nswprice"]
+    x_train = np.column_stack([train.column(c).to_numpy() for c in names]).astype(np.float32)
+    encoding = SimpleNamespace(names=names, categorical=set())
+    profile = reference_profile(train, x_train, np.full(n, 0.5), encoding, 10)  # type: ignore[arg-type]
+    constant = profile["features"]["vicprice"]
+    assert constant["min"] == constant["max"] == 0.414912
+    assert profile["features"]["nswprice"]["max"] == 0.05 + (n - 1) / 1000

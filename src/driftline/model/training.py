@@ -402,13 +402,15 @@ def reference_profile(
 
     days = np.asarray(train.column(AS_OF).to_numpy())
     profiles: dict[str, Any] = {}
-    for j, name in enumerate(encoding.names):
+    for name in encoding.names:
         values: Any
         if name in encoding.categorical:
             values = train.column(name).to_pylist()
             profiles[name] = categorical_profile(values)
         else:
-            values = x_train[:, j]
+            # The delivered values, not the booster's float32 matrix: a serving value equal
+            # to a training one (a constant, a maximum) must fall where it fell in training.
+            values = np.asarray(train.column(name).to_numpy(zero_copy_only=False), np.float64)
             profiles[name] = numeric_profile(values)
         spread = day_effect(profiles[name], values, days, min_day_rows)
         if spread is not None:
