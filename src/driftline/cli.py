@@ -125,10 +125,10 @@ def night_table(
 
     def show(report: NightReport) -> None:
         which = f"{report.pipeline} " if report.pipeline else ""
-        console.print(f"[green]{which}{report.run or report.run_date}[/] {report.state}")
+        console.print(f"[green]{which}{report.run}[/] {report.state}")
         table.add_row(
             *([report.pipeline or "-"] if many_pipelines else []),
-            report.run or str(report.run_date),
+            report.run,
             report.state,
             str(report.rows_bronze),
             str(report.rows_quarantined),
@@ -478,7 +478,7 @@ def backfill(
     partitions, so a backfill can run next to the nightly schedule without touching the
     dates the nightly run writes.
     """
-    from driftline.context import parse_run_date
+    from driftline.core.intervals import RunInterval
     from driftline.core.loading import pipeline_file
     from driftline.core.settings import load_settings
     from driftline.orchestration.airflow_runner import create_backfill, scheduler_running
@@ -488,7 +488,11 @@ def backfill(
     try:
         dag_id = dag_id or pipeline_file(load_settings(), pipeline).dag_id("nightly")
         backfill_id, dates = create_backfill(
-            dag_id, parse_run_date(start), parse_run_date(end), max_active_runs, reprocess
+            dag_id,
+            RunInterval.of(start[:10], hourly=False).day,
+            RunInterval.of(end[:10], hourly=False).day,
+            max_active_runs,
+            reprocess,
         )
     except DriftlineError as error:
         print_error(error)
@@ -627,6 +631,7 @@ def model_history(pipeline: PipelineOption = None) -> None:
     """Who held `champion` when, and how they got it."""
     choose_pipeline(pipeline)
     from driftline.context import build_context
+    from driftline.core.intervals import RunInterval
     from driftline.model.lifecycle import history
 
     table = Table(title="champion history")
@@ -639,7 +644,7 @@ def model_history(pipeline: PipelineOption = None) -> None:
             str(tenure.until or "now"),
             tenure.how,
             tenure.actor,
-            str(tenure.run_date) + ("" if tenure.run_hour is None else f"T{tenure.run_hour:02d}"),
+            RunInterval(tenure.run_date, tenure.run_hour).label,
         )
     console.print(table)
 

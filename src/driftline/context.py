@@ -75,15 +75,6 @@ class StepResult:
         }
 
 
-def parse_run_date(value: str | date | datetime) -> date:
-    """A plain `datetime.date` (Airflow hands out pendulum subclasses Spark cannot take)."""
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return date(value.year, value.month, value.day)
-    return date.fromisoformat(value[:10])
-
-
 def build_context(
     run_date: str | date | datetime | RunInterval,
     run_id: str = "manual",

@@ -11,7 +11,7 @@ replaces exactly its own interval, never a neighbour's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from driftline.core.errors import ConfigError
@@ -88,13 +88,6 @@ class RunInterval:
         """The interval's first instant, in UTC (Airflow's logical date for its run)."""
         return datetime.combine(self.day, time(self.hour or 0), tzinfo=UTC)
 
-    def next(self) -> RunInterval:
-        """The interval after this one (of the same grain)."""
-        if self.hour is None:
-            return RunInterval(self.day + timedelta(days=1))
-        following = self.start + timedelta(hours=1)
-        return RunInterval(following.date(), following.hour)
-
     @property
     def hourly(self) -> bool:
         return self.hour is not None
@@ -133,22 +126,22 @@ class RunInterval:
 
     def up_to(self) -> Column:
         """True on the rows of this run and every earlier one (what was known by then)."""
-        from pyspark.sql import functions as F
-
-        if self.hour is None:
-            return F.col(RUN_DATE) <= F.lit(self.day)
-        return (F.col(RUN_DATE) < F.lit(self.day)) | (
-            (F.col(RUN_DATE) == F.lit(self.day)) & (F.col(RUN_HOUR) <= F.lit(self.hour))
-        )
+        return self._until(inclusive=True)
 
     def before(self) -> Column:
         """True on the rows of every earlier run."""
+        return self._until(inclusive=False)
+
+    def _until(self, inclusive: bool) -> Column:
         from pyspark.sql import functions as F
 
-        return (
-            self.up_to() & ~self.is_this()
-            if self.hour is not None
-            else (F.col(RUN_DATE) < F.lit(self.day))
+        def upto(column: Column, value: object) -> Column:
+            return column <= F.lit(value) if inclusive else column < F.lit(value)
+
+        if self.hour is None:
+            return upto(F.col(RUN_DATE), self.day)
+        return (F.col(RUN_DATE) < F.lit(self.day)) | (
+            (F.col(RUN_DATE) == F.lit(self.day)) & upto(F.col(RUN_HOUR), self.hour)
         )
 
     def after(self) -> Column:
@@ -163,17 +156,12 @@ class RunInterval:
 
     def label_column(self) -> Column:
         """Each row's run interval written as `label` writes this one's."""
-        return label_column(self.hourly)
+        from pyspark.sql import functions as F
 
-
-def label_column(hourly: bool) -> Column:
-    """A per-run table's rows' run interval, as `RunInterval.label` writes it."""
-    from pyspark.sql import functions as F
-
-    day = F.col(RUN_DATE).cast("string")
-    if not hourly:
-        return day
-    return F.concat(day, F.lit("T"), F.lpad(F.col(RUN_HOUR).cast("string"), 2, "0"))
+        day = F.col(RUN_DATE).cast("string")
+        if not self.hourly:
+            return day
+        return F.concat(day, F.lit("T"), F.lpad(F.col(RUN_HOUR).cast("string"), 2, "0"))
 
 
 def run_moment_of(context: dict[str, Any]) -> str | datetime:

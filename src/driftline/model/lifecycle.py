@@ -31,7 +31,7 @@ class Tenure:
     run_hour: int | None = None  # the run that made the change, in an hourly pipeline
 
     @property
-    def run(self) -> tuple[date, int]:
+    def when(self) -> tuple[date, int]:
         """When in run order the change was made (a daily run as hour 0 of its date)."""
         return self.run_date, self.run_hour or 0
 
@@ -106,10 +106,10 @@ def champion_on(ctx: RunContext, day: date | RunInterval, current: str) -> str:
     run = day if isinstance(day, RunInterval) else RunInterval(day)
     when = (run.day, run.hour or 0)
     tenures = history(ctx)
-    started = [t.run for t in tenures if t.version == current]
+    started = [t.when for t in tenures if t.version == current]
     if not started or started[-1] <= when:
         return current
-    held = [t for t in tenures if t.run <= when]
+    held = [t for t in tenures if t.when <= when]
     return held[-1].version if held else current
 
 

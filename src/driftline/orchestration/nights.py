@@ -18,7 +18,7 @@ from typing import Any
 from driftline.core.errors import DriftlineError
 from driftline.core.intervals import RunInterval
 from driftline.core.loading import PipelineFile, load_project_pipeline, project_pipelines
-from driftline.core.pipeline import scheduled_intervals
+from driftline.core.pipeline import scheduled_dates, scheduled_intervals
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ class NightReport:
     model_version: str | None
     worst_feature: str | None
     worst_psi: float | None
+    run: str  # the run's interval as text: its date, or date and hour when hourly
     retrain: str | None = None  # what the triggered driftline_retrain run did, if any
-    run: str = ""  # the run's interval as text: its date, or date and hour when hourly
 
 
 def run_nights(
@@ -125,7 +125,7 @@ def runs_of(
             and (last is None or run.start <= last.start)
         ]
     if follow_schedule:
-        scheduled = {r.day for r in scheduled_intervals(config.schedule, min(dates), max(dates))}
+        scheduled = set(scheduled_dates(config.schedule, min(dates), max(dates)))
         return [RunInterval(d) for d in dates if d in scheduled]
     return [RunInterval(d) for d in dates]
 
@@ -208,6 +208,6 @@ def summarise(
         quarantined,
         version,
         *worst,
-        retrain=retrain,
-        run=ctx.ds,
+        ctx.ds,
+        retrain,
     )
