@@ -516,3 +516,43 @@ def test_what_one_backend_writes_the_other_reads_identically(lake, spark, tmp_pa
             assert named(reader.read(table, version=version)) == named(
                 lake.read(table, version=version)
             ), (table, version)
+
+
+def test_a_partitions_data_files_hold_its_rows_until_a_delta_reader_is_needed(lake, spark) -> None:  # type: ignore[no-untyped-def]
+    """`data_files` names the files of one partition at a version, readable alone by
+    Arrow (`s3://` too), and says None once deleted rows hide inside files (deletion
+    vectors) or physical column names differ from the schema's (column mapping)."""
+    import pyarrow.parquet as pq
+
+    from driftline.core import object_store
+    from driftline.lake.delta_files import spark_uri
+
+    lake.replace_partition("t", day(spark, "2024-01-01", [1, 2]), {"_run_date": "2024-01-01"})
+    lake.replace_partition("t", day(spark, "2024-01-02", [3]), {"_run_date": "2024-01-02"})
+    lake.replace_partition("t", day(spark, "2024-01-02", [4, 5]), {"_run_date": "2024-01-02"})
+
+    def ids(files: list[str]) -> list[int]:
+        found = []
+        for uri in files:
+            filesystem, path = object_store.filesystem(uri)
+            with filesystem.open_input_file(path) as handle:
+                found += pq.read_table(handle).column("id").to_pylist()
+        return sorted(found)
+
+    latest = lake.data_files("t", {"_run_date": "2024-01-02"})
+    assert latest is not None and ids(latest) == [4, 5]
+    assert ids(lake.data_files("t", {"_run_date": "2024-01-02"}, version=1) or []) == [3]
+    assert lake.data_files("t", {"_run_date": "2024-01-09"}) == []
+
+    table = f"delta.`{spark_uri(lake.uri('t'))}`"
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableDeletionVectors' = true)")
+    spark.sql(f"DELETE FROM {table} WHERE id = 4")
+    assert lake.data_files("t", {"_run_date": "2024-01-02"}) is None
+
+    lake.replace_partition("c", day(spark, "2024-01-01", [1]), {"_run_date": "2024-01-01"})
+    spark.sql(
+        f"ALTER TABLE delta.`{spark_uri(lake.uri('c'))}` SET TBLPROPERTIES ("
+        "'delta.columnMapping.mode' = 'name', 'delta.minReaderVersion' = '2', "
+        "'delta.minWriterVersion' = '5')"
+    )
+    assert lake.data_files("c", {"_run_date": "2024-01-01"}) is None

@@ -173,3 +173,57 @@ def test_a_regression_row_scores_its_value() -> None:
     assert np.allclose(scored.column("score").to_numpy(), model.inplace_predict(x), atol=1e-5)
     assert "predicted_class" not in scored.schema.names
     assert scored.column("top_contributions")[0].as_py()[0]["feature"] in ("a", "b")
+
+
+@pytest.mark.integration
+def test_scoring_a_tables_files_with_arrow_matches_scoring_through_spark(
+    booster, spark, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The two ways rows reach the booster give the same rows: Spark's reader into
+    `mapInArrow`, or Arrow reading the table's files inside the tasks. A file written
+    before the table gained a feature reads it as null (NaN to the booster), and a
+    timestamp `as_of_date` keeps its instant."""
+    from datetime import UTC, datetime
+
+    from driftline.data.features import FeatureEncoding
+    from driftline.lake import open_lake
+    from driftline.model.scoring import score_frame
+
+    lake = open_lake(str(tmp_path / "lake"), spark, "delta-rs")
+    at = datetime(2024, 1, 1, 5, tzinfo=UTC)
+    rng = np.random.default_rng(3)
+    old = [(i, at, *map(float, rng.normal(size=3)), "2024-01-01") for i in range(40)]
+    lake.replace_partition(
+        "features",
+        spark.createDataFrame(
+            old, "id long, as_of_date timestamp, a double, b double, c double, _run_date string"
+        ),
+        {"_run_date": "2024-01-01"},
+    )
+    new = [(i, at, *map(float, rng.normal(size=4)), "2024-01-02") for i in range(40, 90)]
+    lake.replace_partition(
+        "features",
+        spark.createDataFrame(
+            new,
+            "id long, as_of_date timestamp, a double, b double, c double, "
+            "d double, _run_date string",
+        ),
+        {"_run_date": "2024-01-02"},
+    )
+    encoding = FeatureEncoding(names=["a", "b", "c", "d"], categorical={})
+    features = lake.read("features")
+    files = [
+        *(lake.data_files("features", {"_run_date": "2024-01-01"}) or []),
+        *(lake.data_files("features", {"_run_date": "2024-01-02"}) or []),
+    ]
+    assert len(files) >= 2
+    keep = ["id", "as_of_date"]
+    by_spark = score_frame(features, booster, encoding, keep, top_k=2).collect()
+    by_arrow = score_frame(features, booster, encoding, keep, top_k=2, files=files)
+    assert by_arrow.schema == score_frame(features, booster, encoding, keep).schema
+    assert sorted(map(tuple, by_arrow.collect())) == sorted(map(tuple, by_spark))
+    assert {r["as_of_date"].astimezone(UTC) for r in by_spark} == {at}
+    assert score_frame(features, booster, encoding, keep, files=[]).count() == 0
+    gone = str(tmp_path / "moved-away.parquet")
+    with pytest.raises(Exception, match="must reach the lake"):
+        score_frame(features, booster, encoding, keep, files=[gone]).collect()

@@ -148,3 +148,17 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
     assert record.predicted_class == scored[0]["predicted_class"]
     assert set(record.class_probabilities) == set(CLASSES)
     assert record.exact_contributions
+
+    # The same run scored through Spark's Delta reader (the path a table with deletion
+    # vectors takes) replaces the partition with the same rows the Arrow tasks wrote.
+    def predictions() -> list[tuple[object, ...]]:
+        on_last = lake.read(tables.PREDICTIONS).where(F.col(tables.RUN_DATE) == F.lit(last))
+        kept = ["customer_id", "model_alias", "score", "predicted_class", "features_version"]
+        return sorted(
+            (*[r[c] for c in kept], str(r["top_contributions"])) for r in on_last.collect()
+        )
+
+    by_arrow = predictions()
+    through_spark = make_settings(tmp_path, expectations_dir=suites, score_reader="spark")
+    score.run(RunContext(RunInterval(last), "rescore", through_spark, config, spark, lake))
+    assert predictions() == by_arrow

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # Spark's CSV reader would (`driftline.sources.arrow_csv`), else with Spark's reader;
     # `spark` always uses Spark's reader.
     csv_reader: Literal["auto", "spark"] = "auto"
+    # `auto` scores the features table's files read by Arrow inside the Spark tasks
+    # (`driftline.model.scoring.score_frame` given `files`) where its files can be read
+    # alone, else through Spark's Delta reader; `spark` always reads through Spark.
+    score_reader: Literal["auto", "spark"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # How far back time travel (audits, the promotion gate) must reach: the Delta log and
     # the files of superseded versions are kept this long; `driftline lake maintain`

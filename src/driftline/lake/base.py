@@ -355,6 +355,17 @@ class Lake:
         self._require(table)
         return self.backend.partition_rows(self.uri(table), partition, version)
 
+    def data_files(
+        self, table: str, partition: dict[str, str], version: int | None = None
+    ) -> list[str] | None:
+        """The Parquet files holding one partition of `table` at `version`, for work that
+        scans files itself (Arrow tasks on the executors) instead of through Spark's
+        reader; None when the table's files cannot be read alone (deletion vectors,
+        column mapping), so the caller reads the table with `read`."""
+        from driftline.lake import delta_files
+
+        return delta_files.partition_file_uris(self.uri(table), partition, version)
+
     def maintain(self, table: str, retention_days: int) -> Maintenance:
         """VACUUM `table`: delete files no version younger than `retention_days` needs.
 

@@ -46,6 +46,57 @@ def data_file_uris(table: Any, uri: str) -> list[str]:
     return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
 
 
+# Reader features that leave every row of a data file as it is, under its own column
+# names: a table with no others can be scanned file by file, without a Delta reader.
+# Deletion vectors (rows a file still holds but the table has deleted) and column mapping
+# (physical names unlike the schema's) need one.
+PLAIN_READER_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
+
+
+def partition_file_uris(
+    uri: str, partition: Mapping[str, str], version: int | None
+) -> list[str] | None:
+    """The data files holding `partition` of the table at `uri` (at `version`), as Arrow
+    takes them (`s3://`, not `s3a://`); None when they cannot be read alone (see
+    `PLAIN_READER_FEATURES`) or delta-rs cannot read this table's log.
+
+    Read with delta-rs whichever backend wrote the table: both write the same log."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    from driftline.core import object_store
+
+    options = object_store.delta_rs_options() if object_store.is_s3(uri) else None
+    try:
+        table = DeltaTable(uri, version=version, storage_options=options)
+    except DeltaError as error:
+        logger.info("delta-rs cannot read %s (%s); its files are read by Spark", uri, error)
+        return None
+    protocol = table.protocol()
+    features = set(protocol.reader_features or ())
+    mapping = table.metadata().configuration.get("delta.columnMapping.mode", "none")
+    if protocol.min_reader_version == 2 or features - PLAIN_READER_FEATURES or mapping != "none":
+        logger.info(
+            "%s needs a Delta reader (reader version %d, features %s, column mapping %s)",
+            uri,
+            protocol.min_reader_version,
+            sorted(features),
+            mapping,
+        )
+        return None
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if any(f"partition.{k}" not in actions.column_names for k in partition):
+        return None  # not partitioned that way
+    keep = [
+        all(str(row[f"partition.{k}"]) == str(v) for k, v in partition.items())
+        for row in actions.select([f"partition.{k}" for k in partition]).to_pylist()
+    ]
+    logged = actions.column("path").filter(pa.array(keep, pa.bool_())).to_pylist()
+    decoded = (unquote(path) for path in logged)
+    return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
+
+
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     from driftline.core.object_store import filesystem as store_filesystem
 

@@ -3,13 +3,14 @@
 The booster travels to executors as raw bytes in the scoring function's closure (over a
 Spark Connect session, inside the plan sent to the server); each Python worker rebuilds
 it once, on its executor's GPU where that executor has one, and predicts whole Arrow
-batches (no per-row Python, no pandas).
+batches (no per-row Python, no pandas), read by Arrow from the table's files where it can.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Self
 
 from driftline.core.device import choose_device
 from driftline.core.errors import ScoringError
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import xgboost as xgb
     from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructField, StructType
 
 
 def score_frame(
@@ -30,6 +32,7 @@ def score_frame(
     top_k: int = 3,
     device: str = "auto",
     classes: Sequence[str] = (),
+    files: list[str] | None = None,
 ) -> DataFrame:
     """`keep` columns, `score`, the `top_k` feature contributions of each row and the
     method that computed them.
@@ -45,13 +48,33 @@ def score_frame(
     on a GPU, and each row says which. A NaN or infinite score fails the
     task, naming the row. `device` (auto, cpu, cuda) is resolved on each executor, since
     only the executor knows whether it has a GPU; the driver may have none.
+
+    `files`, the Parquet files holding `df`'s rows (a Delta partition's, from
+    `Lake.data_files`), are read by Arrow inside the Spark tasks, one task per file, and
+    `df` only gives their schema: only the results cross from Python into the JVM, where
+    through Spark's reader every feature value of every row also crosses the other way,
+    which cost more than the prediction. A file lacking a column (written before the table
+    gained it) reads it as null. The executors must reach the files where the driver
+    listed them (a shared lake).
     """
+    scorer = _Scorer.of(booster, encoding, keep, top_k, device, classes)
+    schema = output_schema([df.schema[c] for c in keep], bool(classes))
+    if files is None:
+        return df.select(*keep, *encoding.names).mapInArrow(scorer, schema)
+
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    wanted = to_arrow_schema(df.select(*keep, *encoding.names).schema, timezone="UTC")
+    reader = _FileScorer(**vars(scorer), files=files, columns=wanted)
+    # One task per file, each given its file's index: a range split this way needs no
+    # shuffle (a repartition of a list of names costs a sampling job and a shuffle).
+    indices = df.sparkSession.range(0, len(files), numPartitions=max(len(files), 1))
+    return indices.mapInArrow(reader, schema)
+
+
+def output_schema(kept: list[StructField], multiclass: bool) -> StructType:
     from pyspark.sql.types import ArrayType, DoubleType, StringType, StructField, StructType
 
-    # In the function's closure rather than a broadcast variable (which a Spark Connect
-    # client cannot make): PySpark broadcasts a pickled function over 1 MB by itself.
-    model_bytes = bytes(booster.save_raw("ubj"))
-    encoding_dict = encoding.to_dict()
     contribution = StructType(
         [StructField("feature", StringType()), StructField("contribution", DoubleType())]
     )
@@ -60,38 +83,132 @@ def score_frame(
             StructField("predicted_class", StringType()),
             StructField("class_probabilities", ArrayType(DoubleType())),
         ]
-        if classes
+        if multiclass
         else []
     )
-    schema = StructType(
+    return StructType(
         [
-            *[df.schema[c] for c in keep],
+            *kept,
             StructField("score", DoubleType()),
             *per_class,
             StructField("top_contributions", ArrayType(contribution)),
             StructField("contribution_method", StringType()),
         ]
     )
-    names = list(classes)
 
-    # For a logistic objective the contributions (bias included) sum to the margin, so the
-    # one contributions pass gives the score too: the separate prediction cost a fifth more.
-    from_contributions = top_k > 0 and objective_of(booster) == "binary:logistic"
 
-    def predict(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+@dataclass(frozen=True)
+class _Scorer:
+    """What an executor needs to score: the booster as bytes (in the function's closure
+    rather than a broadcast variable, which a Spark Connect client cannot make; PySpark
+    broadcasts a pickled function over 1 MB by itself) and how to encode its features."""
+
+    model: bytes
+    encoding: dict[str, Any]
+    keep: list[str]
+    top_k: int
+    device: str
+    classes: list[str]
+    from_contributions: bool
+
+    @classmethod
+    def of(
+        cls,
+        booster: xgb.Booster,
+        encoding: FeatureEncoding,
+        keep: list[str],
+        top_k: int,
+        device: str,
+        classes: Sequence[str],
+    ) -> Self:
+        # For a logistic objective the contributions (bias included) sum to the margin, so
+        # the one contributions pass gives the score too: a separate prediction cost a
+        # fifth more.
+        from_contributions = top_k > 0 and objective_of(booster) == "binary:logistic"
+        return cls(
+            bytes(booster.save_raw("ubj")),
+            encoding.to_dict(),
+            keep,
+            top_k,
+            device,
+            list(classes),
+            from_contributions,
+        )
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        return self.scored(batches)
+
+    def scored(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import xgboost as xgb
 
         model = xgb.Booster()
-        model.load_model(bytearray(model_bytes))
-        on = choose_device(device)
+        model.load_model(bytearray(self.model))
+        on = choose_device(self.device)
         # One thread per Spark task: the executor runs as many tasks as it has cores.
         model.set_param({"nthread": 1, "device": on})
-        encoder = FeatureEncoding.from_dict(encoding_dict)
+        encoder = FeatureEncoding.from_dict(self.encoding)
         for batch in batches:
             if batch.num_rows:
-                yield score_batch(model, on, encoder, batch, keep, top_k, from_contributions, names)
+                yield score_batch(
+                    model,
+                    on,
+                    encoder,
+                    batch,
+                    self.keep,
+                    self.top_k,
+                    self.from_contributions,
+                    self.classes,
+                )
 
-    return df.select(*keep, *encoding.names).mapInArrow(predict, schema)
+
+# Rows Arrow hands over at a time from a file: large enough that the per-batch work
+# (encoding, XGBoost's call overhead) vanishes, small enough for a worker's memory.
+FILE_BATCH_ROWS = 1 << 16
+
+
+@dataclass(frozen=True)
+class _FileScorer(_Scorer):
+    """`_Scorer` of `files`, each task given the indices of its own (its input rows), read
+    where the task runs."""
+
+    files: list[str] = field(default_factory=list)
+    columns: pa.Schema | None = None
+
+    def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        uris = (self.files[i] for batch in batches for i in batch.column("id").to_pylist())
+        return self.scored(batch for uri in uris for batch in self.read(uri))
+
+    def read(self, uri: str) -> Iterator[pa.RecordBatch]:
+        """`uri`'s rows in `columns`' names and types, a null column for any it lacks."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from driftline.core import object_store
+
+        assert self.columns is not None
+        filesystem, path = object_store.filesystem(uri)
+        try:
+            handle = filesystem.open_input_file(path)
+        except FileNotFoundError as error:
+            raise ScoringError(
+                f"cannot read the features file {uri} where scoring runs ({error}): the "
+                "Spark executors must reach the lake where the driver does (s3://, or a "
+                "folder every host mounts at the same path)"
+            ) from error
+        with handle:
+            parquet = pq.ParquetFile(handle)
+            present = set(parquet.schema_arrow.names)
+            stored = [f.name for f in self.columns if f.name in present]
+            for batch in parquet.iter_batches(batch_size=FILE_BATCH_ROWS, columns=stored):
+                yield pa.RecordBatch.from_arrays(
+                    [
+                        batch.column(f.name).cast(f.type)
+                        if f.name in present
+                        else pa.nulls(batch.num_rows, f.type)
+                        for f in self.columns
+                    ],
+                    schema=self.columns,
+                )
 
 
 def score_batch(

@@ -44,6 +44,7 @@ def run(ctx: RunContext) -> StepResult:
 
     features_version = ctx.lake.version(tables.FEATURES)
     features = ctx.lake.read(tables.FEATURES, features_version).where(ctx.interval.is_this())
+    files = feature_files(ctx, features_version)
     gate(
         ctx,
         features,
@@ -71,6 +72,7 @@ def run(ctx: RunContext) -> StepResult:
             top_k=ctx.pipeline.model.top_contributions,
             device=ctx.settings.device,
             classes=task.classes,
+            files=files,
         ).select(
             key,
             AS_OF,
@@ -101,3 +103,16 @@ def run(ctx: RunContext) -> StepResult:
         }
     )
     return result
+
+
+def feature_files(ctx: RunContext, version: int) -> list[str] | None:
+    """The features files of this run, for Arrow to read inside the scoring tasks; None
+    to read them through Spark instead: when the table needs a Delta reader (deletion
+    vectors, column mapping), or when `DRIFTLINE_SCORE_READER=spark` asks for it (to
+    compare the two, or where executors cannot open the lake's files themselves)."""
+    if ctx.settings.score_reader == "spark":
+        return None
+    files = ctx.lake.data_files(tables.FEATURES, ctx.interval.partition, version)
+    if files is None:
+        logger.info("%s: scoring reads the features through Spark's Delta reader", ctx.ds)
+    return files
