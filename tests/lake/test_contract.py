@@ -543,6 +543,12 @@ def test_a_partitions_data_files_hold_its_rows_until_a_delta_reader_is_needed(la
     assert latest is not None and ids(latest) == [4, 5]
     assert ids(lake.data_files("t", {"_run_date": "2024-01-02"}, version=1) or []) == [3]
     assert lake.data_files("t", {"_run_date": "2024-01-09"}) == []
+    hourly = "id int, v string, _run_date date, _run_hour int"
+    for hour, of_hour in ((5, [6]), (15, [7, 8])):
+        rows_of_hour = [(i, "h", date(2024, 1, 1), hour) for i in of_hour]
+        partition = {"_run_date": "2024-01-01", "_run_hour": str(hour)}
+        lake.replace_partition("h", spark.createDataFrame(rows_of_hour, hourly), partition)
+    assert ids(lake.data_files("h", {"_run_date": "2024-01-01", "_run_hour": "5"}) or []) == [6]
 
     table = f"delta.`{spark_uri(lake.uri('t'))}`"
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableDeletionVectors' = true)")

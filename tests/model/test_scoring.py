@@ -225,5 +225,5 @@ def test_scoring_a_tables_files_with_arrow_matches_scoring_through_spark(
     assert {r["as_of_date"].astimezone(UTC) for r in by_spark} == {at}
     assert score_frame(features, booster, encoding, keep, files=[]).count() == 0
     gone = str(tmp_path / "moved-away.parquet")
-    with pytest.raises(Exception, match="must reach the lake"):
+    with pytest.raises(Exception, match="is not where the Delta log says"):
         score_frame(features, booster, encoding, keep, files=[gone]).collect()

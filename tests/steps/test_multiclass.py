@@ -159,6 +159,7 @@ def test_a_multiclass_model_through_the_steps(spark, tmp_path: Path) -> None:  #
         )
 
     by_arrow = predictions()
+    assert score.feature_files(ctx, lake.version(tables.FEATURES)) is not None  # Arrow's path
     through_spark = make_settings(tmp_path, expectations_dir=suites, score_reader="spark")
     score.run(RunContext(RunInterval(last), "rescore", through_spark, config, spark, lake))
     assert predictions() == by_arrow

@@ -61,21 +61,23 @@ def partition_file_uris(
     `PLAIN_READER_FEATURES`) or delta-rs cannot read this table's log.
 
     Read with delta-rs whichever backend wrote the table: both write the same log."""
-    import pyarrow as pa
     from deltalake import DeltaTable
-    from deltalake.exceptions import DeltaError
 
     from driftline.core import object_store
 
     options = object_store.delta_rs_options() if object_store.is_s3(uri) else None
     try:
         table = DeltaTable(uri, version=version, storage_options=options)
-    except DeltaError as error:
-        logger.info("delta-rs cannot read %s (%s); its files are read by Spark", uri, error)
+        protocol = table.protocol()
+        features = set(protocol.reader_features or ())
+        mapping = table.metadata().configuration.get("delta.columnMapping.mode", "none")
+        actions = partition_actions(table, partition)
+    except Exception as error:
+        # Spark's reader may still manage, so fall back: delta-rs raises its own errors
+        # for a log it cannot read, and OSError or others for storage it cannot reach
+        # from here (credentials only the cluster holds).
+        logger.warning("cannot list %s's files here (%s); Spark's reader reads them", uri, error)
         return None
-    protocol = table.protocol()
-    features = set(protocol.reader_features or ())
-    mapping = table.metadata().configuration.get("delta.columnMapping.mode", "none")
     if protocol.min_reader_version == 2 or features - PLAIN_READER_FEATURES or mapping != "none":
         logger.info(
             "%s needs a Delta reader (reader version %d, features %s, column mapping %s)",
@@ -85,16 +87,33 @@ def partition_file_uris(
             mapping,
         )
         return None
-    actions = pa.table(table.get_add_actions(flatten=True))
-    if any(f"partition.{k}" not in actions.column_names for k in partition):
+    if actions is None:
         return None  # not partitioned that way
-    keep = [
-        all(str(row[f"partition.{k}"]) == str(v) for k, v in partition.items())
-        for row in actions.select([f"partition.{k}" for k in partition]).to_pylist()
-    ]
-    logged = actions.column("path").filter(pa.array(keep, pa.bool_())).to_pylist()
-    decoded = (unquote(path) for path in logged)
+    if actions.num_rows == 0:
+        return []
+    decoded = (unquote(path) for path in actions.column("path").to_pylist())
     return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
+
+
+def partition_actions(table: Any, partition: Mapping[str, str]) -> pa.Table | None:
+    """The snapshot's add actions (flattened: `path`, `num_records`, `partition.<k>`) of the
+    files in `partition`; None when the table is not partitioned by all of its columns.
+
+    A partition value matches as Delta stores it, a string: a date's ISO form, an hour's
+    digits (what `RunInterval.partition` gives)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    actions = pa.table(table.get_add_actions(flatten=True))
+    if actions.num_rows == 0:
+        return actions
+    if any(f"partition.{k}" not in actions.column_names for k in partition):
+        return None
+    keep = pa.array([True] * actions.num_rows)
+    for key, value in partition.items():
+        stored = pc.cast(actions.column(f"partition.{key}"), pa.string())
+        keep = pc.and_kleene(keep, pc.fill_null(pc.equal(stored, str(value)), False))
+    return actions.filter(keep)
 
 
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:

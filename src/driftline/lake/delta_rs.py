@@ -101,18 +101,10 @@ class DeltaRsBackend:
     ) -> int | None:
         """Sum of `numRecords` over the snapshot's files in `partition`; None when a file
         was committed without that statistic."""
-        import pyarrow as pa
-
-        actions = pa.table(self._table(uri, version).get_add_actions(flatten=True))
-        if actions.num_rows == 0:
-            return 0
-        if any(f"partition.{k}" not in actions.column_names for k in partition):
+        actions = delta_files.partition_actions(self._table(uri, version), partition)
+        if actions is None:
             return None  # not partitioned that way
-        keep = [
-            all(str(row[f"partition.{k}"]) == str(v) for k, v in partition.items())
-            for row in actions.select([f"partition.{k}" for k in partition]).to_pylist()
-        ]
-        counts = actions.column("num_records").filter(pa.array(keep)).to_pylist()
+        counts = actions.column("num_records").to_pylist() if actions.num_rows else []
         if any(n is None for n in counts):
             return None
         return int(sum(counts))

@@ -175,11 +175,28 @@ class _FileScorer(_Scorer):
     columns: pa.Schema | None = None
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        uris = (self.files[i] for batch in batches for i in batch.column("id").to_pylist())
-        return self.scored(batch for uri in uris for batch in self.read(uri))
+        mine = (i for batch in batches for i in batch.column("id").to_pylist())
+        rows = (rows for i in mine for rows in self.read(self.files[i]))
+        return self.scored(rows)
 
     def read(self, uri: str) -> Iterator[pa.RecordBatch]:
-        """`uri`'s rows in `columns`' names and types, a null column for any it lacks."""
+        """`uri`'s rows in `columns`' names and types, a null column for any it lacks; a
+        file that cannot be read fails the task, naming it."""
+        import pyarrow as pa
+
+        try:
+            yield from self._batches(uri)
+        except FileNotFoundError as error:
+            raise ScoringError(
+                f"features file {uri} is not where the Delta log says ({error}): if the "
+                "table was vacuumed since, re-run the task; otherwise the Spark executors "
+                "cannot see the lake where the driver does (use s3://, or a folder every "
+                "host mounts at the same path)"
+            ) from error
+        except (OSError, pa.ArrowException) as error:
+            raise ScoringError(f"cannot read features file {uri}: {error}") from error
+
+    def _batches(self, uri: str) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -187,16 +204,10 @@ class _FileScorer(_Scorer):
 
         assert self.columns is not None
         filesystem, path = object_store.filesystem(uri)
-        try:
-            handle = filesystem.open_input_file(path)
-        except FileNotFoundError as error:
-            raise ScoringError(
-                f"cannot read the features file {uri} where scoring runs ({error}): the "
-                "Spark executors must reach the lake where the driver does (s3://, or a "
-                "folder every host mounts at the same path)"
-            ) from error
-        with handle:
-            parquet = pq.ParquetFile(handle)
+        with filesystem.open_input_file(path) as handle:
+            # INT96 timestamps (older writers) as microseconds, as Spark reads them: in
+            # nanoseconds they overflow outside 1677-2262.
+            parquet = pq.ParquetFile(handle, coerce_int96_timestamp_unit="us")
             present = set(parquet.schema_arrow.names)
             stored = [f.name for f in self.columns if f.name in present]
             for batch in parquet.iter_batches(batch_size=FILE_BATCH_ROWS, columns=stored):
