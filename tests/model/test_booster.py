@@ -86,9 +86,8 @@ def test_a_training_profile_keeps_the_delivered_values_not_float32_ones() -> Non
         }
     )
     names = ["vicprice", "nswprice"]
-    x_train = np.column_stack([train.column(c).to_numpy() for c in names]).astype(np.float32)
     encoding = SimpleNamespace(names=names, categorical=set())
-    profile = reference_profile(train, x_train, np.full(n, 0.5), encoding, 10)  # type: ignore[arg-type]
+    profile = reference_profile(train, np.full(n, 0.5), encoding, 10)  # type: ignore[arg-type]
     constant = profile["features"]["vicprice"]
     assert constant["min"] == constant["max"] == 0.414912
     assert profile["features"]["nswprice"]["max"] == 0.05 + (n - 1) / 1000

@@ -41,8 +41,12 @@ def data_file_uris(table: Any, uri: str) -> list[str]:
     """
     import pyarrow as pa
 
-    logged = pa.table(table.get_add_actions(flatten=False)).column("path").to_pylist()
-    decoded = (unquote(path) for path in logged)
+    return _absolute(uri, pa.table(table.get_add_actions(flatten=False)).column("path"))
+
+
+def _absolute(uri: str, logged: pa.ChunkedArray) -> list[str]:
+    """The log's (URL-encoded, mostly table-relative) paths as the files' own."""
+    decoded = (unquote(path) for path in logged.to_pylist())
     return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
 
 
@@ -89,10 +93,7 @@ def partition_file_uris(
         return None
     if actions is None:
         return None  # not partitioned that way
-    if actions.num_rows == 0:
-        return []
-    decoded = (unquote(path) for path in actions.column("path").to_pylist())
-    return [path if "://" in path else f"{uri.rstrip('/')}/{path}" for path in decoded]
+    return _absolute(uri, actions.column("path")) if actions.num_rows else []
 
 
 def partition_actions(table: Any, partition: Mapping[str, str]) -> pa.Table | None:

@@ -9,7 +9,7 @@ batches (no per-row Python, no pandas), read by Arrow from the table's files whe
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from driftline.core.device import choose_device
@@ -65,7 +65,7 @@ def score_frame(
     from pyspark.sql.pandas.types import to_arrow_schema
 
     wanted = to_arrow_schema(df.select(*keep, *encoding.names).schema, timezone="UTC")
-    reader = _FileScorer(**vars(scorer), files=files, columns=wanted)
+    reader = _FileScorer(scorer, files, wanted)
     # One task per file, each given its file's index: a range split this way needs no
     # shuffle (a repartition of a list of names costs a sampling job and a shuffle).
     indices = df.sparkSession.range(0, len(files), numPartitions=max(len(files), 1))
@@ -167,17 +167,17 @@ FILE_BATCH_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
-class _FileScorer(_Scorer):
-    """`_Scorer` of `files`, each task given the indices of its own (its input rows), read
-    where the task runs."""
+class _FileScorer:
+    """`scorer` over `files` read where the task runs, each task given the indices of its
+    own (its input rows), every file's rows in `columns`' names and types."""
 
-    files: list[str] = field(default_factory=list)
-    columns: pa.Schema | None = None
+    scorer: _Scorer
+    files: list[str]
+    columns: pa.Schema
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         mine = (i for batch in batches for i in batch.column("id").to_pylist())
-        rows = (rows for i in mine for rows in self.read(self.files[i]))
-        return self.scored(rows)
+        return self.scorer.scored(rows for i in mine for rows in self.read(self.files[i]))
 
     def read(self, uri: str) -> Iterator[pa.RecordBatch]:
         """`uri`'s rows in `columns`' names and types, a null column for any it lacks; a
@@ -202,7 +202,6 @@ class _FileScorer(_Scorer):
 
         from driftline.core import object_store
 
-        assert self.columns is not None
         filesystem, path = object_store.filesystem(uri)
         with filesystem.open_input_file(path) as handle:
             # INT96 timestamps (older writers) as microseconds, as Spark reads them: in

@@ -119,7 +119,6 @@ def fit_on_driver(ctx: RunContext, data: pa.Table, device: str) -> Trained:
     # because in-sample scores of a boosted model are more confident than live ones.
     profile = reference_profile(
         data.filter(pa.array(~holdout)),
-        x[~holdout],
         predicted,
         encoding,
         ctx.pipeline.monitoring.drift.min_day_rows,
@@ -217,7 +216,6 @@ def fit_on_executors(ctx: RunContext, frame: DataFrame, rows: int, device: str) 
     )
     profile = reference_profile(
         sample,
-        x_sample,
         predicted,
         encoding,
         ctx.pipeline.monitoring.drift.min_day_rows,
@@ -389,7 +387,6 @@ def with_loss_models(
 
 def reference_profile(
     train: pa.Table,
-    x_train: np.ndarray,
     scores: np.ndarray,
     encoding: FeatureEncoding,
     min_day_rows: int,
@@ -427,6 +424,6 @@ def reference_profile(
     return {
         "features": profiles,
         "score": numeric_profile(score),
-        "rows": len(x_train),
+        "rows": train.num_rows,
         "label": label,
     }
